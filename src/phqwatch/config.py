@@ -1,0 +1,75 @@
+"""Settings: one pydantic-settings object, read from PHQWATCH_* environment variables or a .env file.
+
+Settings are built by the caller (CLI, server factory, tests) and passed in; nothing builds them at import.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Values that are only acceptable outside production mode.
+DEV_SECRET = "dev-insecure-secret-change-me"
+DEV_ENCRYPTION_KEY = "ZGV2LWluc2VjdXJlLWVuY3J5cHRpb24ta2V5LTMyYnk="  # base64 of a fixed 32-byte dev key
+
+DEFAULT_CRISIS_TEXT = (
+    "If you are thinking about harming yourself or ending your life, please reach out now: call or text "
+    "your local emergency number or a crisis line (in the US, call or text 988). You are not alone, and a "
+    "member of your care team has been notified."
+)
+
+
+class Settings(BaseSettings):
+    """Every configurable value of phqwatch. Environment variables use the `PHQWATCH_` prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="PHQWATCH_", env_file=".env", extra="ignore")
+
+    # --- estimation ---------------------------------------------------------------------------
+    model_dir: Path | None = Field(None, description="Model folder; None means the shipped CPU model.")
+    window_days: int = Field(14, ge=1, description="Days of conversation before a PHQ-9 (its recall period).")
+    min_words: int = Field(50, ge=1, description="Fewer user words than this -> no estimate (abstain).")
+    include_assistant: bool = Field(False, description="Add the app's turns to the text that is scored.")
+    max_message_chars: int = Field(100_000, ge=100, description="Longer messages are truncated (counted).")
+
+    # --- store and service --------------------------------------------------------------------
+    database_url: str = Field("sqlite:///phqwatch.db", description="SQLAlchemy URL (SQLite or PostgreSQL).")
+    production: bool = Field(False, description="Refuse development defaults for secrets when true.")
+    secret_key: SecretStr = Field(SecretStr(DEV_SECRET), description="Signs tokens and session cookies.")
+    encryption_key: SecretStr = Field(
+        SecretStr(DEV_ENCRYPTION_KEY), description="Fernet key (urlsafe base64, 32 bytes) for message text."
+    )
+    token_ttl_minutes: int = Field(60, ge=1)
+    max_body_bytes: int = Field(1_000_000, ge=1024, description="Larger request bodies get HTTP 413.")
+    login_attempts_per_minute: int = Field(10, ge=1)
+    crisis_text: str = Field(DEFAULT_CRISIS_TEXT, description="Shown with every crisis-safety hit.")
+
+    # --- LLM teacher (OpenAI-compatible) ------------------------------------------------------
+    teacher_base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8080/v1")
+    teacher_model: str | None = None
+    teacher_api_key: SecretStr | None = Field(None, description="Never logged.")
+    teacher_temperature: float = Field(0.0, ge=0.0, le=2.0)
+    teacher_max_concurrency: int = Field(4, ge=1)
+    teacher_timeout_s: float = Field(120.0, gt=0)
+    teacher_max_retries: int = Field(4, ge=0)
+    teacher_deid: bool | None = Field(None, description="None: on unless the base URL is loopback.")
+    teacher_cache_path: Path = Field(Path("phqwatch-teacher-cache.sqlite"))
+
+    def check_production(self) -> None:
+        """Raise ConfigError when production mode still uses a development secret."""
+        from phqwatch.errors import ConfigError
+
+        if not self.production:
+            return
+        if self.secret_key.get_secret_value() == DEV_SECRET:
+            raise ConfigError(
+                "PHQWATCH_SECRET_KEY is the development default in production mode.",
+                fix="Set PHQWATCH_SECRET_KEY to a long random value (e.g. `openssl rand -hex 32`).",
+            )
+        if self.encryption_key.get_secret_value() == DEV_ENCRYPTION_KEY:
+            raise ConfigError(
+                "PHQWATCH_ENCRYPTION_KEY is the development default in production mode.",
+                fix="Set PHQWATCH_ENCRYPTION_KEY to a Fernet key "
+                "(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())').",
+            )
