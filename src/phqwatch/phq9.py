@@ -52,7 +52,12 @@ ITEMS: tuple[Item, ...] = (
         "fidgety or restless that you have been moving around a lot more than usual",
         "Psychomotor change",
     ),
-    Item(9, "self_harm", "Thoughts that you would be better off dead or of hurting yourself in some way", "Self-harm"),
+    Item(
+        9,
+        "self_harm",
+        "Thoughts that you would be better off dead or of hurting yourself in some way",
+        "Self-harm",
+    ),
 )
 ITEM_KEYS = tuple(i.key for i in ITEMS)
 ITEM_COLUMNS = tuple(f"item_{i.number}" for i in ITEMS)
