@@ -1,0 +1,125 @@
+"""The `phqwatch` command: the top layer. Errors from phqwatch.errors become a one-line message + exit 2."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from phqwatch import __version__
+from phqwatch.errors import PhqwatchError
+
+
+def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a PhqwatchError into `Error: ...` on stderr and exit code 2 (no traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except PhqwatchError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def _settings(**overrides: Any):
+    from phqwatch.config import Settings
+
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="phqwatch")
+def cli() -> None:
+    """Passive PHQ-9 estimation from conversation text, and monitoring clinicians can trust.
+
+    Every estimate is decision support, never a diagnosis.
+    """
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Scores file to write (.csv or .jsonl); written atomically.",
+)
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Model folder (default: the shipped CPU model).",
+)
+@click.option("--include-assistant", is_flag=True, help="Also score the app's turns (default: user turns only).")
+@click.option("--min-words", type=int, default=None, help="Abstain below this many user words (default 50).")
+@click.option(
+    "--max-message-chars",
+    type=int,
+    default=100_000,
+    show_default=True,
+    help="Longer messages are truncated (the count is reported).",
+)
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+@friendly_errors
+def score(
+    input_path: Path,
+    out_path: Path,
+    model_dir: Path | None,
+    include_assistant: bool,
+    min_words: int | None,
+    max_message_chars: int,
+    progress: bool,
+) -> None:
+    """Score transcripts: one estimated PHQ-9 per user.
+
+    INPUT is JSONL (one message or one conversation per line) or CSV with user_id, conversation_id,
+    role, text, timestamp.
+
+    \b
+    Examples:
+      phqwatch score examples/transcripts.jsonl --out scores.csv
+      phqwatch score chats.jsonl --out scores.jsonl --model models/my-model --include-assistant
+    """
+    from phqwatch.models import load_model
+    from phqwatch.models.scoring import score_file
+
+    model = load_model(model_dir)
+    s = score_file(
+        input_path,
+        out_path,
+        model,
+        include_assistant=include_assistant,
+        min_words=min_words,
+        max_message_chars=max_message_chars,
+        progress=progress,
+    )
+    click.echo(
+        f"Scored {s.scored} of {s.users} users ({s.abstained} abstained: too little text) with "
+        f"{model.model_id} -> {out_path}"
+    )
+    if s.assembled.duplicates:
+        click.echo(f"Note: {s.assembled.duplicates} duplicate messages were counted once.")
+    if s.read.truncated:
+        click.echo(f"Note: {s.read.truncated} messages longer than {max_message_chars} characters were truncated.")
+    if s.read.skipped:
+        click.echo(f"Note: {s.read.skipped} system/tool turns were skipped.")
+    click.echo("These are ESTIMATES for decision support, not administered PHQ-9 scores or a diagnosis.")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="phqwatch")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

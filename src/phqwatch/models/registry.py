@@ -1,0 +1,62 @@
+"""Model registry: estimator names -> classes (imported lazily, so torch loads only when needed)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+from phqwatch.errors import ModelFormatError
+from phqwatch.models.base import FORMAT_VERSION, PHQ9Estimator
+
+#: name in config.json -> "module:Class". Only these names load: a model folder cannot name arbitrary code.
+ESTIMATORS: dict[str, str] = {
+    "lexical-ridge": "phqwatch.models.cpu:CpuEstimator",
+    "transformer": "phqwatch.models.transformer:TransformerEstimator",
+}
+
+#: The shipped CPU model, inside the package.
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
+
+
+def estimator_class(name: str) -> type[PHQ9Estimator]:
+    """The class registered under `name`."""
+    if name not in ESTIMATORS:
+        raise ModelFormatError(
+            f"Unknown estimator '{name}'; known: {', '.join(sorted(ESTIMATORS))}.",
+            fix="Check config.json's 'estimator' field or upgrade phqwatch.",
+        )
+    module, _, cls = ESTIMATORS[name].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def read_config(folder: str | Path) -> dict:
+    """A model folder's config.json, validated."""
+    folder = Path(folder)
+    cfg_path = folder / "config.json"
+    if not folder.is_dir():
+        raise ModelFormatError(
+            f"Model folder {folder} does not exist.", fix="Pass a folder written by `phqwatch train` or model.save()."
+        )
+    if not cfg_path.exists():
+        raise ModelFormatError(
+            f"{folder} has no config.json; it is not a phqwatch model folder.",
+            fix="Pass a folder written by `phqwatch train` or model.save().",
+        )
+    try:
+        config = json.loads(cfg_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFormatError(f"{cfg_path} is not valid JSON ({exc}).", fix="Re-save the model.") from None
+    if config.get("format_version") != FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{cfg_path} has format_version {config.get('format_version')!r}; this phqwatch reads {FORMAT_VERSION}.",
+            fix="Re-train or upgrade phqwatch.",
+        )
+    return config
+
+
+def load_model(path: str | Path | None = None) -> PHQ9Estimator:
+    """Load a model folder (default: the shipped CPU model). Never downloads anything."""
+    folder = Path(path) if path is not None else DEFAULT_MODEL_DIR
+    config = read_config(folder)
+    return estimator_class(config["estimator"])._from_folder(folder, config)
