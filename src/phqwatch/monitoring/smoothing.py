@@ -11,8 +11,8 @@ so every estimate is weighted by the inverse of its own variance (derived from i
 interval z_level = 1.2816), and irregular gaps are handled exactly: a longer gap adds more process variance,
 so old information counts less. Estimates at the same instant (dt = 0) are pooled by precision. The state
 variance is capped at the population variance (``max_state_sd``; PHQ-9 SD ~5.5): after a long silence the
-old level says no less than a population prior would. The first estimate is combined with a prior centred
-on itself with that population variance (a near-diffuse start).
+old level says no less than a population prior would. The start is diffuse: the first estimate alone sets
+the state, with its own variance.
 
 Two outputs:
 - ``kalman_filter`` (causal): each smoothed point uses only that estimate and earlier ones. Alerts use it,
@@ -103,12 +103,16 @@ def _forward(points: list[EstimatePoint], cfg: SmoothingConfig) -> tuple[list, l
     xp: list[float] = []
     pp: list[float] = []
     for i, p in enumerate(points):
-        if i == 0:
-            x_pred, p_pred = p.value, max_var
+        r = observation_sd(p, cfg) ** 2
+        if i == 0:  # diffuse prior: the first estimate alone sets the state
+            xp.append(p.value)
+            pp.append(math.inf)
+            xf.append(p.value)
+            pf.append(r)
+            continue
         else:
             dt = (p.when - points[i - 1].when).total_seconds() / _SECONDS_PER_DAY
             x_pred, p_pred = xf[-1], min(pf[-1] + q * max(dt, 0.0), max(max_var, pf[-1]))
-        r = observation_sd(p, cfg) ** 2
         gain = p_pred / (p_pred + r)
         xp.append(x_pred)
         pp.append(p_pred)
@@ -138,7 +142,7 @@ def rts_smooth(estimates: Iterable[EstimatePoint], config: SmoothingConfig | Non
     n = len(points)
     xs, ps = xf[:], pf[:]
     for t in range(n - 2, -1, -1):
-        g = pf[t] / pp[t + 1] if pp[t + 1] > 0 else 0.0
+        g = pf[t] / pp[t + 1] if 0 < pp[t + 1] < math.inf else 0.0
         xs[t] = xf[t] + g * (xs[t + 1] - xp[t + 1])
         ps[t] = max(pf[t] + g * g * (ps[t + 1] - pp[t + 1]), 1e-12)
     z = cfg.z
