@@ -1,0 +1,1 @@
+"""Datasets: adapters for public proxy sets, user-grouped splits, and synthetic example data."""
