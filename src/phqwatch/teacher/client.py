@@ -3,8 +3,9 @@
 - async over httpx, concurrency bounded by a semaphore (Settings.teacher_max_concurrency);
 - retries with exponential backoff and full jitter on 429, 5xx, timeouts, connection errors and unreadable
   bodies, honouring Retry-After;
-- structured output (`response_format` json_schema) when the server accepts it; when it rejects it the
-  client falls back to plain JSON prompting, records why (`structured_fallback_reason`) and logs it once;
+- structured output when the server accepts it: `response_format` json_schema first, then json_object
+  (OpenAI JSON mode; llama.cpp's server constrains it with a JSON grammar), then plain JSON prompting.
+  Each step down is recorded (`structured_fallback_reason`) and logged once, never silent;
 - token accounting from `usage`, cost from per-1k-token prices.
 
 The API key goes only into the Authorization header: it is never logged, never put in an error message,
@@ -29,6 +30,8 @@ from phqwatch.errors import ConfigError, TeacherError
 
 log = logging.getLogger(__name__)
 
+#: Output formats from most to least structured; the client steps down when a server rejects one.
+FORMAT_LADDER = ("json_schema", "json_object", "plain")
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 #: Never wait longer than this for one Retry-After (seconds).
 MAX_RETRY_AFTER_S = 60.0
@@ -70,7 +73,7 @@ class ChatResult:
     prompt_tokens: int
     completion_tokens: int
     attempts: int
-    structured: bool
+    output_format: str  # json_schema, json_object or plain
     latency_s: float
 
 
@@ -116,14 +119,15 @@ def _looks_like_format_rejection(status: int, body: str) -> bool:
     if status not in (400, 404, 422, 500, 501):
         return False
     b = body.lower()
-    return "response_format" in b or "json_schema" in b or "json schema" in b
+    return any(k in b for k in ("response_format", "json_schema", "json schema", "json_object"))
 
 
 class TeacherClient:
     """Async client for one OpenAI-compatible endpoint. Use as `async with TeacherClient(settings) as c:`.
 
     `transport` replaces the HTTP transport (tests use httpx.MockTransport); `sleep` and `rng` make the
-    backoff testable; `structured` = "auto" (try json_schema, fall back), "always" or "never".
+    backoff testable; `structured` = "auto" (json_schema, stepping down the FORMAT_LADDER when rejected),
+    "always" (json_schema or fail), "json_object" (start at JSON mode) or "never" (plain prompting).
     """
 
     def __init__(
@@ -148,15 +152,16 @@ class TeacherClient:
                 "No teacher model is configured (teacher_model is empty).",
                 fix="Set PHQWATCH_TEACHER_MODEL to the model name the server serves (see GET /v1/models).",
             )
-        if structured not in ("auto", "always", "never"):
-            raise ConfigError(f"structured={structured!r}; expected 'auto', 'always' or 'never'.")
+        if structured not in ("auto", "always", "json_object", "never"):
+            raise ConfigError(f"structured={structured!r}; expected 'auto', 'always', 'json_object' or 'never'.")
         self.settings = settings
         self.model = settings.teacher_model
         self.url = settings.teacher_base_url.rstrip("/") + "/chat/completions"
         self.pricing = pricing or Pricing()
         self.usage = Usage()
         self.structured_mode = structured
-        self.structured_supported: bool | None = None if structured == "auto" else structured == "always"
+        self.format_level = {"never": 2, "json_object": 1}.get(structured, 0)
+        self.format_confirmed = False  # True once the server accepted the current format
         self.structured_fallback_reason: str | None = None
         self._backoff_base = backoff_base_s
         self._backoff_max = backoff_max_s
@@ -218,7 +223,7 @@ class TeacherClient:
         self.usage.calls += 1
         while attempt < max_attempts:
             attempt += 1
-            use_schema = response_format is not None and self.structured_supported is not False
+            level = self.format_level if response_format is not None else 2
             body: dict[str, Any] = {
                 "model": self.model,
                 "messages": messages,
@@ -226,12 +231,14 @@ class TeacherClient:
                 "max_tokens": max_tokens,
                 "stream": False,
             }
-            if use_schema:
+            if level == 0:
                 body["response_format"] = response_format
+            elif level == 1:
+                body["response_format"] = {"type": "json_object"}
             t0 = time.perf_counter()
             self.usage.http_attempts += 1
             try:
-                result = await self._post(body, attempt, use_schema, t0)
+                result = await self._post(body, attempt, level, t0)
             except _FormatRejected as rej:
                 if self.structured_mode == "always":
                     raise TeacherCallError(
@@ -241,8 +248,8 @@ class TeacherClient:
                         status=rej.status,
                         fix="Use structured='auto' or 'never' for this server.",
                     ) from None
-                self._record_fallback(f"HTTP {rej.status}: server rejected response_format json_schema")
-                attempt -= 1  # a format rejection is not a failed attempt: resend without the schema
+                self._step_down(level, f"HTTP {rej.status}: server rejected response_format {FORMAT_LADDER[level]}")
+                attempt -= 1  # a format rejection is not a failed attempt: resend one step down the ladder
                 continue
             except _Retryable as err:
                 last = err
@@ -260,8 +267,8 @@ class TeacherClient:
                 )
                 await self._sleep(wait)
                 continue
-            if use_schema and self.structured_supported is None:
-                self.structured_supported = True
+            if level == self.format_level:
+                self.format_confirmed = True
             return result
         assert last is not None
         raise TeacherCallError(
@@ -276,13 +283,23 @@ class TeacherClient:
             "teacher_timeout_s / teacher_max_retries.",
         )
 
-    def _record_fallback(self, reason: str) -> None:
-        if self.structured_supported is not False:
-            self.structured_supported = False
-            self.structured_fallback_reason = reason
-            log.warning("teacher structured output unavailable (%s); falling back to plain JSON prompting", reason)
+    @property
+    def output_format(self) -> str:
+        """The output format calls use now: json_schema, json_object or plain."""
+        return FORMAT_LADDER[self.format_level]
 
-    async def _post(self, body: dict[str, Any], attempt: int, use_schema: bool, t0: float) -> ChatResult:
+    def _step_down(self, level: int, reason: str) -> None:
+        if self.format_level <= level < len(FORMAT_LADDER) - 1:
+            self.format_level = level + 1
+            self.structured_fallback_reason = "; ".join(filter(None, [self.structured_fallback_reason, reason]))
+            log.warning(
+                "teacher output format %s unavailable (%s); using %s",
+                FORMAT_LADDER[level],
+                reason,
+                FORMAT_LADDER[level + 1],
+            )
+
+    async def _post(self, body: dict[str, Any], attempt: int, level: int, t0: float) -> ChatResult:
         try:
             resp = await self._http.post(self.url, json=body)
         except httpx.TimeoutException as exc:
@@ -290,7 +307,7 @@ class TeacherClient:
         except httpx.TransportError as exc:
             raise _Retryable("connection", detail=type(exc).__name__) from None
         status = resp.status_code
-        if use_schema and status >= 400 and _looks_like_format_rejection(status, resp.text[:4000]):
+        if level < 2 and status >= 400 and _looks_like_format_rejection(status, resp.text[:4000]):
             raise _FormatRejected(status)
         if status in RETRY_STATUSES or status >= 500:
             kind = "rate_limited" if status == 429 else "server_error"
@@ -326,7 +343,7 @@ class TeacherClient:
             prompt_tokens=pt,
             completion_tokens=ct,
             attempts=attempt,
-            structured=use_schema,
+            output_format=FORMAT_LADDER[level],
             latency_s=time.perf_counter() - t0,
         )
 

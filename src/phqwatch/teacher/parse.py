@@ -29,6 +29,8 @@ FUZZY_THRESHOLD = 0.92
 MIN_FUZZY_CHARS = 12
 #: Longest quote kept (characters); longer "quotes" are paraphrases or copied paragraphs.
 MAX_QUOTE_CHARS = 400
+#: With abstained items, the model's own total is used only when at least this many items are scored.
+MIN_SCORED_FOR_MODEL_TOTAL = 5
 
 _ABSTAIN_WORDS = {"null", "none", "n/a", "na", "insufficient", "insufficient evidence", "unknown", "", "-"}
 
@@ -371,16 +373,17 @@ class Rating(BaseModel):
 def resolve_total(items: dict[int, int | None], model_total: int | None) -> tuple[int | None, str]:
     """Total from the nine items when all are scored; else the model's total only if it is consistent.
 
-    Consistent means: at least the sum of the scored items and at most that sum plus 3 per abstained item.
+    Consistent means: at least MIN_SCORED_FOR_MODEL_TOTAL items are scored, and the total lies between the
+    sum of the scored items and that sum plus 3 per abstained item. Otherwise there is no total (abstain).
     """
     scored = [v for v in items.values() if v is not None]
     if len(scored) == len(ITEMS):
         return int(sum(scored)), "items"
-    if model_total is None:
+    if model_total is None or len(scored) < MIN_SCORED_FOR_MODEL_TOTAL:
         return None, "none"
     lo = sum(scored)
     hi = lo + 3 * (len(ITEMS) - len(scored))
-    if lo <= model_total <= hi and len(scored) > 0:
+    if lo <= model_total <= hi:
         return model_total, "model"
     return None, "none"
 
