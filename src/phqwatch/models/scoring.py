@@ -49,12 +49,18 @@ def score_messages(
     include_assistant: bool = False,
     min_words: int | None = None,
     batch_size: int = 256,
+    spill_chars: int = 200_000_000,
     summary: ScoreSummary | None = None,
     progress: bool = False,
 ) -> Iterator[UserEstimate]:
-    """Yield one `UserEstimate` per user, streaming in batches."""
+    """Yield one `UserEstimate` per user, streaming in batches.
+
+    Per-user text is held in memory up to `spill_chars` characters, then spilled to a temporary SQLite file.
+    """
     summary = summary if summary is not None else ScoreSummary()
-    users = assemble_users(messages, include_assistant=include_assistant, stats=summary.assembled)
+    users = assemble_users(
+        messages, include_assistant=include_assistant, spill_chars=spill_chars, stats=summary.assembled
+    )
     bar = None
     if progress:
         from tqdm import tqdm
