@@ -26,7 +26,7 @@ from phqwatch.phq9 import ITEMS, MAX_TOTAL, MIN_TOTAL
 #: A quote that is not an exact (normalised) substring is kept only when this similar to some window.
 FUZZY_THRESHOLD = 0.92
 #: Quotes shorter than this (normalised characters) must match exactly.
-MIN_FUZZY_CHARS = 12
+MIN_FUZZY_CHARS = 20
 #: Longest quote kept (characters); longer "quotes" are paraphrases or copied paragraphs.
 MAX_QUOTE_CHARS = 400
 #: With abstained items, the model's own total is used only when at least this many items are scored.

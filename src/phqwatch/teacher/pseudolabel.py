@@ -222,6 +222,7 @@ async def apseudolabel(
     parse_retries: int = 1,
     retry_temperature: float = 0.7,
     progress: bool = True,
+    backoff_base_s: float = 0.5,
     transport: Any = None,
 ) -> PseudolabelRun:
     """Rate every user's text with the teacher (async). See `pseudolabel` for the parameters."""
@@ -233,7 +234,9 @@ async def apseudolabel(
     cache = TeacherCache(cache_path or settings.teacher_cache_path) if use_cache else None
     rows: dict[str, dict[str, Any]] = {}
     try:
-        async with TeacherClient(settings, pricing=pricing, transport=transport, structured=structured) as client:
+        async with TeacherClient(
+            settings, pricing=pricing, transport=transport, structured=structured, backoff_base_s=backoff_base_s
+        ) as client:
             runner = _Runner(
                 client,
                 cache,
@@ -327,7 +330,8 @@ def pseudolabel(texts: Mapping[str, str], settings: Settings, **kwargs: Any) -> 
     Keyword options: cache_path (overrides settings), use_cache (default True), pricing (Pricing per 1k
     tokens), deid (None: decide by URL), deid_engine ("regex" | "presidio"), structured ("auto" | "always"
     | "never"), max_tokens (1024), parse_retries (extra calls when an answer is unreadable; default 1),
-    retry_temperature (0.7), progress (tqdm bar), transport (an httpx transport, for tests).
+    retry_temperature (0.7), progress (tqdm bar), backoff_base_s (first retry wait, doubling; 0.5),
+    transport (an httpx transport, for tests).
 
     `phq9_estimate` is the teacher total (0-27) or NaN when the teacher abstained or failed; item_n is 0-3
     or NaN (insufficient evidence). Raises ConfigError for a missing endpoint/model; endpoint failures do
