@@ -206,11 +206,14 @@ def test_calibrate_metrics_and_linear_recalibration():
     cal = calibrate(dict(zip(ids, teacher, strict=True)), dict(zip(ids, truth, strict=True)))
     assert cal.n_labeled == 60 and cal.n_scored == 55 and cal.n_abstained == 5
     assert cal.recalibrated and cal.slope == pytest.approx(2.0, rel=0.15)
-    assert cal.metrics_recalibrated["mae"] < cal.metrics_raw["mae"]
-    assert cal.metrics_raw["pearson_r"] > 0.9
+    assert cal.metrics_recalibrated["mae"]["value"] < cal.metrics_raw["mae"]["value"]
+    lo, hi = cal.metrics_raw["mae"]["ci"]
+    assert lo <= cal.metrics_raw["mae"]["value"] <= hi
+    assert cal.metrics_raw["pearson"]["value"] > 0.9 and cal.metrics_raw["n"]["value"] == 55
+    json.dumps(cal.as_dict(), allow_nan=False)  # report-ready, no NaN
     out = cal.apply([0.0, 30.0, np.nan])
     assert out[1] == 27 and np.isnan(out[2]) and 0 <= out[0] <= 27
     small = calibrate({"a": 3.0, "b": 5.0}, {"a": 4.0, "b": 6.0, "c": 1.0})
-    assert not small.recalibrated and "need" in small.note and small.metrics_raw["mae"] == 1.0
+    assert not small.recalibrated and "need" in small.note and small.metrics_raw["mae"]["value"] == 1.0
     with pytest.raises(InputError):
         calibrate({"a": 1.0}, {"b": 2.0})

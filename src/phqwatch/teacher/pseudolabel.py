@@ -341,19 +341,11 @@ def pseudolabel(texts: Mapping[str, str], settings: Settings, **kwargs: Any) -> 
 
 
 # ---------------------------------------------------------------------------------------- calibration
-def _metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float | None]:
-    """MAE, RMSE, Pearson r and bias (phqwatch.evaluation adds CIs; these are point estimates)."""
-    err = y_pred - y_true
-    out: dict[str, float | None] = {
-        "n": float(len(y_true)),
-        "mae": float(np.mean(np.abs(err))),
-        "rmse": float(np.sqrt(np.mean(err**2))),
-        "bias": float(np.mean(err)),
-        "pearson_r": None,
-    }
-    if len(y_true) > 2 and np.std(y_true) > 0 and np.std(y_pred) > 0:
-        out["pearson_r"] = float(np.corrcoef(y_true, y_pred)[0, 1])
-    return out
+def _metrics(y_true: np.ndarray, y_pred: np.ndarray, n_boot: int, seed: int) -> dict[str, Any]:
+    """Every PHQ-9 metric with user-bootstrap CIs, from phqwatch.evaluation (JSON-safe)."""
+    from phqwatch.evaluation import phq9_metrics
+
+    return phq9_metrics(y_true, y_pred, n_boot=n_boot, seed=seed)
 
 
 @dataclass
@@ -366,8 +358,8 @@ class Calibration:
     slope: float = 1.0
     intercept: float = 0.0
     recalibrated: bool = False
-    metrics_raw: dict[str, float | None] = field(default_factory=dict)
-    metrics_recalibrated: dict[str, float | None] | None = None
+    metrics_raw: dict[str, Any] = field(default_factory=dict)
+    metrics_recalibrated: dict[str, Any] | None = None
     note: str = ""
 
     def apply(self, scores: Any) -> np.ndarray:
@@ -394,12 +386,15 @@ def calibrate(
     *,
     recalibrate: bool = True,
     min_n: int = 10,
+    n_boot: int = 1000,
+    seed: int = 0,
 ) -> Calibration:
     """Score the teacher on users with administered labels; optionally fit y = a + b * teacher.
 
     Users are matched by id; users the teacher abstained on (NaN) are counted, not scored. The linear fit
     (ordinary least squares) is only made with at least `min_n` scored users and a non-constant teacher;
-    metrics_recalibrated are in-sample, so treat them as optimistic.
+    metrics_recalibrated are in-sample, so treat them as optimistic. Metrics come from
+    phqwatch.evaluation.phq9_metrics: {"mae": {"value": x, "ci": [lo, hi]}, "rmse": ..., "pearson": ...}.
     """
     t = _as_series(teacher_scores, "teacher_scores")
     y = _as_series(labels, "labels").dropna()
@@ -417,14 +412,14 @@ def calibrate(
         cal.note = "The teacher abstained on every labeled user; nothing to score."
         return cal
     xt, yt = tt.to_numpy()[mask], yy.to_numpy()[mask]
-    cal.metrics_raw = _metrics(yt, xt)
+    cal.metrics_raw = _metrics(yt, xt, n_boot, seed)
     if recalibrate:
         if cal.n_scored < min_n or np.std(xt) == 0:
             cal.note = f"No recalibration: {cal.n_scored} scored users (need {min_n}) or constant teacher scores."
         else:
             b, a = np.polyfit(xt, yt, 1)
             cal.slope, cal.intercept, cal.recalibrated = float(b), float(a), True
-            cal.metrics_recalibrated = _metrics(yt, cal.apply(xt))
+            cal.metrics_recalibrated = _metrics(yt, cal.apply(xt), n_boot, seed)
     return cal
 
 
