@@ -1,0 +1,8 @@
+"""Transformer backbone + regression head (torch, transformers and peft are imported lazily).
+
+Importing this package does not import torch; only fitting, loading or scoring does.
+"""
+
+from phqwatch.models.transformer.estimator import TransformerEstimator
+
+__all__ = ["TransformerEstimator"]

@@ -1,0 +1,537 @@
+"""TransformerEstimator: a local Hugging Face backbone + a regression head, fine-tuned with LoRA or fully.
+
+Folder format (the same contract as every estimator; `phqwatch score/evaluate --model` load it unchanged):
+
+- ``config.json`` / ``README.md``: written by `PHQ9Estimator.save` (hyperparameters, learned state, card).
+- ``weights.safetensors``: the head (``head.*``) and, with LoRA, the adapter tensors (``lora.*``), float32.
+- ``tokenizer/``: the backbone's tokenizer files (small; scoring never needs the original folder for them).
+- ``backbone/``: the backbone's ``config.json``, plus its weights when they changed (``finetune="full"``) or
+  when ``embed_backbone=True``. Otherwise the frozen base weights are *referenced* by the ``backbone`` path
+  (absolute) and checked on load against the saved config and a size fingerprint of the weight files,
+  so a 27B folder stays a few hundred MB. Move such a folder together with its backbone, or re-save with
+  ``embed_backbone=True`` to make it self-contained.
+
+torch, transformers and peft are imported inside methods, so importing this module stays light.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from phqwatch.errors import InputError, ModelFormatError
+from phqwatch.models.base import PHQ9Estimator
+from phqwatch.models.transformer.chunking import LONG_TEXT_MODES, fit_to_window
+
+FINETUNE_MODES = ("lora", "full", "head")
+POOLINGS = ("auto", "last", "mean")
+
+
+def _auto_flag(value: bool | str, default: bool) -> bool:
+    if value == "auto":
+        return default
+    if isinstance(value, bool):
+        return value
+    raise InputError(f"expected True, False or 'auto', got {value!r}")
+
+
+class TransformerEstimator(PHQ9Estimator):
+    """Fine-tuned transformer regressor for the PHQ-9 total (and optionally its nine items).
+
+    Args:
+        backbone: local folder of a Hugging Face model (encoder or decoder). Hub ids are refused.
+        pooling: "auto" (last non-padding token for decoders, mean for encoders), "last" or "mean".
+        max_length: tokens per sequence, special tokens included (capped by the model's positions).
+        long_text: "head_tail" (keep the start and the most recent end) or "chunk" (chunk, encode, average).
+        head_fraction: share of the budget kept from the start in head_tail mode.
+        chunk_overlap, max_chunks: chunk mode's overlap (tokens) and the most chunks per user.
+        item_heads: also train nine item heads (0-3) jointly; needs item labels in `fit(..., items=...)`.
+        item_weight: weight of the item loss next to the total's.
+        loss: "huber" or "mse", on the standardised total (delta `huber_delta` in standard deviations).
+        finetune: "lora" (peft adapters), "full" (every weight) or "head" (frozen backbone).
+        lora_r, lora_alpha, lora_dropout, lora_target_modules: the LoRA adapter ("all-linear" by default).
+        bf16, gradient_checkpointing: "auto" turns them on when training on a CUDA GPU.
+        attn_implementation: "sdpa" (default), "flash_attention_2" or "eager".
+        padding_side: "auto" (the tokenizer's for decoders, right for encoders), "left" or "right".
+        device: "auto" (CUDA when available), "cpu" or "cuda[:n]".
+        embed_backbone: copy the base weights into the saved folder (self-contained, large).
+    """
+
+    name = "transformer"
+
+    def __init__(
+        self,
+        backbone: str = "",
+        *,
+        pooling: str = "auto",
+        max_length: int = 512,
+        long_text: str = "head_tail",
+        head_fraction: float = 0.25,
+        chunk_overlap: int = 32,
+        max_chunks: int = 8,
+        item_heads: bool = False,
+        item_weight: float = 0.5,
+        loss: str = "huber",
+        huber_delta: float = 1.0,
+        finetune: str = "lora",
+        lora_r: int = 16,
+        lora_alpha: int = 32,
+        lora_dropout: float = 0.05,
+        lora_target_modules: str | list[str] = "all-linear",
+        learning_rate: float = 2e-4,
+        head_learning_rate: float = 1e-3,
+        weight_decay: float = 0.01,
+        epochs: int = 3,
+        batch_size: int = 8,
+        grad_accum_steps: int = 1,
+        warmup_ratio: float = 0.1,
+        max_grad_norm: float = 1.0,
+        dropout: float = 0.1,
+        bf16: bool | str = "auto",
+        gradient_checkpointing: bool | str = "auto",
+        attn_implementation: str = "sdpa",
+        padding_side: str = "auto",
+        device: str = "auto",
+        predict_batch_size: int = 16,
+        embed_backbone: bool = False,
+        seed: int = 0,
+        progress: bool = False,
+        min_words: int = 50,
+        coverage: float = 0.8,
+    ) -> None:
+        super().__init__(min_words=min_words, coverage=coverage)
+        self.backbone = backbone
+        self.pooling = pooling
+        self.max_length = max_length
+        self.long_text = long_text
+        self.head_fraction = head_fraction
+        self.chunk_overlap = chunk_overlap
+        self.max_chunks = max_chunks
+        self.item_heads = item_heads
+        self.item_weight = item_weight
+        self.loss = loss
+        self.huber_delta = huber_delta
+        self.finetune = finetune
+        self.lora_r = lora_r
+        self.lora_alpha = lora_alpha
+        self.lora_dropout = lora_dropout
+        self.lora_target_modules = lora_target_modules
+        self.learning_rate = learning_rate
+        self.head_learning_rate = head_learning_rate
+        self.weight_decay = weight_decay
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.grad_accum_steps = grad_accum_steps
+        self.warmup_ratio = warmup_ratio
+        self.max_grad_norm = max_grad_norm
+        self.dropout = dropout
+        self.bf16 = bf16
+        self.gradient_checkpointing = gradient_checkpointing
+        self.attn_implementation = attn_implementation
+        self.padding_side = padding_side
+        self.device = device
+        self.predict_batch_size = predict_batch_size
+        self.embed_backbone = embed_backbone
+        self.seed = seed
+        self.progress = progress
+
+    # ---- validation -----------------------------------------------------------------------
+    def _validate(self) -> None:
+        checks = [
+            (self.long_text in LONG_TEXT_MODES, f"long_text must be one of {LONG_TEXT_MODES}, got {self.long_text!r}"),
+            (self.finetune in FINETUNE_MODES, f"finetune must be one of {FINETUNE_MODES}, got {self.finetune!r}"),
+            (self.pooling in POOLINGS, f"pooling must be one of {POOLINGS}, got {self.pooling!r}"),
+            (self.loss in ("huber", "mse"), f"loss must be 'huber' or 'mse', got {self.loss!r}"),
+            (self.padding_side in ("auto", "left", "right"), f"bad padding_side {self.padding_side!r}"),
+            (self.max_length >= 8, f"max_length must be >= 8, got {self.max_length}"),
+            (0.0 <= self.head_fraction <= 1.0, f"head_fraction must be in [0, 1], got {self.head_fraction}"),
+            (self.max_chunks >= 1, f"max_chunks must be >= 1, got {self.max_chunks}"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise InputError(msg, fix="See TransformerEstimator's docstring or docs/transformer.md.")
+
+    # ---- fitting --------------------------------------------------------------------------
+    def fit(
+        self,
+        X: Sequence[str],
+        y: Sequence[float],
+        *,
+        sources: Sequence[str] | None = None,
+        items: Sequence[Sequence[float | None] | None] | None = None,
+    ) -> TransformerEstimator:
+        """Fit on texts and PHQ-9 totals; `items` (n rows of 9 scores, None/NaN where unknown) trains the
+        item heads jointly when `item_heads=True`. `sources` is accepted for the contract and unused."""
+        self._fit_items = items
+        try:
+            super().fit(X, y, sources=sources)
+        finally:
+            self._fit_items = None
+        return self
+
+    def _item_targets(self, n: int) -> list[list[float]] | None:
+        raw = getattr(self, "_fit_items", None)
+        if not self.item_heads:
+            return None
+        if raw is None:
+            raise InputError(
+                "item_heads=True but no item labels were given",
+                fix="Pass fit(X, y, items=...) with nine 0-3 scores per row (None where unknown), or item_heads=False.",
+            )
+        if len(raw) != n:
+            raise InputError(f"items has {len(raw)} rows but X has {n}", fix="Align items with X.")
+        out = []
+        for i, row in enumerate(raw):
+            if row is None:
+                out.append([float("nan")] * 9)
+                continue
+            vals = [float("nan") if v is None else float(v) for v in row]
+            if len(vals) != 9:
+                raise InputError(f"items row {i} has {len(vals)} scores; expected 9", fix="Give item_1..item_9.")
+            if any(not np.isnan(v) and not 0 <= v <= 3 for v in vals):
+                raise InputError(f"items row {i} has a score outside 0-3", fix="Items are 0-3 each.")
+            out.append(vals)
+        if all(np.isnan(v) for row in out for v in row):
+            raise InputError("item_heads=True but every item label is missing", fix="Give item labels or disable.")
+        return out
+
+    def _accelerator(self) -> Any:
+        import torch
+        from accelerate import Accelerator
+
+        cpu = self.device == "cpu" or not torch.cuda.is_available()
+        bf16 = _auto_flag(self.bf16, not cpu and torch.cuda.is_bf16_supported())
+        return Accelerator(cpu=cpu, mixed_precision="bf16" if bf16 else "no")
+
+    def _fit(self, texts: list[str], y: np.ndarray, sources: list[str] | None) -> None:
+        import torch
+        from accelerate.utils import DistributedType, set_seed
+
+        from phqwatch.models.transformer.backbone import fingerprint, load_backbone, resolve_local
+        from phqwatch.models.transformer.heads import RegressionHead, RegressionModel
+        from phqwatch.models.transformer.training import TrainConfig, train_loop
+
+        self._validate()
+        item_targets = self._item_targets(len(texts))
+        acc = self._accelerator()
+        set_seed(self.seed)
+        src = resolve_local(self.backbone)
+        self._setup_tokenizer(src)
+        sharded = acc.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
+        on_gpu = acc.device.type == "cuda"
+        # A frozen base can sit in bf16; trainable weights stay fp32 (FSDP/ZeRO keep fp32 masters and cast).
+        low = acc.mixed_precision == "bf16" and self.finetune != "full" and not sharded
+        backbone = load_backbone(
+            src, dtype=torch.bfloat16 if low else torch.float32, attn_implementation=self.attn_implementation
+        )
+        self._describe(backbone.config)
+        if getattr(backbone.config, "use_cache", None):
+            backbone.config.use_cache = False
+        if _auto_flag(self.gradient_checkpointing, on_gpu) and self.finetune != "head":
+            backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        backbone = self._prepare_trainable(backbone)
+        head = RegressionHead(self.hidden_size_, item_heads=self.item_heads, dropout=self.dropout)
+        self.y_mean_ = float(np.mean(y))
+        self.y_std_ = float(np.std(y)) or 1.0
+        if item_targets is not None:
+            means = np.nanmean(np.asarray(item_targets, dtype=float), axis=0)
+            with torch.no_grad():
+                head.items.bias.copy_(torch.tensor(np.nan_to_num(means, nan=1.0), dtype=torch.float32))
+        model = RegressionModel(backbone, head, pooling=self.pooling_, is_decoder=self.kind_ == "decoder")
+        docs = self._encode_texts(texts)
+        z = ((y - self.y_mean_) / self.y_std_).tolist()
+        cfg = TrainConfig(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            grad_accum_steps=self.grad_accum_steps,
+            learning_rate=self.learning_rate,
+            head_learning_rate=self.head_learning_rate,
+            weight_decay=self.weight_decay,
+            warmup_ratio=self.warmup_ratio,
+            max_grad_norm=self.max_grad_norm,
+            loss=self.loss,
+            huber_delta=self.huber_delta,
+            item_weight=self.item_weight,
+            seed=self.seed,
+        )
+        prepared, history = train_loop(
+            model,
+            docs,
+            z,
+            item_targets,
+            cfg=cfg,
+            accelerator=acc,
+            pad_id=self.tokenizer_.pad_token_id,
+            padding_side=self.padding_side_,
+            progress=self.progress,
+        )
+        self.loss_history_ = history
+        self.n_train_ = len(texts)
+        self.backbone_source_ = str(src)
+        self.backbone_fingerprint_ = fingerprint(src)
+        if acc.num_processes > 1:
+            # Sharded/replicated training: gather the learned tensors once, for save() on the main process.
+            full = acc.get_state_dict(prepared)
+            self._gathered_ = {k: v.detach().float().cpu() for k, v in (full or {}).items()}
+            acc.wait_for_everyone()
+        self.model_ = acc.unwrap_model(prepared).eval()
+        self.device_ = str(acc.device)
+        self._autocast_bf16_ = acc.mixed_precision == "bf16"
+        self._cache = None
+
+    def _describe(self, config: Any) -> None:
+        from phqwatch.models.transformer.backbone import hidden_size, is_decoder
+
+        self.kind_ = "decoder" if is_decoder(config) else "encoder"
+        self.pooling_ = self.pooling if self.pooling != "auto" else ("last" if self.kind_ == "decoder" else "mean")
+        self.hidden_size_ = hidden_size(config)
+        positions = getattr(config.get_text_config(), "max_position_embeddings", None)
+        self.max_length_ = int(min(self.max_length, positions)) if positions else int(self.max_length)
+        if self.padding_side == "auto":
+            tok_side = getattr(self.tokenizer_, "padding_side", "right")
+            self.padding_side_ = tok_side if self.kind_ == "decoder" else "right"
+        else:
+            self.padding_side_ = self.padding_side if self.kind_ == "decoder" else "right"
+
+    def _setup_tokenizer(self, folder: Path) -> None:
+        from phqwatch.models.transformer.backbone import load_tokenizer
+
+        self.tokenizer_ = load_tokenizer(folder)
+        self.tokenizer_.model_max_length = 10**9  # we window ourselves; silence the length warning
+
+    def _lora_kwargs(self) -> dict[str, Any]:
+        target = self.lora_target_modules
+        return {
+            "r": int(self.lora_r),
+            "lora_alpha": int(self.lora_alpha),
+            "lora_dropout": float(self.lora_dropout),
+            "target_modules": target if isinstance(target, str) else list(target),
+            "bias": "none",
+        }
+
+    def _prepare_trainable(self, backbone: Any) -> Any:
+        if self.finetune == "lora":
+            from peft import LoraConfig, get_peft_model
+
+            kwargs = self._lora_kwargs()
+            if any("pooler" in n for n, _ in backbone.named_modules()):
+                kwargs["exclude_modules"] = r".*pooler.*"  # unused by our pooling; DDP rejects unused params
+            self.lora_config_ = kwargs
+            return get_peft_model(backbone, LoraConfig(**kwargs))
+        self.lora_config_ = None
+        for n, p in backbone.named_parameters():
+            p.requires_grad_(self.finetune == "full" and "pooler" not in n)
+        return backbone
+
+    # ---- tokenizing -----------------------------------------------------------------------
+    def _encode_texts(self, texts: list[str]) -> list[list[list[int]]]:
+        """Each text as its list of token sequences (one for head_tail, up to max_chunks for chunk)."""
+        from phqwatch.models.transformer.backbone import special_wrap
+
+        tok = self.tokenizer_
+        prefix, suffix = special_wrap(tok)
+        eos = tok.eos_token_id
+        if self.kind_ == "decoder" and eos is not None and (not suffix or suffix[-1] != eos):
+            suffix = [*suffix, eos]  # the last token then sees the whole text
+        budget = self.max_length_ - len(prefix) - len(suffix)
+        if budget < 4:
+            raise InputError(f"max_length {self.max_length_} leaves no room for text", fix="Raise max_length.")
+        ids = tok(texts, add_special_tokens=False)["input_ids"]
+        return [
+            [
+                prefix + piece + suffix
+                for piece in fit_to_window(
+                    list(row),
+                    budget,
+                    mode=self.long_text,
+                    head_fraction=self.head_fraction,
+                    overlap=min(self.chunk_overlap, budget - 1),
+                    max_chunks=self.max_chunks,
+                )
+            ]
+            for row in ids
+        ]
+
+    # ---- scoring --------------------------------------------------------------------------
+    def _forward_all(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        key = (len(texts), hash(tuple(texts)))
+        cache = getattr(self, "_cache", None)
+        if cache is not None and cache[0] == key:
+            return cache[1]
+        import torch
+
+        from phqwatch.models.transformer.training import collate
+
+        docs = self._encode_texts(texts)
+        order = sorted(range(len(docs)), key=lambda i: -sum(len(s) for s in docs[i]))
+        totals = np.zeros(len(docs))
+        items = np.zeros((len(docs), 9)) if self.item_heads else None
+        device = torch.device(self.device_)
+        use_bf16 = device.type == "cuda" and getattr(self, "_autocast_bf16_", False)
+        model = self.model_.eval()
+        with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+            for s in range(0, len(order), self.predict_batch_size):
+                idx = order[s : s + self.predict_batch_size]
+                b = collate([docs[i] for i in idx], self.tokenizer_.pad_token_id, self.padding_side_)
+                t, it = model(
+                    b["input_ids"].to(device), b["attention_mask"].to(device), b["owner"].to(device), b["n_docs"]
+                )
+                totals[idx] = t.float().cpu().numpy() * self.y_std_ + self.y_mean_
+                if items is not None and it is not None:
+                    items[idx] = it.float().cpu().numpy()
+        result = (totals, None if items is None else np.clip(items, 0, 3))
+        self._cache = (key, result)
+        return result
+
+    def _predict(self, texts: list[str]) -> np.ndarray:
+        return self._forward_all(texts)[0]
+
+    def predict_items(self, X: Sequence[str]) -> np.ndarray | None:
+        """Item scores (n, 9) in 0-3 when trained with item heads, else None."""
+        from phqwatch.models.base import _as_texts
+
+        self._check_fitted()
+        if not self.item_heads:
+            return None
+        texts = _as_texts(X)
+        return self._forward_all(texts)[1] if texts else np.zeros((0, 9))
+
+    # ---- folder format --------------------------------------------------------------------
+    def _learned_tensors(self) -> dict[str, np.ndarray]:
+        """head.* and lora.* tensors as float32 numpy (from the gathered state after distributed training)."""
+        gathered = getattr(self, "_gathered_", None)
+        out: dict[str, np.ndarray] = {}
+        if gathered is not None:
+            for k, v in gathered.items():
+                if k.startswith("head."):
+                    out[k] = v.numpy()
+                elif self.finetune == "lora" and "lora_" in k and k.startswith("backbone."):
+                    out["lora." + k[len("backbone.") :].replace(".default", "")] = v.numpy()
+            return out
+        for k, v in self.model_.head.state_dict().items():
+            out[f"head.{k}"] = v.detach().float().cpu().numpy()
+        if self.finetune == "lora":
+            from peft import get_peft_model_state_dict
+
+            for k, v in get_peft_model_state_dict(self.model_.backbone).items():
+                out[f"lora.{k}"] = v.detach().float().cpu().numpy()
+        return out
+
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        import torch
+        import transformers
+
+        state = {
+            "kind_": self.kind_,
+            "pooling_": self.pooling_,
+            "padding_side_": self.padding_side_,
+            "hidden_size_": self.hidden_size_,
+            "max_length_": self.max_length_,
+            "y_mean_": self.y_mean_,
+            "y_std_": self.y_std_,
+            "n_train_": getattr(self, "n_train_", None),
+            "loss_history_": list(getattr(self, "loss_history_", [])),
+            "backbone_source_": self.backbone_source_,
+            "backbone_fingerprint_": self.backbone_fingerprint_,
+            "backbone_embedded_": bool(self.embed_backbone or self.finetune == "full"),
+            "lora_config_": self.lora_config_,
+            "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
+        }
+        return state, self._learned_tensors()
+
+    def _save_extra(self, folder: Path) -> None:
+        from phqwatch.models.transformer.backbone import weight_files
+
+        bdir = folder / "backbone"
+        bdir.mkdir()
+        self.tokenizer_.save_pretrained(str(folder / "tokenizer"))
+        if self.finetune == "full":
+            base = self.model_.backbone
+            sd = None
+            gathered = getattr(self, "_gathered_", None)
+            if gathered is not None:
+                sd = {k[len("backbone.") :]: v for k, v in gathered.items() if k.startswith("backbone.")}
+            base.save_pretrained(str(bdir), state_dict=sd, safe_serialization=True)
+            return
+        shutil.copy2(Path(self.backbone_source_) / "config.json", bdir / "config.json")
+        if self.embed_backbone:
+            for f in weight_files(Path(self.backbone_source_)):
+                shutil.copy2(f, bdir / f.name)
+
+    def _restore(self, state: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path) -> None:
+        import torch
+
+        from phqwatch.models.transformer.backbone import (
+            comparable_config,
+            fingerprint,
+            has_weights,
+            load_backbone,
+            load_tokenizer,
+            resolve_local,
+        )
+        from phqwatch.models.transformer.heads import RegressionHead, RegressionModel
+
+        for k in ("kind_", "pooling_", "padding_side_", "hidden_size_", "max_length_", "y_mean_", "y_std_"):
+            if k not in state:
+                raise ModelFormatError(f"{folder}/config.json lacks state '{k}'.", fix="Re-save the model.")
+            setattr(self, k, state[k])
+        self.n_train_ = state.get("n_train_")
+        self.loss_history_ = state.get("loss_history_", [])
+        self.backbone_source_ = state.get("backbone_source_", self.backbone)
+        self.backbone_fingerprint_ = state.get("backbone_fingerprint_", {})
+        self.lora_config_ = state.get("lora_config_")
+        bdir = folder / "backbone"
+        if not (bdir / "config.json").exists():
+            raise ModelFormatError(f"{folder} has no backbone/config.json.", fix="Re-save the model.")
+        if has_weights(bdir):
+            weights_dir = bdir
+        else:
+            weights_dir = resolve_local(self.backbone, what=f"Backbone referenced by model folder {folder}")
+            if comparable_config(weights_dir) != comparable_config(bdir):
+                raise ModelFormatError(
+                    f"The backbone at {weights_dir} has a different config from the one {folder} was trained on.",
+                    fix="Point the model at its original backbone, or re-save it with embed_backbone=True.",
+                )
+            if self.backbone_fingerprint_ and fingerprint(weights_dir) != self.backbone_fingerprint_:
+                raise ModelFormatError(
+                    f"The weight files at {weights_dir} differ (names or sizes) from those {folder} was trained on.",
+                    fix="Point the model at its original backbone, or re-save it with embed_backbone=True.",
+                )
+        self.tokenizer_ = load_tokenizer(folder / "tokenizer")
+        self.tokenizer_.model_max_length = 10**9
+        use_cuda = self.device != "cpu" and torch.cuda.is_available()
+        device = torch.device(self.device if use_cuda and self.device != "auto" else ("cuda" if use_cuda else "cpu"))
+        bf16 = _auto_flag(self.bf16, use_cuda and torch.cuda.is_bf16_supported()) and use_cuda
+        backbone = load_backbone(
+            weights_dir,
+            dtype=torch.bfloat16 if bf16 else torch.float32,
+            attn_implementation=self.attn_implementation,
+            config_dir=bdir,
+        )
+        lora = {k[len("lora.") :]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("lora.")}
+        if self.lora_config_:
+            from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
+
+            backbone = get_peft_model(backbone, LoraConfig(**self.lora_config_))
+            result = set_peft_model_state_dict(backbone, lora)
+            if getattr(result, "unexpected_keys", None):
+                raise ModelFormatError(
+                    f"{folder}/weights.safetensors has adapter tensors the backbone lacks "
+                    f"(e.g. {result.unexpected_keys[0]}).",
+                    fix="Load it with the backbone it was trained on.",
+                )
+        head = RegressionHead(self.hidden_size_, item_heads=self.item_heads, dropout=self.dropout)
+        head_sd = {k[len("head.") :]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("head.")}
+        try:
+            head.load_state_dict(head_sd, strict=True)
+        except RuntimeError as exc:
+            raise ModelFormatError(f"{folder}: the head weights do not match ({exc}).", fix="Re-save.") from None
+        model = RegressionModel(backbone, head, pooling=self.pooling_, is_decoder=self.kind_ == "decoder")
+        self.model_ = model.to(device).eval()
+        self.device_ = str(device)
+        self._autocast_bf16_ = bf16
+        self._cache = None
