@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+from phqwatch.errors import ConfigError
+from phqwatch.monitoring.safety import (
+    DEFAULT_RULES,
+    FILTERS,
+    Rule,
+    SafetyConfig,
+    SafetyScreen,
+    screen,
+    screen_many,
+)
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "safety"
+
+
+def _load(name: str) -> list[dict]:
+    return [json.loads(line) for line in (FIXTURES / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _measure(rows: list[dict]) -> tuple[float, float, list[dict], list[dict]]:
+    fn, fp, tp = [], [], 0
+    for r in rows:
+        hit = screen(r["text"]).hit
+        if r["label"] == "positive":
+            tp += hit
+            if not hit:
+                fn.append(r)
+        elif hit:
+            fp.append(r)
+    positives = sum(r["label"] == "positive" for r in rows)
+    recall = tp / positives
+    precision = tp / (tp + len(fp)) if tp + len(fp) else 1.0
+    return recall, precision, fn, fp
+
+
+def test_fixture_set_is_large_and_balanced():
+    rows = _load("phrasings.jsonl")
+    labels = Counter(r["label"] for r in rows)
+    assert len(rows) >= 200 and labels["positive"] >= 100 and labels["negative"] >= 80
+    assert len({r["text"] for r in rows}) == len(rows)
+    cats = {r["category"] for r in rows}
+    for needed in ("negated", "reported speech", "lyrics/quotes", "past history", "idioms", "clinical/educational"):
+        assert needed in cats
+
+
+def test_recall_at_least_098_and_report_precision(capsys):
+    rows = _load("phrasings.jsonl")
+    recall, precision, fn, fp = _measure(rows)
+    by_cat: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in rows:
+        ok = screen(r["text"]).hit == (r["label"] == "positive")
+        by_cat[f"{r['label'][:3]}:{r['category']}"][0] += ok
+        by_cat[f"{r['label'][:3]}:{r['category']}"][1] += 1
+    with capsys.disabled():
+        print(f"\nsafety fixtures: n={len(rows)} recall={recall:.3f} precision={precision:.3f}")
+        for k in sorted(by_cat):
+            print(f"  {k:40s} {by_cat[k][0]}/{by_cat[k][1]}")
+    assert recall >= 0.98, [r["text"] for r in fn]
+    assert precision >= 0.80, [r["text"] for r in fp]
+
+
+def test_held_out_set_reported(capsys):
+    """A second set, written after the rules were tuned on phrasings.jsonl. Its first, blind measurement was
+    recall 0.60 (18/30) and precision 0.95: the lexicon generalised poorly to new wordings. The rules were then
+    widened generically (see git history), so it is no longer blind; the floor guards regressions."""
+    rows = _load("heldout.jsonl")
+    recall, precision, fn, fp = _measure(rows)
+    with capsys.disabled():
+        print(f"\nsafety held-out: n={len(rows)} recall={recall:.3f} precision={precision:.3f}")
+    assert recall >= 0.85 and precision >= 0.75
+
+
+@pytest.mark.parametrize(
+    "text,severity",
+    [
+        ("I'm going to kill myself tonight", "urgent"),
+        ("I don't want to be alive anymore", "high"),
+        ("I used to self-harm years ago", "review"),
+        ("I used to self-harm years ago and I started again this week", "urgent"),
+        ("I can't do this anymore", "review"),
+    ],
+)
+def test_severity_levels(text, severity):
+    r = screen(text)
+    assert r.hit and r.severity == severity
+
+
+def test_matches_carry_span_excerpt_and_rule():
+    text = "Work was fine. But honestly I want to kill myself and nobody knows."
+    r = screen(text)
+    assert r.hit
+    m = r.matches[0]
+    assert text[m.span[0] : m.span[1]].lower().startswith("kill")
+    assert "kill myself" in m.excerpt and m.rule == "kill_myself" and m.category == "direct ideation"
+    long = "word " * 100 + "I want to die" + " word" * 100
+    ex = screen(long).matches[0].excerpt
+    assert ex.startswith("…") and ex.endswith("…") and len(ex) < 200
+
+
+def test_suppressions_are_recorded_with_reasons():
+    cases = {
+        "I'd never hurt myself": "negated",
+        "my friend said she wants to die": "reported speech",
+        'the chorus goes "I want to die"': "quoted",
+        "I hurt myself at the gym": "idiom",
+        "we had a lecture on suicide prevention": "educational",
+    }
+    for text, reason in cases.items():
+        r = screen(text)
+        assert not r.hit, text
+        assert reason in {s.reason for s in r.suppressed}, (text, r.suppressed)
+
+
+def test_spans_index_the_original_text_after_normalisation():
+    text = "i w4nt to k1ll mys3lf"
+    r = screen(text)
+    assert r.hit
+    a, b = r.matches[0].span
+    assert text[a:b] == "k1ll mys3lf"
+
+
+def test_config_extra_and_disabled_rules_and_filters():
+    extra = Rule("custom_phrase", "euphemism", "high", r"\bgo\s+see\s+the\s+stars\s+forever\b")
+    s = SafetyScreen(SafetyConfig(extra_rules=(extra,)))
+    assert s.screen("I want to go see the stars forever").hit
+    assert not screen("I want to go see the stars forever").hit
+    no_kms = SafetyScreen(SafetyConfig(disabled_rules=frozenset({"kms"})))
+    assert not no_kms.screen("kms").hit and screen("kms").hit
+    raw = SafetyScreen(SafetyConfig(disabled_filters=frozenset(FILTERS)))
+    assert raw.screen("I'd never hurt myself").hit  # maximum recall mode
+    with pytest.raises(ConfigError):
+        SafetyConfig(disabled_rules=frozenset({"no_such_rule"}))
+    with pytest.raises(ConfigError):
+        SafetyConfig(disabled_filters=frozenset({"sarcasm"}))
+    with pytest.raises(ConfigError, match="invalid regular expression"):
+        SafetyScreen(SafetyConfig(extra_rules=(Rule("bad", "x", "high", "(unclosed"),)))
+    assert len({r.name for r in DEFAULT_RULES}) == len(DEFAULT_RULES)
+
+
+def test_gate_agrees_with_full_scan_and_empty_text():
+    s = SafetyScreen()
+    for r in _load("phrasings.jsonl"):
+        assert s.screen(r["text"]).hit == s.screen(r["text"], gate=False).hit
+    assert not screen("").hit and screen("").severity == "none"
+    assert [x.hit for x in screen_many(["I want to die", "nice weather"])] == [True, False]
