@@ -81,3 +81,30 @@ def test_pipeline_survives_a_tiny_real_model(server, tmp_path):
     answered = s.ok + s.abstained - 1  # minus the empty text, which never calls
     assert again.stats.cache_hits == answered
     assert again.stats.calls <= 2 * s.failed  # at most one re-ask per failed user
+
+
+def test_cli_against_the_real_server(server, tmp_path, monkeypatch):
+    import json
+
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from phqwatch.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    lines = [
+        {"user_id": uid, "conversation_id": f"{uid}-c1", "role": "user", "text": text}
+        for uid, text in TEXTS.items()
+        if text.strip()
+    ]
+    (tmp_path / "chats.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    args = ["pseudolabel", "chats.jsonl", "--out", "teacher.jsonl", "--base-url", server.base_url]
+    args += ["--teacher-model", server.model_name, "--max-tokens", "384", "--stats", "run.json", "--no-progress"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert "PSEUDOLABELS" in res.output and "json_schema" in res.output  # the fallback is reported
+    frame = pd.read_json(tmp_path / "teacher.jsonl", lines=True)
+    run = json.loads((tmp_path / "run.json").read_text())["run"]
+    assert len(frame) == 4 == run["n_users"]
+    assert run["ok"] + run["abstained"] + run["failed"] == 4
+    assert (frame["status"] == "failed").sum() == run["failed"]

@@ -341,11 +341,13 @@ def pseudolabel(texts: Mapping[str, str], settings: Settings, **kwargs: Any) -> 
 
 
 # ---------------------------------------------------------------------------------------- calibration
-def _metrics(y_true: np.ndarray, y_pred: np.ndarray, n_boot: int, seed: int) -> dict[str, Any]:
+def _metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, units: np.ndarray | None, n_boot: int, seed: int
+) -> dict[str, Any]:
     """Every PHQ-9 metric with user-bootstrap CIs, from phqwatch.evaluation (JSON-safe)."""
     from phqwatch.evaluation import phq9_metrics
 
-    return phq9_metrics(y_true, y_pred, n_boot=n_boot, seed=seed)
+    return phq9_metrics(y_true, y_pred, units=units, n_boot=n_boot, seed=seed)
 
 
 @dataclass
@@ -386,12 +388,14 @@ def calibrate(
     *,
     recalibrate: bool = True,
     min_n: int = 10,
+    units: Mapping[str, str] | None = None,
     n_boot: int = 1000,
     seed: int = 0,
 ) -> Calibration:
     """Score the teacher on users with administered labels; optionally fit y = a + b * teacher.
 
-    Users are matched by id; users the teacher abstained on (NaN) are counted, not scored. The linear fit
+    Rows are matched by id; rows the teacher abstained on (NaN) are counted, not scored. When ids are
+    windows (several per user), `units` maps each id to its user so the bootstrap resamples users. The linear fit
     (ordinary least squares) is only made with at least `min_n` scored users and a non-constant teacher;
     metrics_recalibrated are in-sample, so treat them as optimistic. Metrics come from
     phqwatch.evaluation.phq9_metrics: {"mae": {"value": x, "ci": [lo, hi]}, "rmse": ..., "pearson": ...}.
@@ -412,14 +416,15 @@ def calibrate(
         cal.note = "The teacher abstained on every labeled user; nothing to score."
         return cal
     xt, yt = tt.to_numpy()[mask], yy.to_numpy()[mask]
-    cal.metrics_raw = _metrics(yt, xt, n_boot, seed)
+    unit_arr = np.array([units.get(k, k) for k in common[mask]], dtype=object) if units is not None else None
+    cal.metrics_raw = _metrics(yt, xt, unit_arr, n_boot, seed)
     if recalibrate:
         if cal.n_scored < min_n or np.std(xt) == 0:
             cal.note = f"No recalibration: {cal.n_scored} scored users (need {min_n}) or constant teacher scores."
         else:
             b, a = np.polyfit(xt, yt, 1)
             cal.slope, cal.intercept, cal.recalibrated = float(b), float(a), True
-            cal.metrics_recalibrated = _metrics(yt, cal.apply(xt), n_boot, seed)
+            cal.metrics_recalibrated = _metrics(yt, cal.apply(xt), unit_arr, n_boot, seed)
     return cal
 
 

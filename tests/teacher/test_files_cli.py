@@ -1,0 +1,71 @@
+"""pseudolabel_file on the project's synthetic examples (HTTP faked at the boundary) and the CLI's edges."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import httpx
+import pandas as pd
+from click.testing import CliRunner
+
+from phqwatch.cli import cli
+from phqwatch.teacher import COLUMNS
+from phqwatch.teacher.files import pseudolabel_file
+
+from .conftest import FakeServer, completion, rating_json
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+SAD = re.compile(r"sleep|tired|down|hopeless|failure|interest|appetite|focus|concentrat", re.I)
+
+
+def keyword_teacher(body, i):
+    """A 'teacher' that scores by counting symptom words: deterministic, and correlated with severity."""
+    text = body["messages"][1]["content"].split("<transcript>")[1]
+    hits = len(SAD.findall(text))
+    words = max(1, len(text.split()))
+    level = min(3, round(60 * hits / words))
+    return httpx.Response(200, json=completion(rating_json([level] * 8 + [0])))
+
+
+def test_pseudolabel_file_with_labels_and_recalibration(settings, tmp_path):
+    server = FakeServer(keyword_teacher)
+    out, stats = tmp_path / "teacher.csv", tmp_path / "run.json"
+    r = pseudolabel_file(
+        EXAMPLES / "transcripts.jsonl",
+        out,
+        settings,
+        questionnaires_path=EXAMPLES / "phq9.csv",
+        recalibrate=True,
+        stats_path=stats,
+        transport=server.transport,
+        progress=False,
+        backoff_base_s=0.0,
+    )
+    frame = pd.read_csv(out)
+    assert r.users == 36 == len(frame) and list(frame.columns) == [*COLUMNS, "phq9_recalibrated"]
+    assert set(frame["status"]) <= {"ok", "abstained"}
+    assert r.windows > 50 and r.calibration is not None and r.calibration.n_labeled == r.windows
+    assert r.calibration.recalibrated and r.calibration.metrics_raw["pearson"]["value"] > 0.3
+    ok = frame[frame["status"] == "ok"]
+    assert ok["phq9_recalibrated"].between(0, 27).all()
+    report = json.loads(stats.read_text())
+    assert report["run"]["n_users"] == 36 and report["calibration"]["n_labeled"] == r.windows
+    assert r.calibration.metrics_raw["n_users"] == 36  # windows bootstrap as their users
+    assert len(server.bodies) == 36 + r.windows - r.stats.cache_hits - r.window_stats.cache_hits
+
+
+def test_cli_without_endpoint_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("PHQWATCH_TEACHER_BASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(
+        cli, ["pseudolabel", str(EXAMPLES / "transcripts.jsonl"), "--out", "x.csv", "--no-progress"]
+    )
+    assert res.exit_code == 2 and "PHQWATCH_TEACHER_BASE_URL" in res.output
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_cli_help_has_examples():
+    res = CliRunner().invoke(cli, ["pseudolabel", "--help"])
+    assert res.exit_code == 0 and "Examples:" in res.output and "--labels" in res.output
