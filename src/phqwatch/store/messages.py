@@ -1,0 +1,256 @@
+"""Conversations and messages: idempotent ingestion, encrypted text, reads for scoring and review."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from phqwatch.errors import InputError, NotFoundError
+from phqwatch.store.crypto import TextCipher
+from phqwatch.store.people import people_by_external_ids
+from phqwatch.store.tables import Conversation, MessageRow, Person, utcnow
+from phqwatch.transcripts.schema import ROLES, Message, count_words
+
+#: People whose messages can be ingested (they chat with the app).
+CHATTING_ROLES = ("patient", "family")
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    """What happened to one incoming message."""
+
+    index: int
+    status: str  # "accepted" | "duplicate"
+    message_id: int | None  # stored row id (None for a duplicate)
+    person_id: int
+    patient_id: int
+    role: str
+    is_patient: bool  # written by the patient themself (not a family member)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A decrypted message as read back from the store."""
+
+    id: int
+    conversation_id: str
+    person_id: int
+    patient_id: int
+    role: str
+    text: str
+    sent_at: datetime
+    external_message_id: str | None
+    by_patient: bool
+
+
+def dedup_key(cipher: TextCipher, m: Message, *, received_at: datetime) -> str:
+    """'id:<message id>' when the message has an id, else a keyed hash of its content."""
+    if m.message_id:
+        return "id:" + m.message_id[:200]
+    ts = m.timestamp.isoformat() if m.timestamp else ""
+    return "h:" + cipher.keyed_hash(m.user_id, m.conversation_id, m.role, ts, m.text)
+
+
+def ingest_messages(
+    s: Session,
+    cipher: TextCipher,
+    organisation_id: int,
+    messages: Sequence[Message],
+    *,
+    received_at: datetime | None = None,
+) -> list[Ingested]:
+    """Store messages once each (by (organisation, message id) or content hash); all or nothing.
+
+    Raises NotFoundError (before writing anything) when a `user_id` is not a patient or family member of
+    the organisation. Messages without a timestamp are stamped with `received_at`.
+    """
+    now = received_at or utcnow()
+    people = people_by_external_ids(s, organisation_id, (m.user_id for m in messages))
+    for i, m in enumerate(messages):
+        p = people.get(m.user_id)
+        if p is None or p.role not in CHATTING_ROLES or not p.active:
+            raise NotFoundError(
+                f"messages[{i}].user_id '{m.user_id}' is not a known patient or family member of this organisation.",
+                fix="Register the person first (POST /api/v1/people with external_id) or check the user_id.",
+            )
+        if m.role not in ROLES:
+            raise InputError(f"role '{m.role}' is not one of {ROLES}", field=f"messages[{i}].role")
+    keys = [dedup_key(cipher, m, received_at=now) for m in messages]
+
+    existing: set[str] = set()
+    uniq = sorted(set(keys))
+    for j in range(0, len(uniq), 500):
+        existing.update(
+            s.scalars(
+                select(MessageRow.dedup_key).where(
+                    MessageRow.organisation_id == organisation_id, MessageRow.dedup_key.in_(uniq[j : j + 500])
+                )
+            )
+        )
+
+    # conversations: (person, external id) -> row id, created when missing
+    conv_ids = _conversation_ids(s, organisation_id, [(people[m.user_id], m.conversation_id) for m in messages])
+
+    rows: list[dict] = []
+    first_index: dict[str, int] = {}
+    for i, (m, k) in enumerate(zip(messages, keys, strict=True)):
+        if k in existing or k in first_index:
+            continue
+        first_index[k] = i
+        p = people[m.user_id]
+        patient_id = p.id if p.role == "patient" else p.linked_patient_id
+        rows.append(
+            {
+                "organisation_id": organisation_id,
+                "conversation_id": conv_ids[(p.id, m.conversation_id)],
+                "person_id": p.id,
+                "patient_id": patient_id,
+                "role": m.role,
+                "text_enc": cipher.encrypt(m.text),
+                "n_words": count_words(m.text) if m.role == "user" else 0,
+                "sent_at": m.timestamp or now,
+                "received_at": now,
+                "external_message_id": m.message_id,
+                "dedup_key": k,
+                "crisis_flag": False,
+            }
+        )
+    inserted: dict[str, int] = {}
+    if rows:
+        stmt = _insert_ignore(s, MessageRow, ["organisation_id", "dedup_key"])
+        result = s.execute(stmt.returning(MessageRow.id, MessageRow.dedup_key), rows)
+        inserted = {k: i for i, k in result.all()}
+    out: list[Ingested] = []
+    for i, (m, k) in enumerate(zip(messages, keys, strict=True)):
+        p = people[m.user_id]
+        patient_id = p.id if p.role == "patient" else p.linked_patient_id
+        new = k in inserted and first_index.get(k) == i
+        out.append(
+            Ingested(
+                index=i,
+                status="accepted" if new else "duplicate",
+                message_id=inserted[k] if new else None,
+                person_id=p.id,
+                patient_id=patient_id,  # type: ignore[arg-type]
+                role=m.role,
+                is_patient=p.role == "patient",
+            )
+        )
+    return out
+
+
+def _insert_ignore(s: Session, table: type, conflict_cols: list[str]):  # type: ignore[no-untyped-def]
+    """INSERT ... ON CONFLICT DO NOTHING for the session's dialect (a concurrent duplicate is skipped)."""
+    if s.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing(index_elements=conflict_cols)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing(index_elements=conflict_cols)
+
+
+def _conversation_ids(s: Session, organisation_id: int, pairs: list[tuple[Person, str]]) -> dict[tuple[int, str], int]:
+    wanted = {(p.id, ext): p for p, ext in pairs}
+    out: dict[tuple[int, str], int] = {}
+    person_ids = sorted({pid for pid, _ in wanted})
+    for row in s.execute(
+        select(Conversation.id, Conversation.person_id, Conversation.external_id).where(
+            Conversation.person_id.in_(person_ids),
+            Conversation.external_id.in_(sorted({ext for _, ext in wanted})),
+        )
+    ):
+        out[(row.person_id, row.external_id)] = row.id
+    for (pid, ext), p in wanted.items():
+        if (pid, ext) in out:
+            continue
+        conv = Conversation(
+            organisation_id=organisation_id,
+            person_id=pid,
+            patient_id=p.id if p.role == "patient" else p.linked_patient_id,
+            external_id=ext,
+        )
+        s.add(conv)
+        s.flush()
+        out[(pid, ext)] = conv.id
+    return out
+
+
+def set_crisis_flag(s: Session, message_ids: Sequence[int]) -> None:
+    for mid in message_ids:
+        row = s.get(MessageRow, mid)
+        if row is not None:
+            row.crisis_flag = True
+
+
+def patient_messages(
+    s: Session,
+    cipher: TextCipher,
+    patient_id: int,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    roles: Sequence[str] = ("user", "assistant"),
+    patient_only: bool = True,
+    limit: int | None = None,
+) -> list[StoredMessage]:
+    """A patient's messages in time order, decrypted. `patient_only=False` adds the family's conversations
+    about the patient (marked by_patient=False); callers must check the reader may see them."""
+    q = (
+        select(MessageRow, Conversation.external_id)
+        .join(Conversation, Conversation.id == MessageRow.conversation_id)
+        .where(MessageRow.patient_id == patient_id, MessageRow.role.in_(list(roles)))
+    )
+    if patient_only:
+        q = q.where(MessageRow.person_id == patient_id)
+    if since is not None:
+        q = q.where(MessageRow.sent_at >= since)
+    if until is not None:
+        q = q.where(MessageRow.sent_at <= until)
+    q = q.order_by(MessageRow.sent_at, MessageRow.id)
+    if limit is not None:
+        q = q.limit(limit)
+    return [
+        StoredMessage(
+            id=r.id,
+            conversation_id=ext,
+            person_id=r.person_id,
+            patient_id=r.patient_id,
+            role=r.role,
+            text=cipher.decrypt(r.text_enc),
+            sent_at=r.sent_at,
+            external_message_id=r.external_message_id,
+            by_patient=r.person_id == patient_id,
+        )
+        for r, ext in s.execute(q)
+    ]
+
+
+def last_message_at(s: Session, patient_id: int, *, role: str = "user") -> datetime | None:
+    """Time of the patient's own latest message of `role` (None when there is none)."""
+    return s.scalar(
+        select(MessageRow.sent_at)
+        .where(MessageRow.person_id == patient_id, MessageRow.role == role)
+        .order_by(MessageRow.sent_at.desc())
+        .limit(1)
+    )
+
+
+def first_message_at(s: Session, patient_id: int, *, role: str = "user") -> datetime | None:
+    return s.scalar(
+        select(MessageRow.sent_at)
+        .where(MessageRow.person_id == patient_id, MessageRow.role == role)
+        .order_by(MessageRow.sent_at)
+        .limit(1)
+    )
+
+
+def count_messages(s: Session, organisation_id: int | None = None) -> int:
+    q = select(func.count(MessageRow.id))
+    if organisation_id is not None:
+        q = q.where(MessageRow.organisation_id == organisation_id)
+    return int(s.scalar(q) or 0)

@@ -1,0 +1,38 @@
+"""Alembic environment: run by phqwatch.store.migrate (programmatic, no alembic.ini needed)."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from phqwatch.store import report_tables  # noqa: F401  (registers its tables)
+from phqwatch.store.tables import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is None:
+        from phqwatch.store.engine import make_engine
+
+        engine = make_engine(config.get_main_option("sqlalchemy.url"))
+        with engine.connect() as conn:
+            _run(conn)
+        engine.dispose()
+    else:
+        _run(connection)
+
+
+def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run_migrations_online()
