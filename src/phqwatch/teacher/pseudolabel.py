@@ -31,7 +31,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from phqwatch.config import Settings
-from phqwatch.errors import InputError
+from phqwatch.errors import ConfigError, InputError
 from phqwatch.phq9 import ITEM_COLUMNS, ITEMS, MAX_TOTAL, MIN_TOTAL
 from phqwatch.teacher import rubric
 from phqwatch.teacher.cache import TeacherCache, text_hash
@@ -227,6 +227,10 @@ async def apseudolabel(
 ) -> PseudolabelRun:
     """Rate every user's text with the teacher (async). See `pseudolabel` for the parameters."""
     _check_texts(texts)
+    if parse_retries < 0 or max_tokens < 1:
+        raise ConfigError(
+            f"parse_retries={parse_retries}, max_tokens={max_tokens}; expected parse_retries >= 0, max_tokens >= 1."
+        )
     t0 = time.perf_counter()
     do_deid = deid_enabled(settings) if deid is None else deid
     stats = RunStats(n_users=len(texts), deid=do_deid, teacher_model=settings.teacher_model or "")
@@ -324,7 +328,8 @@ def run_pseudolabel(texts: Mapping[str, str], settings: Settings, **kwargs: Any)
 def pseudolabel(texts: Mapping[str, str], settings: Settings, **kwargs: Any) -> pd.DataFrame:
     """Rate each user's text with the LLM teacher; one row per user (COLUMNS), stats in `.attrs["teacher_run"]`.
 
-    texts: user_id -> the text of that user's window (e.g. the 14 days before a PHQ-9).
+    texts: user_id -> the text of that user's window (e.g. the 14 days before a PHQ-9). Any non-empty
+        string id works (e.g. "user@2026-02-01" for one window of a user); rows come back in input order.
     settings: teacher_base_url, teacher_model, teacher_api_key, teacher_temperature,
         teacher_max_concurrency, teacher_timeout_s, teacher_max_retries, teacher_deid, teacher_cache_path.
     Keyword options: cache_path (overrides settings), use_cache (default True), pricing (Pricing per 1k

@@ -167,7 +167,13 @@ def _presidio(text: str) -> DeidResult:
             fix="pip install 'phqwatch[deid]' (and a spaCy English model), or use engine='regex'.",
         ) from exc
     if _presidio_analyzer is None:
-        _presidio_analyzer = AnalyzerEngine()
+        try:
+            _presidio_analyzer = AnalyzerEngine()
+        except (OSError, ValueError) as exc:  # spaCy model missing
+            raise ConfigError(
+                f"Presidio could not load its spaCy English model ({type(exc).__name__}).",
+                fix="Install a spaCy English model package (e.g. en_core_web_lg) into this environment.",
+            ) from exc
     results = _presidio_analyzer.analyze(text=text, language="en", entities=list(_PRESIDIO_TYPES))
     counts: Counter[str] = Counter()
     spans = sorted(((r.start, r.end, _PRESIDIO_TYPES.get(r.entity_type, "ID")) for r in results), reverse=True)
