@@ -1,8 +1,8 @@
 """Evaluation: PHQ-9 and ordinal metrics with bootstrap CIs, breakdowns, plots and the HTML report.
 
-    from phqwatch.evaluation import evaluate_files, write_outputs, ordinal_metrics
-    ev = evaluate_files("scores.csv", "phq9.csv", n_boot=1000, seed=0)
-    write_outputs(ev, "eval/")          # eval/metrics.json + eval/report.html
+from phqwatch.evaluation import evaluate_files, write_outputs, ordinal_metrics
+ev = evaluate_files("scores.csv", "phq9.csv", n_boot=1000, seed=0)
+write_outputs(ev, "eval/")          # eval/metrics.json + eval/report.html
 """
 
 from __future__ import annotations
