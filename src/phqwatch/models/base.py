@@ -178,8 +178,13 @@ class PHQ9Estimator:
 
         return item_evidence(text, k=k)
 
-    def estimate(self, users: Iterable[UserText | str], *, min_words: int | None = None) -> list[UserEstimate]:
-        """Full per-user output: estimate, band, interval, items and evidence; abstains on too little text."""
+    def estimate(
+        self, users: Iterable[UserText | str], *, min_words: int | None = None, evidence: bool = True
+    ) -> list[UserEstimate]:
+        """Full per-user output: estimate, band, interval, items and evidence; abstains on too little text.
+
+        `evidence=False` skips the evidence sentences (faster, e.g. for evaluation runs).
+        """
         self._check_fitted()
         floor = self.min_words if min_words is None else min_words
         batch = [
@@ -210,7 +215,7 @@ class PHQ9Estimator:
                     n_user_words=u.n_user_words,
                     model=self.model_id,
                     items=item_row,
-                    evidence=self.evidence(u.text, item_row),
+                    evidence=self.evidence(u.text, item_row) if evidence else {},
                 )
         return [o for o in out if o is not None]
 
