@@ -32,6 +32,8 @@ Configurable through SafetyConfig: extra rules, disabled rules, disabled filters
 from __future__ import annotations
 
 import re
+import re._constants as _sc  # the regex parser ships with CPython (sre_parse before 3.11)
+import re._parser as _sp
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -684,9 +686,63 @@ class SafetyConfig:
 
 
 def _normalise(text: str) -> str:
-    """Same length as ``text`` (so spans carry over): leetspeak between letters and typographic apostrophes."""
-    text = _APOS_RE.sub("'", text)
-    return _LEET_RE.sub(lambda m: m.group(0).translate(_LEET), text)
+    """Lowercased, same length as ``text`` (so spans carry over): leetspeak between letters and typographic
+    apostrophes normalised."""
+    low = text.lower()
+    if len(low) != len(text):  # a few Unicode letters lowercase to two characters: keep those as they are
+        low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    low = _APOS_RE.sub("'", low)
+    return _LEET_RE.sub(lambda m: m.group(0).translate(_LEET), low)
+
+
+def _required(items: _sp.SubPattern | list) -> set[str] | None:
+    """Literal strings one of which every match of this parsed pattern must contain (None: unknown).
+
+    Used as a prefilter: a rule whose required literals are all absent from a message cannot match it, so
+    its regex is not run. Conservative: anything it cannot reason about gives None (always run the regex).
+    """
+    cands: list[set[str] | None] = []
+    run = ""
+    for op, av in items:
+        if op is _sc.LITERAL:
+            run += chr(av)
+            continue
+        if run:
+            cands.append({run})
+            run = ""
+        if op is _sc.SUBPATTERN:
+            cands.append(_required(av[-1]))
+        elif op is _sc.BRANCH:
+            alts = [_required(a) for a in av[1]]
+            cands.append(None if any(a is None for a in alts) else set().union(*alts))  # type: ignore[arg-type]
+        elif op in (_sc.MAX_REPEAT, _sc.MIN_REPEAT) and av[0] >= 1:
+            cands.append(_required(av[2]))
+        else:
+            cands.append(None)
+    if run:
+        cands.append({run})
+    best: tuple[tuple[int, int], set[str]] | None = None
+    for c in cands:
+        if c:
+            key = (min(len(x) for x in c), -len(c))
+            if best is None or key > best[0]:
+                best = (key, c)
+    return None if best is None else best[1]
+
+
+def _has_upper_literal(items: _sp.SubPattern | list) -> bool:
+    for op, av in items:
+        if op is _sc.LITERAL and chr(av) != chr(av).lower():
+            return True
+        if op is _sc.SUBPATTERN and _has_upper_literal(av[-1]):
+            return True
+        if op is _sc.BRANCH and any(_has_upper_literal(a) for a in av[1]):
+            return True
+        if op in (_sc.MAX_REPEAT, _sc.MIN_REPEAT) and _has_upper_literal(av[2]):
+            return True
+        if op in (_sc.ASSERT, _sc.ASSERT_NOT) and _has_upper_literal(av[1]):
+            return True
+    return False
 
 
 def _bounds(regex: re.Pattern[str], text: str, pos: int) -> tuple[int, int]:
@@ -707,33 +763,35 @@ class SafetyScreen:
     def __init__(self, config: SafetyConfig | None = None) -> None:
         self.config = config or SafetyConfig()
         rules = [r for r in (*self.config.rules, *self.config.extra_rules) if r.name not in self.config.disabled_rules]
-        self._rules: list[tuple[Rule, re.Pattern[str]]] = []
+        self._rules: list[tuple[Rule, re.Pattern[str], tuple[str, ...] | None]] = []
         for r in rules:
             try:
-                self._rules.append((r, re.compile(r.pattern, re.I)))
+                # Text is lowercased before matching, so lowercase patterns need no IGNORECASE (much faster).
+                parsed = _sp.parse(r.pattern)
+                flags = re.I if _has_upper_literal(parsed) else 0
+                req = None if flags else _required(parsed)
+                self._rules.append((r, re.compile(r.pattern, flags), tuple(sorted(req)) if req else None))
             except re.error as exc:
                 raise ConfigError(
                     f"safety rule {r.name!r} has an invalid regular expression: {exc}.",
                     fix="Fix the pattern (Python `re` syntax, matched case-insensitively).",
                 ) from exc
-        # One alternation as a gate: a message that matches no rule anywhere is rejected in a single pass.
-        self._gate = re.compile("|".join(f"(?:{r.pattern})" for r in rules), re.I) if rules else None
         self._off = self.config.disabled_filters
 
     @property
     def rule_names(self) -> tuple[str, ...]:
-        return tuple(r.name for r, _ in self._rules)
+        return tuple(r.name for r, _, _ in self._rules)
 
     def screen(self, text: str, *, gate: bool = True) -> SafetyResult:
-        """Screen one message. ``gate=False`` skips the one-pass prefilter (for benchmarking only)."""
-        if not text or self._gate is None:
+        """Screen one message. ``gate=False`` skips the literal prefilter (for benchmarks and tests only)."""
+        if not text or not self._rules:
             return SafetyResult(False, "none")
         norm = _normalise(text)
-        if gate and self._gate.search(norm) is None:
-            return SafetyResult(False, "none")
         matches: list[Match] = []
         suppressed: list[Suppressed] = []
-        for rule, rx in self._rules:
+        for rule, rx, req in self._rules:
+            if gate and req is not None and not any(lit in norm for lit in req):
+                continue
             for m in rx.finditer(norm):
                 reason, note = self._judge(norm, m.start(), m.end(), rule)
                 if reason is not None:
