@@ -146,7 +146,7 @@ def test_config_extra_and_disabled_rules_and_filters():
 
 def test_gate_agrees_with_full_scan_and_empty_text():
     s = SafetyScreen()
-    for r in _load("phrasings.jsonl"):
-        assert s.screen(r["text"]).hit == s.screen(r["text"], gate=False).hit
+    for r in _load("phrasings.jsonl") + _load("heldout.jsonl"):
+        assert s.screen(r["text"]) == s.screen(r["text"], gate=False), r["text"]
     assert not screen("").hit and screen("").severity == "none"
     assert [x.hit for x in screen_many(["I want to die", "nice weather"])] == [True, False]
