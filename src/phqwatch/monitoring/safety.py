@@ -53,6 +53,7 @@ __all__ = [
     "SafetyScreen",
     "DEFAULT_RULES",
     "screen",
+    "screen_many",
 ]
 
 Severity = Literal["none", "review", "high", "urgent"]
