@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, select, text
 from sqlalchemy.orm import Session, aliased
 
 from phqwatch.store.tables import Job, utcnow
@@ -43,7 +43,7 @@ def enqueue(
         "created_at": now,
         "updated_at": now,
     }
-    where = Job.__table__.c.status == "queued"
+    where = text("status = 'queued'")  # literal, so PostgreSQL can infer the partial unique index
     if s.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -52,8 +52,7 @@ def enqueue(
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         stmt = sqlite_insert(Job).on_conflict_do_nothing(index_elements=["kind", "patient_id"], index_where=where)
-    result = s.execute(stmt.values(**row))
-    return bool(result.rowcount)
+    return s.execute(stmt.values(**row).returning(Job.id)).scalar() is not None
 
 
 def claim(s: Session, worker_id: str, *, limit: int = 1, now: datetime | None = None) -> list[Job]:

@@ -30,6 +30,7 @@ class Ingested:
     patient_id: int
     role: str
     is_patient: bool  # written by the patient themself (not a family member)
+    flagged: bool = False  # a duplicate of a message the crisis screen flagged
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,16 +82,15 @@ def ingest_messages(
             raise InputError(f"role '{m.role}' is not one of {ROLES}", field=f"messages[{i}].role")
     keys = [dedup_key(cipher, m, received_at=now) for m in messages]
 
-    existing: set[str] = set()
+    existing: dict[str, bool] = {}  # dedup key -> crisis flag of the stored message
     uniq = sorted(set(keys))
     for j in range(0, len(uniq), 500):
-        existing.update(
-            s.scalars(
-                select(MessageRow.dedup_key).where(
-                    MessageRow.organisation_id == organisation_id, MessageRow.dedup_key.in_(uniq[j : j + 500])
-                )
+        for k, flag in s.execute(
+            select(MessageRow.dedup_key, MessageRow.crisis_flag).where(
+                MessageRow.organisation_id == organisation_id, MessageRow.dedup_key.in_(uniq[j : j + 500])
             )
-        )
+        ):
+            existing[k] = bool(flag)
 
     # conversations: (person, external id) -> row id, created when missing
     conv_ids = _conversation_ids(s, organisation_id, [(people[m.user_id], m.conversation_id) for m in messages])
@@ -138,6 +138,7 @@ def ingest_messages(
                 patient_id=patient_id,  # type: ignore[arg-type]
                 role=m.role,
                 is_patient=p.role == "patient",
+                flagged=not new and existing.get(k, False),
             )
         )
     return out

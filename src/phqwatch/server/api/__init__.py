@@ -1,0 +1,11 @@
+"""The JSON API (/api/v1): one router per module; `routers` lists them in the order the app mounts them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def routers() -> list[APIRouter]:
+    from phqwatch.server.api import admin, alerts, auth, export, health, ingest, patients
+
+    return [health.router, auth.router, ingest.router, patients.router, alerts.router, export.router, admin.router]

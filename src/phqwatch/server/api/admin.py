@@ -1,0 +1,148 @@
+"""Administration: people, care-team assignments, API keys, job queue and audit log (admins only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+
+from phqwatch.server.auth import Principal, hash_password, require_roles
+from phqwatch.server.context import ServerContext
+from phqwatch.server.deps import get_ctx
+from phqwatch.server.schemas import ApiKeyIn, ApiKeyOut, AssignmentIn, PersonIn, PersonOut
+from phqwatch.store import audit, jobs, people
+from phqwatch.store.tables import Person
+
+router = APIRouter(prefix="/api/v1", tags=["admin"])
+admin_only = require_roles("admin")
+
+
+def person_out(p: Person) -> PersonOut:
+    return PersonOut(
+        id=p.id,
+        role=p.role,
+        username=p.username,
+        display_name=p.display_name,
+        external_id=p.external_id,
+        linked_patient_id=p.linked_patient_id,
+        active=p.active,
+    )
+
+
+@router.post("/people", response_model=PersonOut, status_code=201, summary="Add a person (any role)")
+def create_person(
+    body: PersonIn, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
+) -> PersonOut:
+    with ctx.db.write() as s:
+        p = people.create_person(
+            s,
+            organisation_id=principal.organisation_id,
+            role=body.role,
+            username=body.username,
+            password_hash=hash_password(body.password) if body.password else None,
+            display_name=body.display_name,
+            external_id=body.external_id,
+            linked_patient_id=body.linked_patient_id,
+        )
+        audit.record(
+            s,
+            actor_id=principal.person_id,
+            actor_role="admin",
+            action="create",
+            resource="person",
+            resource_id=p.id,
+            patient_id=p.id if p.role == "patient" else None,
+            organisation_id=principal.organisation_id,
+            ip=principal.ip,
+        )
+        return person_out(p)
+
+
+@router.get("/people", response_model=list[PersonOut], summary="People of the organisation")
+def list_people(
+    role: str | None = None, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
+) -> list[PersonOut]:
+    with ctx.db.read() as s:
+        return [person_out(p) for p in people.list_people(s, principal.organisation_id, role=role)]
+
+
+@router.post("/care-team", status_code=201, summary="Assign a clinician to a patient")
+def assign(
+    body: AssignmentIn, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
+) -> dict:
+    with ctx.db.write() as s:
+        people.get_person(s, body.clinician_id, organisation_id=principal.organisation_id, role="clinician")
+        people.get_person(s, body.patient_id, organisation_id=principal.organisation_id, role="patient")
+        people.assign_clinician(s, body.clinician_id, body.patient_id)
+        audit.record(
+            s,
+            actor_id=principal.person_id,
+            actor_role="admin",
+            action="create",
+            resource="care_team",
+            patient_id=body.patient_id,
+            organisation_id=principal.organisation_id,
+            ip=principal.ip,
+            details={"clinician_id": body.clinician_id},
+        )
+    return {"clinician_id": body.clinician_id, "patient_id": body.patient_id}
+
+
+@router.delete("/care-team", summary="Remove a clinician from a patient's care team")
+def unassign(
+    body: AssignmentIn, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
+) -> dict:
+    with ctx.db.write() as s:
+        people.get_person(s, body.patient_id, organisation_id=principal.organisation_id, role="patient")
+        removed = people.unassign_clinician(s, body.clinician_id, body.patient_id)
+        audit.record(
+            s,
+            actor_id=principal.person_id,
+            actor_role="admin",
+            action="delete",
+            resource="care_team",
+            patient_id=body.patient_id,
+            organisation_id=principal.organisation_id,
+            ip=principal.ip,
+            details={"clinician_id": body.clinician_id},
+        )
+    return {"removed": removed}
+
+
+@router.post("/api-keys", response_model=ApiKeyOut, status_code=201, summary="Create an API key for a service account")
+def create_api_key(
+    body: ApiKeyIn, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
+) -> ApiKeyOut:
+    with ctx.db.write() as s:
+        people.get_person(s, body.person_id, organisation_id=principal.organisation_id)
+        row, key = people.create_api_key(s, body.person_id, body.name)
+        return ApiKeyOut(id=row.id, person_id=row.person_id, name=row.name, key=key)
+
+
+@router.get("/admin/jobs", summary="Job queue counts by status")
+def job_stats(principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)) -> dict:
+    with ctx.db.read() as s:
+        return jobs.stats(s)
+
+
+@router.get("/admin/audit", summary="Audit log (newest first)")
+def audit_log(
+    patient_id: int | None = None,
+    limit: int = Query(200, ge=1, le=5000),
+    principal: Principal = Depends(admin_only),
+    ctx: ServerContext = Depends(get_ctx),
+) -> list[dict]:
+    with ctx.db.read() as s:
+        rows = audit.entries(s, patient_id=patient_id, organisation_id=principal.organisation_id, limit=limit)
+        return [
+            {
+                "at": r.at.isoformat(),
+                "actor_id": r.actor_id,
+                "actor_role": r.actor_role,
+                "action": r.action,
+                "resource": r.resource,
+                "resource_id": r.resource_id,
+                "patient_id": r.patient_id,
+                "ip": r.ip,
+                "details": r.details,
+            }
+            for r in rows
+        ]

@@ -1,0 +1,19 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from sqlalchemy import text
+
+from phqwatch import __version__
+from phqwatch.server.context import ServerContext
+from phqwatch.server.deps import get_ctx
+
+router = APIRouter(prefix="/api/v1", tags=["health"])
+
+
+@router.get("/health", summary="Service and database status (no auth)")
+def health(ctx: ServerContext = Depends(get_ctx)) -> dict:
+    with ctx.db.read() as s:
+        s.execute(text("SELECT 1"))
+    return {"status": "ok", "version": __version__, "database": ctx.db.dialect, "worker": ctx.worker is not None}

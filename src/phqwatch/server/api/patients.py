@@ -1,0 +1,133 @@
+"""A patient's clinical data: timeline (estimates and administered PHQ-9s apart), evidence, conversations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query
+
+from phqwatch.errors import PermissionDeniedError
+from phqwatch.server.api.views import estimate_out, questionnaire_out
+from phqwatch.server.auth import Principal, authenticate, check_patient_access, require_roles, visible_patient_ids
+from phqwatch.server.context import ServerContext
+from phqwatch.server.deps import audit_read, get_ctx
+from phqwatch.server.schemas import EstimateOut, PatientOut, QuestionnaireOut, TimelineOut
+from phqwatch.store import estimates, jobs, messages, people, questionnaires
+
+router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
+CLINICAL_READERS = ("admin", "clinician", "patient")
+
+
+def _patient_out(p) -> PatientOut:  # type: ignore[no-untyped-def]
+    return PatientOut(id=p.id, external_id=p.external_id, display_name=p.display_name)
+
+
+@router.get("", response_model=list[PatientOut], summary="Patients the caller may see")
+def list_patients(
+    principal: Principal = Depends(require_roles(*CLINICAL_READERS)), ctx: ServerContext = Depends(get_ctx)
+) -> list[PatientOut]:
+    with ctx.db.read() as s:
+        ids = visible_patient_ids(s, principal)
+        rows = people.list_people(s, principal.organisation_id, role="patient", ids=ids)
+        return [_patient_out(p) for p in rows]
+
+
+@router.get("/{patient_id}/timeline", response_model=TimelineOut, summary="Estimate timeline and administered PHQ-9s")
+def timeline(
+    patient_id: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    evidence: bool = Query(False, description="Include each estimate's evidence quotes."),
+    principal: Principal = Depends(authenticate),
+    ctx: ServerContext = Depends(get_ctx),
+) -> TimelineOut:
+    with ctx.db.read() as s:
+        patient = check_patient_access(s, principal, patient_id, "clinical")
+        est = estimates.list_estimates(s, patient_id, since=since, until=until)
+        adm = questionnaires.list_questionnaires(s, patient_id, since=since, until=until)
+        out = TimelineOut(
+            patient=_patient_out(patient),
+            estimates=[estimate_out(e, ctx.cipher if evidence else None) for e in est],
+            administered=[questionnaire_out(q) for q in adm],
+        )
+    audit_read(ctx, principal, "timeline", [patient_id], details={"evidence": evidence, "n": len(out.estimates)})
+    return out
+
+
+@router.get("/{patient_id}/estimates/{estimate_id}", response_model=EstimateOut, summary="One estimate with evidence")
+def estimate_detail(
+    patient_id: int,
+    estimate_id: int,
+    principal: Principal = Depends(authenticate),
+    ctx: ServerContext = Depends(get_ctx),
+) -> EstimateOut:
+    with ctx.db.read() as s:
+        check_patient_access(s, principal, patient_id, "clinical")
+        out = estimate_out(estimates.get_estimate(s, estimate_id, patient_id=patient_id), ctx.cipher)
+    audit_read(ctx, principal, "estimate", [patient_id], resource_id=estimate_id)
+    return out
+
+
+@router.get("/{patient_id}/questionnaires", response_model=list[QuestionnaireOut], summary="Administered PHQ-9s")
+def administered(
+    patient_id: int, principal: Principal = Depends(authenticate), ctx: ServerContext = Depends(get_ctx)
+) -> list[QuestionnaireOut]:
+    with ctx.db.read() as s:
+        check_patient_access(s, principal, patient_id, "clinical")
+        out = [questionnaire_out(q) for q in questionnaires.list_questionnaires(s, patient_id)]
+    audit_read(ctx, principal, "questionnaires", [patient_id])
+    return out
+
+
+@router.get("/{patient_id}/conversations", summary="The patient's conversations (family's kept apart)")
+def conversations(
+    patient_id: int,
+    include_family: bool = Query(False, description="Also the family's conversations (clinicians/admins only)."),
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = Query(2000, ge=1, le=20000),
+    principal: Principal = Depends(authenticate),
+    ctx: ServerContext = Depends(get_ctx),
+) -> dict:
+    if include_family and principal.role not in ("admin", "clinician"):
+        raise PermissionDeniedError("Only clinicians and admins may read the family's conversations.")
+    with ctx.db.read() as s:
+        check_patient_access(s, principal, patient_id, "clinical")
+        rows = messages.patient_messages(
+            s, ctx.cipher, patient_id, since=since, until=until, patient_only=not include_family, limit=limit
+        )
+    groups: dict[str, dict[str, list]] = {"patient": {}, "family": {}}
+    for r in rows:
+        who = "patient" if r.by_patient else "family"
+        groups[who].setdefault(r.conversation_id, []).append(
+            {
+                "id": r.id,
+                "role": r.role,
+                "text": r.text,
+                "timestamp": r.sent_at.isoformat(),
+                "message_id": r.external_message_id,
+                "person_id": r.person_id,
+            }
+        )
+    audit_read(ctx, principal, "conversations", [patient_id], details={"messages": len(rows), "family": include_family})
+
+    def listed(g: dict[str, list]) -> list[dict]:
+        return [{"conversation_id": k, "messages": v} for k, v in g.items()]
+
+    return {"patient_id": patient_id, "patient": listed(groups["patient"]), "family": listed(groups["family"])}
+
+
+@router.post("/{patient_id}/reestimate", status_code=202, summary="Queue a re-estimation (or a backfill) job")
+def reestimate(
+    patient_id: int,
+    backfill: bool = False,
+    principal: Principal = Depends(require_roles("admin", "clinician")),
+    ctx: ServerContext = Depends(get_ctx),
+) -> dict:
+    with ctx.db.write() as s:
+        check_patient_access(s, principal, patient_id, "clinical")
+        new = jobs.enqueue(
+            s, "backfill" if backfill else "estimate", organisation_id=principal.organisation_id, patient_id=patient_id
+        )
+    ctx.job_signal.set()
+    return {"queued": new, "coalesced": not new}

@@ -1,0 +1,72 @@
+"""Row -> response-model conversions shared by routers (and pages)."""
+
+from __future__ import annotations
+
+from phqwatch.server.schemas import AlertEventOut, AlertOut, EstimateOut, QuestionnaireOut
+from phqwatch.store import TextCipher, alerts, estimates
+from phqwatch.store.tables import AdministeredQuestionnaire, Alert, AlertEvent, Estimate
+
+
+def estimate_out(row: Estimate, cipher: TextCipher | None = None) -> EstimateOut:
+    """`cipher` given -> evidence decrypted and included."""
+    return EstimateOut(
+        id=row.id,
+        model_name=row.model_name,
+        model_version=row.model_version,
+        window_start=row.window_start,
+        window_end=row.window_end,
+        status=row.status,
+        reason=row.reason,
+        value=row.value,
+        interval_low=row.interval_low,
+        interval_high=row.interval_high,
+        band=row.band,
+        items=row.items,
+        n_user_words=row.n_user_words,
+        n_messages=row.n_messages,
+        evidence=estimates.evidence_of(cipher, row) if cipher is not None else None,
+    )
+
+
+def questionnaire_out(row: AdministeredQuestionnaire) -> QuestionnaireOut:
+    return QuestionnaireOut(
+        id=row.id,
+        patient_id=row.patient_id,
+        instrument=row.instrument,
+        administered_at=row.administered_at,
+        total=row.total,
+        items=row.items,
+        source=row.source,
+    )
+
+
+def alert_out(row: Alert, cipher: TextCipher, history: list[AlertEvent] | None = None) -> AlertOut:
+    return AlertOut(
+        id=row.id,
+        patient_id=row.patient_id,
+        kind=row.kind,
+        severity=row.severity,
+        status=row.status,
+        message=row.message,
+        excerpt=alerts.excerpt_of(cipher, row),
+        details=row.details or {},
+        evidence=row.evidence or [],
+        assignee_id=row.assignee_id,
+        snoozed_until=row.snoozed_until,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        history=None
+        if history is None
+        else [
+            AlertEventOut(
+                action=e.action,
+                actor_id=e.actor_id,
+                from_status=e.from_status,
+                to_status=e.to_status,
+                note=e.note,
+                details=e.details or {},
+                at=e.at,
+            )
+            for e in history
+        ],
+    )

@@ -1,0 +1,253 @@
+"""Authentication and authorisation: argon2 passwords, signed bearer tokens, API keys, cookie sessions,
+login rate limiting, and the access rules for each role.
+
+Roles: admin (everything in their organisation); clinician (only assigned patients); patient (own data);
+family (only released reports and care advice for the linked patient, never conversations); service
+(ingestion only, with an API key).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from typing import Literal
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from phqwatch.errors import NotFoundError, PermissionDeniedError, PhqwatchError
+from phqwatch.store import people
+from phqwatch.store.tables import Person
+
+TOKEN_SALT = "phqwatch-access-token"
+SESSION_COOKIE = "phqwatch_session"
+CSRF_HEADER = "X-CSRF-Token"
+#: Access scopes for a patient's data. "clinical": estimates, evidence, conversations, alerts, export.
+#: "released": only what a clinician released (reports, care advice): the family's scope.
+Scope = Literal["clinical", "released", "ingest"]
+
+
+class AuthError(PhqwatchError):
+    """Missing or invalid credentials (HTTP 401)."""
+
+
+class RateLimitedError(PhqwatchError):
+    """Too many login attempts (HTTP 429)."""
+
+    def __init__(self, message: str, *, retry_after: int, fix: str | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, fix=fix)
+
+
+# ---- passwords -------------------------------------------------------------------------------------
+_hasher = None
+
+
+def _ph():  # type: ignore[no-untyped-def]
+    global _hasher
+    if _hasher is None:
+        from argon2 import PasswordHasher
+
+        _hasher = PasswordHasher()
+    return _hasher
+
+
+def hash_password(password: str) -> str:
+    """argon2id hash of a password."""
+    return _ph().hash(password)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+    if not stored_hash:
+        _ph().hash(password)  # same cost either way: no user enumeration by timing
+        return False
+    try:
+        return _ph().verify(stored_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+# ---- tokens ----------------------------------------------------------------------------------------
+def _serializer(secret: str):  # type: ignore[no-untyped-def]
+    from itsdangerous import URLSafeTimedSerializer
+
+    return URLSafeTimedSerializer(secret, salt=TOKEN_SALT)
+
+
+def issue_token(secret: str, person: Person) -> str:
+    """A signed, timestamped bearer token for a person (expiry is checked on use)."""
+    return _serializer(secret).dumps({"sub": person.id, "role": person.role, "org": person.organisation_id})
+
+
+def read_token(secret: str, token: str, max_age_s: int) -> dict:
+    from itsdangerous import BadSignature, SignatureExpired
+
+    try:
+        return _serializer(secret).loads(token, max_age=max_age_s)
+    except SignatureExpired:
+        raise AuthError("The token has expired.", fix="Log in again (POST /api/v1/auth/token).") from None
+    except BadSignature:
+        raise AuthError("The token is not valid.", fix="Log in again (POST /api/v1/auth/token).") from None
+
+
+def csrf_token(secret: str, session_token: str) -> str:
+    """The CSRF token bound to a session cookie (HMAC of the cookie); pages put it in every form."""
+    return hmac.new(secret.encode(), b"csrf:" + session_token.encode(), hashlib.sha256).hexdigest()
+
+
+# ---- rate limiting ---------------------------------------------------------------------------------
+class LoginRateLimiter:
+    """At most `per_minute` login attempts per (username, client IP) in any 60-second window."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._hits: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def check(self, username: str, ip: str) -> None:
+        now = time.monotonic()
+        key = (username.strip().lower(), ip)
+        with self._lock:
+            q = self._hits[key]
+            while q and now - q[0] >= 60.0:
+                q.popleft()
+            if len(q) >= self.per_minute:
+                retry = int(60 - (now - q[0])) + 1
+                raise RateLimitedError(
+                    f"Too many login attempts for this account from this address ({self.per_minute} per minute).",
+                    retry_after=retry,
+                    fix=f"Wait {retry} seconds.",
+                )
+            q.append(now)
+
+
+# ---- the caller --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a person, how they authenticated, and where from."""
+
+    person_id: int
+    organisation_id: int
+    role: str
+    username: str | None
+    linked_patient_id: int | None
+    via: Literal["token", "api_key", "cookie"]
+    ip: str | None = None
+    session_token: str | None = None
+
+    @classmethod
+    def of(cls, p: Person, via: Literal["token", "api_key", "cookie"], ip: str | None, session: str | None = None):  # type: ignore[no-untyped-def]
+        return cls(p.id, p.organisation_id, p.role, p.username, p.linked_patient_id, via, ip, session)
+
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def authenticate(request: Request, bearer: str | None = Depends(oauth2_scheme)) -> Principal:
+    """FastAPI dependency: the caller from `Authorization: Bearer <token>`, `X-API-Key`, or the session
+    cookie (cookie callers must send the CSRF token in `X-CSRF-Token` on unsafe methods)."""
+    ctx = request.app.state.ctx
+    secret = ctx.settings.secret_key.get_secret_value()
+    ip = client_ip(request)
+    api_key = request.headers.get("x-api-key")
+    if bearer is None and api_key is None:
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("apikey "):
+            api_key = auth[7:].strip()
+    with ctx.db.read() as s:
+        if api_key:
+            person = people.verify_api_key(s, api_key)
+            if person is None:
+                raise AuthError("The API key is not valid or was revoked.", fix="Ask an admin for a new key.")
+            return Principal.of(person, "api_key", ip)
+        via: Literal["token", "cookie"] = "token"
+        token = bearer
+        if token is None:
+            token = request.cookies.get(SESSION_COOKIE)
+            via = "cookie"
+        if not token:
+            raise AuthError(
+                "Not authenticated.",
+                fix="Send `Authorization: Bearer <token>` (POST /api/v1/auth/token) or `X-API-Key: <key>`.",
+            )
+        claims = read_token(secret, token, ctx.settings.token_ttl_minutes * 60)
+        person = s.get(Person, int(claims.get("sub", 0)))
+        if person is None or not person.active or person.role != claims.get("role"):
+            raise AuthError("The account behind this token is no longer active.", fix="Log in again.")
+    if via == "cookie" and request.method not in ("GET", "HEAD", "OPTIONS"):
+        sent = request.headers.get(CSRF_HEADER.lower())
+        if not sent or not hmac.compare_digest(sent, csrf_token(secret, token)):
+            raise PermissionDeniedError(
+                "Missing or wrong CSRF token.", fix=f"Send the page's CSRF token in the {CSRF_HEADER} header."
+            )
+    return Principal.of(person, via, ip, token if via == "cookie" else None)
+
+
+def require_roles(*roles: str):  # type: ignore[no-untyped-def]
+    """FastAPI dependency factory: the caller must have one of `roles` (else 403)."""
+
+    def dep(principal: Principal = Depends(authenticate)) -> Principal:
+        if principal.role not in roles:
+            raise PermissionDeniedError(
+                f"The '{principal.role}' role may not do this; allowed: {', '.join(roles)}.",
+                fix="Use an account with one of those roles.",
+            )
+        return principal
+
+    return dep
+
+
+def check_patient_access(s: Session, principal: Principal, patient_id: int, scope: Scope = "clinical") -> Person:
+    """The patient, if `principal` may access their data in `scope`; else NotFoundError / PermissionDeniedError.
+
+    - admin: any patient of their organisation (clinical and released);
+    - clinician: patients on whose care team they are (clinical and released);
+    - patient: themself (clinical and released);
+    - family: the linked patient, `released` scope only (never conversations or raw estimates);
+    - service: `ingest` scope only, patients of their organisation.
+    """
+    patient = s.get(Person, patient_id)
+    if patient is None or patient.role != "patient" or patient.organisation_id != principal.organisation_id:
+        raise NotFoundError(f"No patient with id {patient_id}.", fix="Check the id (GET /api/v1/patients).")
+    role = principal.role
+    allowed = False
+    if scope == "ingest":
+        allowed = role in ("service", "admin", "clinician") and (
+            role != "clinician" or people.is_assigned(s, principal.person_id, patient_id)
+        )
+    elif role == "admin":
+        allowed = True
+    elif role == "clinician":
+        allowed = people.is_assigned(s, principal.person_id, patient_id)
+    elif role == "patient":
+        allowed = principal.person_id == patient_id
+    elif role == "family":
+        allowed = scope == "released" and principal.linked_patient_id == patient_id
+    if not allowed:
+        raise PermissionDeniedError(
+            f"The '{role}' role may not access this patient's {scope} data.",
+            fix="Clinicians see only assigned patients; family members see only released reports.",
+        )
+    return patient
+
+
+def visible_patient_ids(s: Session, principal: Principal) -> list[int] | None:
+    """Patients whose clinical data the caller may list (None: all of the organisation, for admins)."""
+    if principal.role == "admin":
+        return None
+    if principal.role == "clinician":
+        return people.assigned_patient_ids(s, principal.person_id)
+    if principal.role == "patient":
+        return [principal.person_id]
+    return []

@@ -1,0 +1,133 @@
+"""Translate phqwatch errors into HTTP statuses, and refuse oversized bodies (413) before parsing."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from phqwatch.errors import (
+    ConfigError,
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+    PhqwatchError,
+    StoreError,
+)
+from phqwatch.server.auth import AuthError, RateLimitedError
+
+log = logging.getLogger("phqwatch.server")
+
+STATUS = (
+    (AuthError, 401),
+    (RateLimitedError, 429),
+    (PermissionDeniedError, 403),
+    (NotFoundError, 404),
+    (InputError, 422),
+    (StoreError, 503),
+    (ConfigError, 500),
+)
+
+
+def _path(loc: tuple | list) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PhqwatchError)
+    async def _phqwatch_error(request: Request, exc: PhqwatchError) -> JSONResponse:
+        status = next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
+        body: dict[str, Any] = {"detail": exc.message, "fix": exc.fix}
+        if isinstance(exc, InputError) and exc.field:
+            body["field"] = exc.field
+        headers = {}
+        if status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(exc, RateLimitedError):
+            headers["Retry-After"] = str(exc.retry_after)
+        if status >= 500:
+            log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc.message)
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for e in exc.errors():
+            loc = list(e.get("loc", ()))
+            errors.append(
+                {"field": _path(loc), "loc": loc, "type": e.get("type"), "msg": e.get("msg")}
+            )  # never echo the input: it may be health data
+        return JSONResponse(
+            {"detail": errors, "fix": "Correct the fields named in `detail[*].field` and send again."},
+            status_code=422,
+        )
+
+
+class BodySizeLimit:
+    """ASGI middleware: bodies over `max_bytes` get 413 before any handler runs (Content-Length checked
+    first; a chunked body is counted while read and refused as soon as it passes the limit)."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None:
+            try:
+                too_big = int(length) > self.max_bytes
+            except ValueError:
+                too_big = True
+            if too_big:
+                await self._refuse(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        # No Content-Length (chunked): buffer up to the limit, then replay.
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body = message.get("body", b"")
+            size += len(body)
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(body)
+            more = message.get("more_body", False)
+        replayed = False
+
+        async def replay() -> dict:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: dict, receive: Any, send: Any) -> None:
+        response = JSONResponse(
+            {
+                "detail": f"The request body is larger than {self.max_bytes} bytes.",
+                "fix": "Send fewer messages per request (PHQWATCH_MAX_BODY_BYTES sets the limit).",
+            },
+            status_code=413,
+            headers={"Connection": "close"},
+        )
+        await response(scope, receive, send)

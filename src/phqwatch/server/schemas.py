@@ -1,0 +1,204 @@
+"""Request and response bodies of the JSON API (pydantic). They double as the OpenAPI schema."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_TEXT_CHARS = 100_000
+MAX_BATCH = 1000
+
+
+class MessageIn(BaseModel):
+    """One message in the transcript contract. `message_id` makes re-sending safe (stored once)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    user_id: str = Field(min_length=1, max_length=200, description="The person's id in your app (external_id).")
+    conversation_id: str = Field(min_length=1, max_length=200)
+    role: Literal["user", "assistant"]
+    text: str = Field(max_length=MAX_TEXT_CHARS)
+    timestamp: datetime | None = Field(None, description="ISO 8601; receipt time when missing.")
+    message_id: str | None = Field(None, min_length=1, max_length=200, description="Idempotency key.")
+
+
+class BatchIn(BaseModel):
+    messages: list[MessageIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class IngestedOut(BaseModel):
+    index: int
+    status: Literal["accepted", "duplicate"]
+    id: int | None
+
+
+class IngestOut(BaseModel):
+    accepted: int
+    duplicates: int
+    results: list[IngestedOut]
+    crisis: bool = Field(description="True when a message was flagged by the crisis-safety screen.")
+    crisis_text: str | None = Field(None, description="Crisis resources to show the person (when crisis).")
+    crisis_alert_ids: list[int] = []
+    jobs_queued: int = 0
+
+
+class QuestionnaireIn(BaseModel):
+    """An administered PHQ-9 (the questionnaire contract): a total or the nine items."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str | None = Field(None, min_length=1, max_length=200, description="External id (or patient_id).")
+    patient_id: int | None = None
+    date: date | datetime
+    phq9_total: int | None = Field(None, ge=0, le=27)
+    items: list[int] | None = Field(None, min_length=9, max_length=9)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> QuestionnaireIn:
+        if (self.user_id is None) == (self.patient_id is None):
+            raise ValueError("give exactly one of user_id or patient_id")
+        if self.phq9_total is None and self.items is None:
+            raise ValueError("give phq9_total or items")
+        if self.items is not None and any(not 0 <= v <= 3 for v in self.items):
+            raise ValueError("each item is 0-3")
+        return self
+
+
+class QuestionnaireOut(BaseModel):
+    id: int
+    patient_id: int
+    instrument: str
+    administered_at: datetime
+    total: int
+    items: list[int] | None
+    source: str
+    kind: Literal["administered"] = "administered"
+
+
+class EstimateOut(BaseModel):
+    id: int
+    kind: Literal["estimate"] = "estimate"
+    model_name: str
+    model_version: str
+    window_start: datetime
+    window_end: datetime
+    status: str
+    reason: str | None
+    value: float | None
+    interval_low: float | None
+    interval_high: float | None
+    band: str | None
+    items: list[float] | None
+    n_user_words: int
+    n_messages: int
+    evidence: dict[int, list[str]] | None = None
+
+
+class PatientOut(BaseModel):
+    id: int
+    external_id: str | None
+    display_name: str
+
+
+class TimelineOut(BaseModel):
+    """Estimates (a model's guesses) and administered PHQ-9s (answers) in separate lists, never mixed."""
+
+    patient: PatientOut
+    estimates: list[EstimateOut]
+    administered: list[QuestionnaireOut]
+    note: str = "Estimates are decision support from conversation text, not administered PHQ-9 scores."
+
+
+class AlertEventOut(BaseModel):
+    action: str
+    actor_id: int | None
+    from_status: str | None
+    to_status: str | None
+    note: str | None
+    details: dict[str, Any]
+    at: datetime
+
+
+class AlertOut(BaseModel):
+    id: int
+    patient_id: int
+    kind: str
+    severity: str
+    status: str
+    message: str
+    excerpt: str | None
+    details: dict[str, Any]
+    evidence: list[str]
+    assignee_id: int | None
+    snoozed_until: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    history: list[AlertEventOut] | None = None
+
+
+class NoteIn(BaseModel):
+    note: str | None = Field(None, max_length=2000)
+
+
+class AssignIn(NoteIn):
+    assignee_id: int
+
+
+class SnoozeIn(NoteIn):
+    until: datetime
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    role: str
+
+
+class MeOut(BaseModel):
+    id: int
+    organisation_id: int
+    role: str
+    username: str | None
+    display_name: str
+    linked_patient_id: int | None
+
+
+class PersonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["admin", "clinician", "patient", "family", "service"]
+    username: str | None = Field(None, min_length=3, max_length=120)
+    password: str | None = Field(None, min_length=10, max_length=200)
+    display_name: str = Field("", max_length=200)
+    external_id: str | None = Field(None, min_length=1, max_length=200)
+    linked_patient_id: int | None = None
+
+
+class PersonOut(BaseModel):
+    id: int
+    role: str
+    username: str | None
+    display_name: str
+    external_id: str | None
+    linked_patient_id: int | None
+    active: bool
+
+
+class AssignmentIn(BaseModel):
+    clinician_id: int
+    patient_id: int
+
+
+class ApiKeyIn(BaseModel):
+    person_id: int
+    name: str = Field("", max_length=120)
+
+
+class ApiKeyOut(BaseModel):
+    id: int
+    person_id: int
+    name: str
+    key: str = Field(description="Shown once; only a hash is stored.")

@@ -1,0 +1,172 @@
+"""The re-estimation worker: claims jobs from the durable job table, scores, stores, runs alert rules.
+
+Runs in-process (a daemon thread started by `create_app(..., worker=True)`, for the SQLite demo) or as
+separate `phqwatch worker` processes (PostgreSQL: several share the queue with SKIP LOCKED). The model is
+loaded once per worker. A job whose worker died is re-queued after `lease_s`; nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from phqwatch.config import Settings
+from phqwatch.server.services import load_window, run_alert_rules, score_window, store_estimate
+from phqwatch.store import Database, TextCipher, estimates, jobs, messages
+from phqwatch.store.tables import Job, Person
+
+log = logging.getLogger("phqwatch.worker")
+
+#: Backfill: one estimate every this many days across a patient's history.
+BACKFILL_STEP_DAYS = 7
+
+
+class Worker:
+    """Processes re-estimation jobs. `run_once()` drains what is due; `run()` loops until stopped."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        cipher: TextCipher,
+        *,
+        model: Any = None,
+        worker_id: str | None = None,
+        poll_s: float = 1.0,
+        lease_s: float = 600.0,
+        wake: threading.Event | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.cipher = cipher
+        self._model = model
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        self.poll_s = poll_s
+        self.lease_s = lease_s
+        self.wake = wake or threading.Event()
+        self.stop_event = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.processed = 0
+
+    @property
+    def model(self) -> Any:
+        """The estimator, loaded once (settings.model_dir, or the shipped default)."""
+        if self._model is None:
+            from phqwatch.models import load_model
+
+            self._model = load_model(self.settings.model_dir)
+        return self._model
+
+    # ---- one job ------------------------------------------------------------------------------------
+    def process(self, job_id: int) -> None:
+        """Read the windows (one read transaction), score them (no transaction held), then store the
+        estimates, run the alert rules and complete the job (one write transaction)."""
+        cfg = self.settings
+        with self.db.read() as s:
+            job = s.get(Job, job_id)
+            patient = s.get(Person, job.patient_id) if job is not None else None
+            windows = []
+            if job is not None and patient is not None:
+                windows = [
+                    load_window(
+                        s,
+                        self.cipher,
+                        patient.id,
+                        window_end=end,
+                        window_days=cfg.window_days,
+                        include_assistant=cfg.include_assistant,
+                    )
+                    for end in self._window_ends(s, job.kind, patient)
+                ]
+        scored = [
+            (w, score_window(self.model, w, min_words=cfg.min_words, include_assistant=cfg.include_assistant))
+            for w in windows
+        ]
+        with self.db.write() as s:
+            patient = s.get(Person, patient.id) if patient is not None else None
+            if patient is not None and scored:
+                existing = estimates.estimate_window_ends(s, patient.id)
+                fresh = [(w, e) for w, e in scored if w.end not in existing]  # a re-run after a crash
+                for w, e in fresh:
+                    store_estimate(s, self.cipher, patient, w, e)
+                if fresh:
+                    ends = [w.end for w, _ in fresh]
+                    run_alert_rules(s, self.cipher, patient, since=min(ends), now=max(ends))
+            jobs.complete(s, job_id)
+
+    def _window_ends(self, s: Any, kind: str, patient: Person) -> list[datetime]:
+        last = messages.last_message_at(s, patient.id)
+        if last is None:
+            return []
+        existing = estimates.estimate_window_ends(s, patient.id)
+        if kind == "estimate":
+            return [] if last in existing else [last]
+        first = messages.first_message_at(s, patient.id)
+        ends: list[datetime] = []
+        t = first + timedelta(days=BACKFILL_STEP_DAYS)  # type: ignore[operator]
+        while t < last:
+            if t not in existing:
+                ends.append(t)
+            t += timedelta(days=BACKFILL_STEP_DAYS)
+        if last not in existing:
+            ends.append(last)
+        return ends
+
+    # ---- loops ----------------------------------------------------------------------------------------
+    def run_once(self, max_jobs: int = 100) -> int:
+        """Claim and process due jobs one at a time until none is left (or `max_jobs`). Returns the count."""
+        done = 0
+        while done < max_jobs and not self.stop_event.is_set():
+            with self.db.write() as s:
+                claimed = jobs.claim(s, self.worker_id, limit=1)
+                ids = [j.id for j in claimed]
+            if not ids:
+                break
+            for jid in ids:
+                try:
+                    self.process(jid)
+                except Exception as exc:  # a bad job must not stop the worker; no text in the message
+                    log.exception("job %s failed", jid)
+                    with self.db.write() as s:
+                        jobs.fail(s, jid, f"{type(exc).__name__}: {str(exc)[:300]}")
+                done += 1
+                self.processed += 1
+        return done
+
+    def recover(self) -> int:
+        """Re-queue jobs left running by dead workers (lease expired) and by this worker id."""
+        with self.db.write() as s:
+            return jobs.requeue_worker(s, self.worker_id) + jobs.requeue_stale(s, lease_s=self.lease_s)
+
+    def run(self) -> None:
+        """Loop until `stop()`: recover stale jobs, drain the queue, sleep until woken or `poll_s` passes."""
+        self.recover()
+        last_recover = time.monotonic()
+        while not self.stop_event.is_set():
+            try:
+                n = self.run_once()
+                if time.monotonic() - last_recover > self.lease_s / 2:
+                    self.recover()
+                    last_recover = time.monotonic()
+            except Exception:
+                log.exception("worker loop error; retrying")
+                n = 0
+            if n == 0:
+                self.wake.wait(self.poll_s)
+                self.wake.clear()
+
+    def start_thread(self) -> threading.Thread:
+        self._thread = threading.Thread(target=self.run, name="phqwatch-worker", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stop_event.set()
+        self.wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
