@@ -1,0 +1,387 @@
+"""The CPU default estimator ("lexical-ridge"): stacked linear models over cheap text features.
+
+Features (see `lexical_features`): TF-IDF of hashed word 1-2-grams and of WordLlama sub-word unigrams and
+bigrams (one sparse "n-gram" block), the 256-d WordLlama mean embedding, and ~240 lexicon rates (the
+project's PHQ-9 symptom lexicons with crude negation, first-person / absolutist / negation rates, VADER
+valences, Empath categories, log length).
+
+Training is per *head*. With `sources` (public proxy sets whose labels mean different things), each source
+gets its own head, learned on its own labels only: three ridge models (n-grams, embedding, lexicon; the
+n-gram ridge's alpha picked by cross-validation) whose out-of-fold scores feed an all-threshold ordinal
+logistic stacker with that source's own cut-points. Without `sources` (administered PHQ-9 totals) there is
+one head and the stacker is a least-squares regression on 0-27.
+
+PHQ-9 scale (with sources): the *anchor* head (DepSeverity by default, the only set whose four labels line
+up with PHQ-9 bands) gives a latent score; its cut-points are placed at the band edges of the source's weak
+PHQ-9 ranges (DepSeverity: 4.5 / 9.5 / 14.5) and the score is mapped piecewise-linearly through them,
+extended beyond the outer cut-points with the slope of the nearest segment, and clipped to 0-27.
+
+Item scores (0-3) are heuristic: the estimated total is spread over the nine items in proportion to each
+item's lexicon evidence plus a floor, clipped to 0-3 with the clipped mass re-spread, so items sum to the
+total (up to 27).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.preprocessing import normalize
+
+from phqwatch.errors import InputError, ModelFormatError
+from phqwatch.models import lexical_features as lf
+from phqwatch.models.base import PHQ9Estimator
+from phqwatch.models.ordinal import fit_ordinal
+
+#: Weak PHQ-9 band edges of each known source's cut-points (from the data README's ranges).
+SOURCE_EDGES: dict[str, tuple[float, ...]] = {
+    "depseverity": (4.5, 9.5, 14.5),
+    "lt_edi": (9.5, 19.5),
+    "reddit_dr": (9.5,),
+}
+REGRESSION_HEAD = "phq9"
+_BLOCKS = ("words", "subwords", "emb", "lex")
+_SPARSE_BLOCKS = ("words", "subwords")
+
+
+@dataclass(slots=True)
+class Features:
+    """Per-document features before the learned vocabulary/scaling is applied."""
+
+    words: sp.csr_matrix  # hashed word 1-2-gram counts
+    tokens: sp.csr_matrix  # WordLlama token counts
+    token_bigrams: sp.csr_matrix  # hashed WordLlama token-bigram counts
+    emb: np.ndarray  # mean token embedding (n, 256)
+    lex: np.ndarray  # lexicon rates (n, n_lex)
+    item_strength: np.ndarray  # (n, 9) per-item lexicon evidence (rate, >= 0)
+
+
+def featurize(texts: list[str]) -> Features:
+    """Text-only features (no learned state)."""
+    words = lf.hasher().transform(texts).tocsr()
+    tokens, bigrams = lf.token_counts_and_bigrams(texts)
+    emb = lf.embed(tokens)
+    lmat, names = lf.lexicon_matrix()
+    n_tok = (np.asarray(words.sum(axis=1)).ravel() + 1.0) / 2.0  # n unigrams + (n - 1) bigrams
+    raw = np.asarray((words @ lmat).todense(), dtype=np.float64) / np.maximum(n_tok, 1.0)[:, None]
+    lex = np.hstack([np.log1p(100.0 * np.maximum(raw, 0.0)), np.log1p(n_tok)[:, None]])
+    col = {n: i for i, n in enumerate(names)}
+    strength = np.column_stack(
+        [
+            np.maximum(
+                raw[:, col[f"item{k}"]] - raw[:, col[f"item{k}_negated"]] - 0.7 * raw[:, col[f"item{k}_healthy"]],
+                0.0,
+            )
+            for k in range(1, 10)
+        ]
+    )
+    return Features(words, tokens, bigrams, emb, lex.astype(np.float64), strength)
+
+
+def _tfidf(counts: sp.csr_matrix, vocab: np.ndarray, idf: np.ndarray) -> sp.csr_matrix:
+    m = counts[:, vocab].astype(np.float32)
+    m.data = np.log1p(m.data)
+    return normalize(m.multiply(idf[None, :]).tocsr())
+
+
+def _df_vocab(counts: sp.csr_matrix, min_df: int) -> tuple[np.ndarray, np.ndarray]:
+    n = counts.shape[0]
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    vocab = np.flatnonzero(df >= min_df).astype(np.int32)
+    idf = (np.log((1.0 + n) / (1.0 + df[vocab])) + 1.0).astype(np.float32)
+    return vocab, idf
+
+
+def spread_items(total: np.ndarray, strength: np.ndarray, floor: float) -> np.ndarray:
+    """Distribute each total over 9 items by (strength share + floor), clip to 0-3, re-spread the excess."""
+    total = np.clip(np.asarray(total, dtype=float), 0.0, 27.0)
+    s = np.asarray(strength, dtype=float)
+    tot_s = s.sum(axis=1, keepdims=True)
+    w = np.where(tot_s > 0, s / np.where(tot_s > 0, tot_s, 1.0), 0.0) + floor
+    items = np.zeros_like(w)
+    remaining = total.copy()
+    free = np.ones_like(w, dtype=bool)
+    for _ in range(9):
+        ww = np.where(free, w, 0.0)
+        share = ww / np.maximum(ww.sum(axis=1, keepdims=True), 1e-12)
+        items = items + share * remaining[:, None]
+        over = items > 3.0
+        remaining = np.where(over, items - 3.0, 0.0).sum(axis=1)
+        items = np.minimum(items, 3.0)
+        free &= ~over & (items < 3.0)
+        if remaining.max(initial=0.0) < 1e-9:
+            break
+    return items
+
+
+class CpuEstimator(PHQ9Estimator):
+    """Stacked ridge + ordinal-logistic heads over n-grams, static embeddings and PHQ-9 lexicons."""
+
+    name: ClassVar[str] = "lexical-ridge"
+    has_items: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        *,
+        min_words: int = 50,
+        coverage: float = 0.8,
+        ngram_alphas: tuple[float, ...] = (1.0, 3.0, 10.0),
+        emb_alpha: float = 25.0,
+        lex_alpha: float = 700.0,
+        stack_alpha: float = 1.0,
+        min_df: int = 2,
+        n_folds: int = 5,
+        anchor_source: str = "depseverity",
+        item_floor: float = 0.05,
+        random_state: int = 0,
+    ) -> None:
+        super().__init__(min_words=min_words, coverage=coverage)
+        self.ngram_alphas = ngram_alphas
+        self.emb_alpha = emb_alpha
+        self.lex_alpha = lex_alpha
+        self.stack_alpha = stack_alpha
+        self.min_df = min_df
+        self.n_folds = n_folds
+        self.anchor_source = anchor_source
+        self.item_floor = item_floor
+        self.random_state = random_state
+
+    # ---- design matrices ------------------------------------------------------------------
+    def _design(self, f: Features) -> dict[str, Any]:
+        subwords = sp.hstack(
+            [
+                _tfidf(f.tokens, self.vocab_tokens_, self.idf_tokens_),
+                _tfidf(f.token_bigrams, self.vocab_bigrams_, self.idf_bigrams_),
+            ],
+            format="csr",
+        )
+        return {
+            "words": _tfidf(f.words, self.vocab_words_, self.idf_words_),
+            "subwords": subwords,
+            "emb": (f.emb - self.emb_mean_) / self.emb_std_,
+            "lex": (f.lex - self.lex_mean_) / self.lex_std_,
+        }
+
+    # ---- training -------------------------------------------------------------------------
+    def _fit(self, texts: list[str], y: np.ndarray, sources: list[str] | None) -> None:
+        if sources is not None and len(sources) != len(texts):
+            raise InputError(f"sources has {len(sources)} entries for {len(texts)} texts", fix="Align sources with X.")
+        f = featurize(texts)
+        self.vocab_words_, self.idf_words_ = _df_vocab(f.words, self.min_df)
+        self.vocab_tokens_, self.idf_tokens_ = _df_vocab(f.tokens, self.min_df)
+        self.vocab_bigrams_, self.idf_bigrams_ = _df_vocab(f.token_bigrams, self.min_df)
+        self.emb_mean_, self.emb_std_ = f.emb.mean(axis=0), f.emb.std(axis=0) + 1e-6
+        self.lex_mean_, self.lex_std_ = f.lex.mean(axis=0), f.lex.std(axis=0) + 1e-6
+        design = self._design(f)
+        self.heads_: dict[str, dict[str, Any]] = {}
+        if sources is None:
+            if (y < 0).any() or (y > 27).any():
+                raise InputError("PHQ-9 totals must lie in 0-27", field="y", fix="Pass totals, or pass sources=.")
+            self.mode_ = "regression"
+            self.heads_[REGRESSION_HEAD] = self._fit_head(design, np.arange(len(y)), y, ordinal=False)
+            self.scale_ = {"knots_latent": [0.0, 27.0], "knots_phq9": [0.0, 27.0]}
+        else:
+            self.mode_ = "ordinal"
+            src = np.asarray(sources)
+            for name in dict.fromkeys(sources):
+                idx = np.flatnonzero(src == name)
+                yl = y[idx]
+                if (yl != np.round(yl)).any() or yl.min() < 0:
+                    raise InputError(
+                        f"labels of source '{name}' are not ordinal codes 0..K-1",
+                        field="y",
+                        fix="Pass integer class codes per source (e.g. ProxyDataset.labels).",
+                    )
+                if len(np.unique(yl)) < 2:
+                    raise InputError(f"source '{name}' has a single label", field="y", fix="Need >= 2 classes.")
+                self.heads_[name] = self._fit_head(design, idx, yl.astype(int), ordinal=True)
+            self.scale_ = self._phq9_scale()
+        self.anchor_ = self._anchor_name()
+
+    def _fit_block(self, block: str, X: Any, y: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
+        r = Ridge(alpha=alpha, solver="auto").fit(X, y)
+        return np.asarray(r.coef_, dtype=np.float64), float(r.intercept_)
+
+    def _block_alpha(self, block: str, n_cols: int) -> float:
+        return {"emb": self.emb_alpha, "lex": self.lex_alpha}[block]
+
+    def _fit_head(self, design: dict[str, Any], idx: np.ndarray, y: np.ndarray, *, ordinal: bool) -> dict[str, Any]:
+        target = (y - y.mean()) / (y.std() + 1e-12)
+        n_folds = max(2, min(self.n_folds, int(np.bincount(y.astype(int)).min()) if ordinal else self.n_folds))
+        if ordinal:
+            folds = list(StratifiedKFold(n_folds, shuffle=True, random_state=self.random_state).split(idx, y))
+        else:
+            folds = list(KFold(n_folds, shuffle=True, random_state=self.random_state).split(idx))
+        head: dict[str, Any] = {}
+        oof = np.zeros((len(idx), len(_BLOCKS)))
+        for b, block in enumerate(_BLOCKS):
+            X = design[block][idx]
+            alphas = list(self.ngram_alphas) if block in _SPARSE_BLOCKS else [self._block_alpha(block, X.shape[1])]
+            best = None
+            for alpha in alphas:
+                o = np.zeros(len(idx))
+                for tr, va in folds:
+                    coef, icpt = self._fit_block(block, X[tr], target[tr], alpha)
+                    o[va] = X[va] @ coef + icpt
+                err = float(np.mean((o - target) ** 2))
+                if best is None or err < best[0]:
+                    best = (err, alpha, o)
+            assert best is not None
+            oof[:, b] = best[2]
+            coef, icpt = self._fit_block(block, X, target, best[1])
+            head[f"{block}_coef"] = coef
+            head[f"{block}_intercept"] = icpt
+            head[f"{block}_alpha"] = best[1]
+        mu, sd = oof.mean(axis=0), oof.std(axis=0) + 1e-9
+        z = (oof - mu) / sd
+        head["stack_mean"], head["stack_std"] = mu, sd
+        if ordinal:
+            k = int(y.max()) + 1
+            fit = fit_ordinal(z, y, ["s"] * len(y), {"s": k}, alpha=self.stack_alpha)
+            head["stack_coef"], head["stack_intercept"] = fit.coef, 0.0
+            head["cuts"] = fit.cuts["s"]
+            lat = z @ fit.coef
+            head["latent_std"] = float(lat.std())
+        else:
+            r = Ridge(alpha=self.stack_alpha).fit(z, y)
+            head["stack_coef"], head["stack_intercept"] = np.asarray(r.coef_, dtype=np.float64), float(r.intercept_)
+            head["cuts"] = np.zeros(0)
+            head["latent_std"] = float((z @ r.coef_).std())
+        head["n"] = len(idx)
+        return head
+
+    def _anchor_name(self) -> str:
+        if self.mode_ == "regression":
+            return REGRESSION_HEAD
+        if self.anchor_source in self.heads_:
+            return self.anchor_source
+        return max(self.heads_, key=lambda h: len(self.heads_[h]["cuts"]))
+
+    def _phq9_scale(self) -> dict[str, list[float]]:
+        name = self._anchor_name()
+        cuts = np.asarray(self.heads_[name]["cuts"], dtype=float)
+        k = len(cuts)
+        edges = SOURCE_EDGES.get(name)
+        if edges is None or len(edges) != k:
+            edges = tuple(np.linspace(0.0, 27.0, k + 2)[1:-1])
+        if k == 1:
+            slope = 4.5 / max(self.heads_[name]["latent_std"], 1e-6)
+            lo_slope = hi_slope = slope
+        else:
+            seg = np.diff(edges) / np.maximum(np.diff(cuts), 1e-6)
+            lo_slope, hi_slope = float(seg[0]), float(seg[-1])
+        x0 = cuts[0] - edges[0] / lo_slope
+        x1 = cuts[-1] + (27.0 - edges[-1]) / hi_slope
+        return {
+            "knots_latent": [float(x0), *map(float, cuts), float(x1)],
+            "knots_phq9": [0.0, *map(float, edges), 27.0],
+        }
+
+    # ---- prediction -----------------------------------------------------------------------
+    def _latent_from_design(self, design: dict[str, Any], head: str) -> np.ndarray:
+        h = self.heads_[head]
+        z = np.column_stack([design[b] @ h[f"{b}_coef"] + h[f"{b}_intercept"] for b in _BLOCKS])
+        z = (z - h["stack_mean"]) / h["stack_std"]
+        return z @ h["stack_coef"] + h["stack_intercept"]
+
+    def predict_latent(self, X: list[str], source: str | None = None) -> np.ndarray:
+        """The raw score of one head (default: the anchor): ordinal latent, or PHQ-9 in regression mode."""
+        self._check_fitted()
+        head = self.anchor_ if source is None else source
+        if head not in self.heads_:
+            raise InputError(f"no head named '{source}'", field="source", fix=f"Use one of {sorted(self.heads_)}.")
+        return self._latent_from_design(self._design(featurize(list(X))), head)
+
+    def predict_class(self, X: list[str], source: str) -> np.ndarray:
+        """Ordinal class codes of `source` from its own head and cut-points."""
+        lat = self.predict_latent(X, source)
+        return np.searchsorted(np.asarray(self.heads_[source]["cuts"]), lat, side="right")
+
+    def _to_phq9(self, latent: np.ndarray) -> np.ndarray:
+        if self.mode_ == "regression":
+            return latent
+        xs, ys = self.scale_["knots_latent"], self.scale_["knots_phq9"]
+        return np.interp(latent, xs, ys)
+
+    def _predict(self, texts: list[str]) -> np.ndarray:
+        return self._to_phq9(self._latent_from_design(self._design(featurize(texts)), self.anchor_))
+
+    def predict_items(self, X: list[str]) -> np.ndarray:
+        """Heuristic item scores 0-3 that sum to the (clipped) estimated total."""
+        self._check_fitted()
+        texts = list(X)
+        f = featurize(texts)
+        total = np.clip(self._to_phq9(self._latent_from_design(self._design(f), self.anchor_)), 0, 27)
+        return spread_items(total, f.item_strength, self.item_floor)
+
+    def predict_with_items(self, X: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(totals, items) from one featurisation pass (the fast path for scoring)."""
+        self._check_fitted()
+        f = featurize(list(X))
+        total = np.clip(self._to_phq9(self._latent_from_design(self._design(f), self.anchor_)), 0, 27)
+        return total, spread_items(total, f.item_strength, self.item_floor)
+
+    # ---- persistence ----------------------------------------------------------------------
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        arrays: dict[str, np.ndarray] = {
+            "vocab_words": self.vocab_words_,
+            "idf_words": self.idf_words_,
+            "vocab_tokens": self.vocab_tokens_,
+            "idf_tokens": self.idf_tokens_,
+            "vocab_bigrams": self.vocab_bigrams_,
+            "idf_bigrams": self.idf_bigrams_,
+            "emb_mean": self.emb_mean_.astype(np.float64),
+            "emb_std": self.emb_std_.astype(np.float64),
+            "lex_mean": self.lex_mean_.astype(np.float64),
+            "lex_std": self.lex_std_.astype(np.float64),
+        }
+        heads: dict[str, Any] = {}
+        for name, h in self.heads_.items():
+            meta = {}
+            for key, val in h.items():
+                if key in ("words_coef", "subwords_coef"):
+                    arrays[f"head.{name}.{key}"] = np.asarray(val, dtype=np.float32)
+                elif isinstance(val, np.ndarray):
+                    arrays[f"head.{name}.{key}"] = np.asarray(val, dtype=np.float64)
+                else:
+                    meta[key] = val
+            heads[name] = meta
+        _, lex_names = lf.lexicon_matrix()
+        state = {
+            "mode_": self.mode_,
+            "anchor_": self.anchor_,
+            "scale_": self.scale_,
+            "heads_": heads,
+            "lexicon_columns": list(lex_names),
+            "n_hash": lf.N_HASH,
+        }
+        return state, arrays
+
+    def _restore(self, state: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path) -> None:
+        _, lex_names = lf.lexicon_matrix()
+        if state.get("n_hash") != lf.N_HASH or list(state.get("lexicon_columns", [])) != list(lex_names):
+            raise ModelFormatError(
+                f"{folder} was trained with different lexicons or hashing than this phqwatch "
+                "(Empath installed? phqwatch version?).",
+                fix="Install the same phqwatch version and its dependencies (incl. empath), or re-train.",
+            )
+        self.mode_, self.anchor_, self.scale_ = state["mode_"], state["anchor_"], state["scale_"]
+        for key in ("vocab_words", "vocab_tokens", "vocab_bigrams"):
+            setattr(self, f"{key}_", arrays[key].astype(np.int64))
+        for key in ("idf_words", "idf_tokens", "idf_bigrams"):
+            setattr(self, f"{key}_", arrays[key].astype(np.float32))
+        for key in ("emb_mean", "emb_std", "lex_mean", "lex_std"):
+            setattr(self, f"{key}_", arrays[key])
+        self.heads_ = {}
+        for name, meta in state["heads_"].items():
+            h = dict(meta)
+            prefix = f"head.{name}."
+            for key, val in arrays.items():
+                if key.startswith(prefix):
+                    h[key[len(prefix) :]] = val.astype(np.float64)
+            self.heads_[name] = h
