@@ -35,6 +35,11 @@ class TinyLowMoodEstimator(PHQ9Estimator):
     def _predict(self, texts: list[str]) -> np.ndarray:
         return np.array([self.slope_ * _rate(t) + self.intercept_ for t in texts])
 
+    def evidence(self, text: str, items=None, k: int = 3) -> dict[int, list[str]]:  # type: ignore[no-untyped-def]
+        """Item 2 (feeling down): up to k sentences with a low-mood word."""
+        hits = [x.strip() for x in re.split(r"(?<=[.!?])\s+", text) if any(w in LOW for w in _WORD.findall(x.lower()))]
+        return {2: hits[:k]} if hits else {}
+
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {"slope_": float(self.slope_), "intercept_": float(self.intercept_)}, {}
 
