@@ -171,6 +171,7 @@ class CpuEstimator(PHQ9Estimator):
     def _fit(self, texts: list[str], y: np.ndarray, sources: list[str] | None) -> None:
         if sources is not None and len(sources) != len(texts):
             raise InputError(f"sources has {len(sources)} entries for {len(texts)} texts", fix="Align sources with X.")
+        self._feature_cache = None
         f = featurize(texts)
         self.vocab_words_, self.idf_words_ = _df_vocab(f.words, self.min_df)
         self.vocab_tokens_, self.idf_tokens_ = _df_vocab(f.tokens, self.min_df)
@@ -179,11 +180,15 @@ class CpuEstimator(PHQ9Estimator):
         self.lex_mean_, self.lex_std_ = f.lex.mean(axis=0), f.lex.std(axis=0) + 1e-6
         design = self._design(f)
         self.heads_: dict[str, dict[str, Any]] = {}
+        #: head -> (row indices into X, near-out-of-fold latent scores); not saved.
+        self.train_oof_latent_: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if sources is None:
             if (y < 0).any() or (y > 27).any():
                 raise InputError("PHQ-9 totals must lie in 0-27", field="y", fix="Pass totals, or pass sources=.")
             self.mode_ = "regression"
-            self.heads_[REGRESSION_HEAD] = self._fit_head(design, np.arange(len(y)), y, ordinal=False)
+            self.heads_[REGRESSION_HEAD] = self._fit_head(
+                design, np.arange(len(y)), y, ordinal=False, name=REGRESSION_HEAD
+            )
             self.scale_ = {"knots_latent": [0.0, 27.0], "knots_phq9": [0.0, 27.0]}
         else:
             self.mode_ = "ordinal"
@@ -199,7 +204,7 @@ class CpuEstimator(PHQ9Estimator):
                     )
                 if len(np.unique(yl)) < 2:
                     raise InputError(f"source '{name}' has a single label", field="y", fix="Need >= 2 classes.")
-                self.heads_[name] = self._fit_head(design, idx, yl.astype(int), ordinal=True)
+                self.heads_[name] = self._fit_head(design, idx, yl.astype(int), ordinal=True, name=name)
             self.scale_ = self._phq9_scale()
         self.anchor_ = self._anchor_name()
 
@@ -210,7 +215,9 @@ class CpuEstimator(PHQ9Estimator):
     def _block_alpha(self, block: str, n_cols: int) -> float:
         return {"emb": self.emb_alpha, "lex": self.lex_alpha}[block]
 
-    def _fit_head(self, design: dict[str, Any], idx: np.ndarray, y: np.ndarray, *, ordinal: bool) -> dict[str, Any]:
+    def _fit_head(
+        self, design: dict[str, Any], idx: np.ndarray, y: np.ndarray, *, ordinal: bool, name: str
+    ) -> dict[str, Any]:
         target = (y - y.mean()) / (y.std() + 1e-12)
         n_folds = max(2, min(self.n_folds, int(np.bincount(y.astype(int)).min()) if ordinal else self.n_folds))
         if ordinal:
@@ -247,11 +254,13 @@ class CpuEstimator(PHQ9Estimator):
             head["cuts"] = fit.cuts["s"]
             lat = z @ fit.coef
             head["latent_std"] = float(lat.std())
+            self.train_oof_latent_[name] = (idx, lat)
         else:
             r = Ridge(alpha=self.stack_alpha).fit(z, y)
             head["stack_coef"], head["stack_intercept"] = np.asarray(r.coef_, dtype=np.float64), float(r.intercept_)
             head["cuts"] = np.zeros(0)
             head["latent_std"] = float((z @ r.coef_).std())
+            self.train_oof_latent_[name] = (idx, z @ r.coef_ + r.intercept_)
         head["n"] = len(idx)
         return head
 
@@ -308,21 +317,29 @@ class CpuEstimator(PHQ9Estimator):
         xs, ys = self.scale_["knots_latent"], self.scale_["knots_phq9"]
         return np.interp(latent, xs, ys)
 
+    def _features(self, texts: list[str]) -> Features:
+        """Featurise, reusing the last batch's features when `estimate()` asks twice for the same texts."""
+        cached = getattr(self, "_feature_cache", None)
+        if cached is not None and cached[0] == texts:
+            return cached[1]
+        f = featurize(texts)
+        self._feature_cache = (list(texts), f)
+        return f
+
     def _predict(self, texts: list[str]) -> np.ndarray:
-        return self._to_phq9(self._latent_from_design(self._design(featurize(texts)), self.anchor_))
+        return self._to_phq9(self._latent_from_design(self._design(self._features(texts)), self.anchor_))
 
     def predict_items(self, X: list[str]) -> np.ndarray:
         """Heuristic item scores 0-3 that sum to the (clipped) estimated total."""
         self._check_fitted()
-        texts = list(X)
-        f = featurize(texts)
+        f = self._features(list(X))
         total = np.clip(self._to_phq9(self._latent_from_design(self._design(f), self.anchor_)), 0, 27)
         return spread_items(total, f.item_strength, self.item_floor)
 
     def predict_with_items(self, X: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(totals, items) from one featurisation pass (the fast path for scoring)."""
         self._check_fitted()
-        f = featurize(list(X))
+        f = self._features(list(X))
         total = np.clip(self._to_phq9(self._latent_from_design(self._design(f), self.anchor_)), 0, 27)
         return total, spread_items(total, f.item_strength, self.item_floor)
 

@@ -67,7 +67,7 @@ SYMPTOMS: dict[int, dict[str, float]] = {
         "cant eat; barely eat; barely eating; skip meals; skipping meals; forget to eat; binge; binging; "
         "bingeing; binge eating; overeating; overeat; stress eating; comfort eating; lost weight; "
         "losing weight; gained weight; gaining weight; weight loss; weight gain; starving myself",
-        "eat; eating; ate; food; meal; meals; hungry; hunger; junk food; snacking; weight; fat",
+        "hungry; hunger; junk food; snacking; weight; eating habits",
     ),
     6: _terms(  # worthlessness, guilt, failure
         "worthless; worthlessness; useless; failure; a failure; i failed; i'm a failure; failed; "

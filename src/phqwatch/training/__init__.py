@@ -1,0 +1,1 @@
+"""Training: rebuilding the shipped default model and self-training rounds."""

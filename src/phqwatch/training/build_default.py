@@ -1,0 +1,178 @@
+"""Rebuild the shipped CPU default from the public proxy sets in ../shared/data.
+
+    python -m phqwatch.training.build_default [--out src/phqwatch/models/default] [--data DIR]
+    (same as: phqwatch train --dataset all --out src/phqwatch/models/default)
+
+Steps: load DepSeverity, LT-EDI 2022 dev and Reddit DR (train+test); split each with `datasets.split`
+(seed 0: 70% train / 10% calib / 20% test, user-grouped, duplicates kept in one split); fit
+`CpuEstimator` on the three train splits with one head per source; calibrate the 80% split-conformal
+interval on the anchor (DepSeverity) calib split against weak midpoint targets of each label's PHQ-9 range; measure
+each head on its own test split; save the folder with its model card. Deterministic: a rebuild gives
+the same predictions to within 1e-6 (floating-point summation order in BLAS may differ across machines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from phqwatch.datasets import DATASETS, ProxyDataset, load_dataset, split
+from phqwatch.models.cpu import CpuEstimator
+from phqwatch.models.registry import DEFAULT_MODEL_DIR
+
+VERSION = "0.1.0"
+REBUILD = "python -m phqwatch.training.build_default  (or: phqwatch train --dataset all --out DIR)"
+DATA_STATUS = {
+    "depseverity": "DepSeverity (Naseem et al., WWW 2022), usmaann/Depression_Severity_Dataset @ e21dbbf2; "
+    "no licence stated, research use",
+    "lt_edi": "LT-EDI 2022 'Detecting signs of depression from social media text', official dev split, "
+    "rafalposwiata/depression-detection-lt-edi-2022 @ f3d923bc; research use only",
+    "reddit_dr": "Pirina & Coltekin 2018 'Identifying depression on Reddit', coltekin/identifying-depression "
+    "@ 586914a6, train+test pooled; no licence stated, research use",
+}
+LIMITS = (
+    "Trained only on single Reddit posts with proxy ordinal labels; no administered PHQ-9 and no chat "
+    "dialogue was available, so the PHQ-9 scale is a weak mapping (see 'How the output is put on the "
+    "PHQ-9 scale') and absolute values are not validated. The three label sets disagree (cross-set transfer "
+    "is weak: each head ranks its own set best), so the PHQ-9 output follows the DepSeverity head only. "
+    "The interval is calibrated against weak midpoint targets, not administered scores; its coverage on "
+    "real users is unknown. Item scores are heuristic (lexicon evidence share of the total). Reddit DR "
+    "labels are subreddit-of-origin codes, partly a topic task. English only. Posts are ~100 words; "
+    "users' multi-week transcripts are much longer (a distribution shift). Re-train or at least "
+    "re-calibrate on your own administered PHQ-9s (`phqwatch train --transcripts ... --labels ...`) before "
+    "any use. Self-harm: this score never replaces the crisis-safety screen."
+)
+
+
+def load_all(root: Path | None = None, names: tuple[str, ...] = DATASETS) -> dict[str, ProxyDataset]:
+    return {n: load_dataset(n, root) for n in names}
+
+
+def _collect(data: dict[str, ProxyDataset], splits: dict[str, dict[str, np.ndarray]], part: str):
+    texts: list[str] = []
+    labels: list[int] = []
+    sources: list[str] = []
+    mids: list[float] = []
+    for name, ds in data.items():
+        idx = splits[name][part]
+        texts += [ds.texts[i] for i in idx]
+        labels += [int(v) for v in ds.labels[idx]]
+        sources += [name] * len(idx)
+        mids += [float(v) for v in ds.phq9_midpoints()[idx]]
+    return texts, np.asarray(labels), sources, np.asarray(mids)
+
+
+def head_metrics(
+    model: CpuEstimator, ds: ProxyDataset, test_idx: np.ndarray, train_idx_in_fit: np.ndarray, n_boot: int = 200
+) -> dict[str, Any]:
+    """Ordinal metrics of one head on its test split; macro-F1/QWK cut-points chosen on out-of-fold
+    training scores of the same head."""
+    from phqwatch.evaluation import ordinal_metrics
+
+    texts = [ds.texts[i] for i in test_idx]
+    latent = model.predict_latent(texts, ds.name)
+    rows, oof = model.train_oof_latent_[ds.name]
+    m = ordinal_metrics(
+        ds.labels[test_idx],
+        latent,
+        n_classes=ds.n_classes,
+        train_scores=oof,
+        train_labels=ds.labels[train_idx_in_fit],
+        n_boot=n_boot,
+        class_names=list(ds.label_names),
+    )
+    phq = model.predict(texts)
+    from scipy.stats import spearmanr
+
+    return {
+        "n_test": len(test_idx),
+        "spearman": round(m["spearman"]["value"], 4),
+        "spearman_ci": m["spearman"]["ci"],
+        "auc_by_cut": {k: round(v["value"], 4) for k, v in m["auc_by_cut"].items()},
+        "qwk": round(m["qwk"]["value"], 4),
+        "macro_f1": round(m["macro_f1"]["value"], 4),
+        "phq9_output_spearman": round(float(spearmanr(ds.labels[test_idx], phq)[0]), 4),
+    }
+
+
+def build(
+    out: Path = DEFAULT_MODEL_DIR,
+    root: Path | None = None,
+    *,
+    names: tuple[str, ...] = DATASETS,
+    seed: int = 0,
+    log: Callable[[str], None] = print,
+    estimator: CpuEstimator | None = None,
+) -> tuple[CpuEstimator, dict[str, Any]]:
+    """Train, calibrate, evaluate and save; returns (model, metrics)."""
+    t0 = time.perf_counter()
+    data = load_all(root, names)
+    splits = {n: split(d, seed=seed) for n, d in data.items()}
+    for n, d in data.items():
+        log(
+            f"[data] {n}: {len(d)} posts ({d.n_duplicates_dropped} duplicates dropped); "
+            + ", ".join(f"{k} {len(v)}" for k, v in splits[n].items())
+        )
+    texts, labels, sources, _ = _collect(data, splits, "train")
+    model = estimator if estimator is not None else CpuEstimator()
+    log(f"[fit] {len(texts)} training posts, heads: {', '.join(data)}")
+    model.fit(texts, labels, sources=sources)
+    t_fit = time.perf_counter() - t0
+    log(f"[fit] done in {t_fit:.1f}s")
+    anchor = model.anchor_
+    cal = {anchor: data[anchor]} if anchor in data else data
+    ctexts, _, _, cmids = _collect(cal, splits, "calib")
+    model.calibrate_interval(ctexts, cmids)
+    log(f"[calibrate] 80% conformal half-width {model.conformal_q_:.2f} PHQ-9 points on {len(ctexts)} posts")
+    metrics: dict[str, Any] = {}
+    src = np.asarray(sources)
+    for n, d in data.items():
+        train_rows = splits[n]["train"]
+        assert (src == n).sum() == len(train_rows)
+        metrics[n] = head_metrics(model, d, splits[n]["test"], train_rows)
+        log(f"[test] {n}: " + ", ".join(f"{k}={v}" for k, v in metrics[n].items() if k != "spearman_ci"))
+    metrics["split"] = f"datasets.split(seed={seed}, test_size=0.2, calib_size=0.1); metrics on the test split"
+    metrics["conformal_half_width_80"] = round(float(model.conformal_q_), 3)
+    metrics["train_seconds"] = round(t_fit, 1)
+    meta = {
+        "name": "lexical-ridge",
+        "version": VERSION,
+        "training_data": "; ".join(DATA_STATUS[n] for n in data)
+        + ". Research-use-only public data; only this model's learned weights ship, never the posts.",
+        "labels": "proxy ordinal labels, no administered PHQ-9: "
+        + "; ".join(f"{n}: {d.mapping_note}" for n, d in data.items()),
+        "output_scale": (
+            f"One head per source learns that source's own labels (ordinal logistic cut-points). The PHQ-9 "
+            f"estimate uses the '{model.anchor_}' head: its latent score is mapped piecewise-linearly through "
+            f"its cut-points placed at PHQ-9 band edges {model.scale_['knots_phq9'][1:-1]}, extended beyond "
+            "the outer cut-points with the slope of the nearest segment to 0 and 27, then clipped to 0-27. "
+            f"Interval: split-conformal 80% on the '{model.anchor_}' calibration split, targets = midpoints of "
+            "each label's weak PHQ-9 range (so it reflects the weak mapping, not administered scores). Items "
+            "1-9: heuristic share of the total by lexicon evidence (floor "
+            f"{model.item_floor}), clipped to 0-3."
+        ),
+        "metrics": metrics,
+        "limits": LIMITS,
+        "rebuild": REBUILD,
+        "intended_use": "decision support, not diagnosis",
+    }
+    model.save(out, metadata=meta)
+    log(f"[save] {out} ({sum(p.stat().st_size for p in Path(out).iterdir()) / 1e6:.1f} MB)")
+    return model, metrics
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR, help="model folder to write")
+    ap.add_argument("--data", type=Path, default=None, help="data root (default: $PHQWATCH_DATA_DIR or ../shared/data)")
+    args = ap.parse_args(argv)
+    build(args.out, args.data)
+
+
+if __name__ == "__main__":
+    main()
