@@ -11,7 +11,7 @@ import csv
 import json
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from phqwatch.transcripts.writers import atomic_write
@@ -149,7 +149,7 @@ def _message(items: list[int], rng: random.Random) -> str:
 def generate(n_users: int = 36, seed: int = 7, start: datetime | None = None) -> tuple[list[dict], list[dict]]:
     """(messages in the transcript contract, administered PHQ-9 rows with items) for `n_users` users."""
     rng = random.Random(seed)
-    start = start or datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+    start = start or datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
     messages: list[dict] = []
     questionnaires: list[dict] = []
     for u in range(n_users):

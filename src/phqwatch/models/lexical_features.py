@@ -106,9 +106,7 @@ def lexicon_matrix() -> tuple[sp.csr_matrix, tuple[str, ...]]:
         short = {t: w for t, w in terms.items() if 1 <= len(lx.tokenize(t)) <= 2}
         cols.append((f"item{item}", short))
         cols.append((f"item{item}_strong", {t: 1.0 for t, w in short.items() if w >= 1.0}))
-        negated = {
-            f"{neg} {t}": 1.0 for t, w in short.items() if len(lx.tokenize(t)) == 1 for neg in lx.NEGATORS
-        }
+        negated = {f"{neg} {t}": 1.0 for t, w in short.items() if len(lx.tokenize(t)) == 1 for neg in lx.NEGATORS}
         cols.append((f"item{item}_negated", negated))
         cols.append((f"item{item}_healthy", {t: 1.0 for t in lx.HEALTHY_TERMS[item] if len(lx.tokenize(t)) <= 2}))
     for name, words in lx.STYLE_SETS.items():
@@ -199,4 +197,3 @@ def token_counts_and_bigrams(texts: list[str]) -> tuple[sp.csr_matrix, sp.csr_ma
     else:
         bigrams = sp.csr_matrix((n, N_HASH), dtype=np.float32)
     return counts, bigrams
-
