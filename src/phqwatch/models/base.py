@@ -275,6 +275,7 @@ class PHQ9Estimator:
             (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(tmp / "weights.safetensors"))
             self._save_extra(tmp)
+            _share_like_umask(tmp)
             (tmp / "README.md").write_text(
                 card if card is not None else render_card(self.name, meta, config), encoding="utf-8"
             )
@@ -309,6 +310,14 @@ class PHQ9Estimator:
         model.metadata_ = config.get("metadata", {})
         model.fitted_ = True
         return model
+
+
+def _share_like_umask(folder: Path) -> None:
+    """mkdtemp makes owner-only folders; a model folder is not health data, so follow the umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    for p in [folder, *folder.rglob("*")]:
+        os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~mask)
 
 
 def conformal_quantile(residuals: np.ndarray, coverage: float) -> float:
