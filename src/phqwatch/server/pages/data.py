@@ -30,6 +30,7 @@ from phqwatch.store.alerts import ACTIVE_STATUSES
 from phqwatch.store.tables import (
     AdministeredQuestionnaire,
     Alert,
+    CareTeam,
     Conversation,
     Estimate,
     MessageRow,
@@ -37,6 +38,11 @@ from phqwatch.store.tables import (
 )
 
 SEVERITY_ORDER = ("urgent", "high", "warning", "info")
+#: Columns the caseload reads from estimates (no item JSON, no encrypted evidence).
+_ESTIMATE_COLUMNS = (
+    "id", "patient_id", "status", "reason", "value", "interval_low", "interval_high", "band", "window_start",
+    "window_end", "model_name", "model_version", "n_user_words",
+)  # fmt: skip
 SORTS = ("priority", "estimate", "name", "activity", "administered")
 #: Estimates per patient the caseload smooths for its trend arrow.
 TREND_POINTS = 8
@@ -66,7 +72,7 @@ def _audit_read(s: Session, who: Principal, resource: str, patient_id: int | Non
     )
 
 
-def estimate_dict(e: Estimate) -> dict[str, Any]:
+def estimate_dict(e: Any) -> dict[str, Any]:
     """A stored estimate for display: always labelled 'estimated' and with its basis."""
     return {
         "id": e.id,
@@ -86,7 +92,7 @@ def estimate_dict(e: Estimate) -> dict[str, Any]:
     }
 
 
-def _point(e: Estimate) -> EstimatePoint | None:
+def _point(e: Any) -> EstimatePoint | None:
     if e.value is None:
         return None
     lo = e.interval_low if e.interval_low is not None else max(0.0, e.value - FALLBACK_HALF_WIDTH)
@@ -94,7 +100,7 @@ def _point(e: Estimate) -> EstimatePoint | None:
     return EstimatePoint(e.window_end, e.value, min(lo, e.value), max(hi, e.value), ref=str(e.id))
 
 
-def _trend(rows: Sequence[Estimate]) -> dict[str, Any] | None:
+def _trend(rows: Sequence[Any]) -> dict[str, Any] | None:
     pts = [p for p in (_point(e) for e in rows) if p is not None]
     if not pts:
         return None
@@ -120,9 +126,16 @@ def caseload(
     band: str | None = None,
     alerts_only: bool = False,
     q: str | None = None,
+    page: int = 1,
+    per_page: int = 100,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The clinician's patients with latest estimate, trend, open alerts, last activity and last PHQ-9."""
+    """The clinician's patients with latest estimate, trend, open alerts, last activity and last PHQ-9.
+
+    Sorting and filtering run over the whole caseload; `page`/`per_page` pick the rows returned.
+    """
+    if not 1 <= per_page <= 1000 or page < 1:
+        raise InputError("page must be >= 1 and per_page 1-1000.", field="per_page")
     if who.role not in ("clinician", "admin"):
         raise PermissionDeniedError("Only clinicians and admins have a caseload.", fix="Open your own page.")
     if sort not in SORTS:
@@ -133,30 +146,22 @@ def caseload(
     ids = visible_patient_ids(s, who)
     patients = people.list_people(s, who.organisation_id, role="patient", ids=ids)
     pids = [p.id for p in patients]
+    # the same set as a subquery: 1,000 bound literals per IN list cost more than the queries themselves
+    if who.role == "clinician":
+        pid_sel: Any = select(CareTeam.patient_id).where(CareTeam.clinician_id == who.person_id)
+    else:
+        pid_sel = select(Person.id).where(Person.organisation_id == who.organisation_id, Person.role == "patient")
     if not pids:
-        return {"patients": [], "total": 0, "shown": 0, "sort": sort, "band": band, "alerts_only": alerts_only}
+        return {"patients": [], "total": 0, "shown": 0, "page": 1, "pages": 1, "per_page": per_page, "sort": sort,
+                "band": band, "alerts_only": alerts_only}  # fmt: skip
 
-    # the newest TREND_POINTS ok estimates per patient, in one query (window function)
-    rn = (
-        func.row_number()
-        .over(partition_by=Estimate.patient_id, order_by=(Estimate.window_end.desc(), Estimate.id.desc()))
-        .label("rn")
-    )
-    sub = select(Estimate.id, rn).where(Estimate.patient_id.in_(pids), Estimate.status == "ok").subquery()
-    recent: dict[int, list[Estimate]] = defaultdict(list)
-    for e in s.scalars(
-        select(Estimate)
-        .join(sub, sub.c.id == Estimate.id)
-        .where(sub.c.rn <= TREND_POINTS)
-        .order_by(Estimate.window_end)
-    ):
-        recent[e.patient_id].append(e)
+    recent = _recent_estimates(s, pid_sel, 1)  # the latest ok estimate of every patient (for sort and filter)
 
     alert_counts: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(SEVERITY_ORDER, 0))
     top_alert: dict[int, str] = {}
     for pid, sev, kind, n in s.execute(
         select(Alert.patient_id, Alert.severity, Alert.kind, func.count(Alert.id))
-        .where(Alert.patient_id.in_(pids), Alert.status.in_(ACTIVE_STATUSES))
+        .where(Alert.patient_id.in_(pid_sel), Alert.status.in_(ACTIVE_STATUSES))
         .group_by(Alert.patient_id, Alert.severity, Alert.kind)
     ):
         alert_counts[pid][sev] = alert_counts[pid].get(sev, 0) + n
@@ -167,14 +172,14 @@ def caseload(
     last_msg = dict(
         s.execute(
             select(MessageRow.person_id, func.max(MessageRow.sent_at))
-            .where(MessageRow.person_id.in_(pids), MessageRow.role == "user")
+            .where(MessageRow.person_id.in_(pid_sel), MessageRow.role == "user")
             .group_by(MessageRow.person_id)
         ).all()
     )
     last_q: dict[int, tuple[datetime, int]] = {}
     for q_row in s.scalars(
         select(AdministeredQuestionnaire)
-        .where(AdministeredQuestionnaire.patient_id.in_(pids))
+        .where(AdministeredQuestionnaire.patient_id.in_(pid_sel))
         .order_by(AdministeredQuestionnaire.administered_at)
     ):
         last_q[q_row.patient_id] = (q_row.administered_at, q_row.total)
@@ -194,7 +199,7 @@ def caseload(
                 "name": _person_name(p),
                 "external_id": p.external_id,
                 "estimate": None if latest is None else estimate_dict(latest),
-                "trend": _trend(ests),
+                "trend": None,
                 "alerts": counts,
                 "open_alerts": sum(counts.values()),
                 "top_alert": top_alert.get(p.id),
@@ -219,14 +224,45 @@ def caseload(
         rows = [r for r in rows if needle in r["name"].casefold() or needle in (r["external_id"] or "").casefold()]
     rows.sort(key=_sort_key(sort))
     _audit_read(s, who, "caseload", None, None)
+    shown = len(rows)
+    pages = max(1, -(-shown // per_page))
+    page = min(page, pages)
+    page_rows = rows[(page - 1) * per_page : page * per_page]
+    # trend arrows only for the rows shown: no sort or filter depends on them
+    series = _recent_estimates(s, [r["id"] for r in page_rows], TREND_POINTS)
+    for r in page_rows:
+        r["trend"] = _trend(series.get(r["id"], []))
     return {
-        "patients": rows,
+        "patients": page_rows,
         "total": total,
-        "shown": len(rows),
+        "shown": shown,
+        "page": page,
+        "pages": pages,
+        "per_page": per_page,
         "sort": sort,
         "band": band,
         "alerts_only": alerts_only,
     }
+
+
+def _recent_estimates(s: Session, pids: Any, n: int) -> dict[int, list[Any]]:
+    """The newest `n` ok estimates of each patient (ids, or a select of ids), oldest first, as plain rows."""
+    out: dict[int, list[Any]] = defaultdict(list)
+    if isinstance(pids, list | tuple) and not pids:
+        return out
+    if isinstance(pids, list | tuple):
+        pids = list(pids)
+    rn = (
+        func.row_number()
+        .over(partition_by=Estimate.patient_id, order_by=(Estimate.window_end.desc(), Estimate.id.desc()))
+        .label("rn")
+    )
+    sub = select(Estimate.id, rn).where(Estimate.patient_id.in_(pids), Estimate.status == "ok").subquery()
+    cols = [Estimate.__table__.c[c] for c in _ESTIMATE_COLUMNS]
+    q = select(*cols).join(sub, sub.c.id == Estimate.id).where(sub.c.rn <= n).order_by(Estimate.window_end)
+    for e in s.execute(q):  # plain rows: no ORM objects, no JSON or blob columns
+        out[e.patient_id].append(e)
+    return out
 
 
 def _sort_key(sort: str):  # type: ignore[no-untyped-def]

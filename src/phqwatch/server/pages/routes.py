@@ -175,10 +175,14 @@ def start(request: Request) -> Response:
 
 
 # ------------------------------------------------------------------------------------------ caseload
-def _caseload(request: Request, json_suffix: bool, sort: str, band: str | None, alerts: str | None, q: str | None):
+def _caseload(
+    request: Request, json_suffix: bool, sort: str, band: str | None, alerts: str | None, q: str | None, page: int
+):
     def build(who: Principal) -> Response:
         with _ctx(request).db.write() as s:
-            d = data.caseload(s, who, sort=sort, band=band or None, alerts_only=alerts in ("1", "on", "true"), q=q)
+            d = data.caseload(
+                s, who, sort=sort, band=band or None, alerts_only=alerts in ("1", "on", "true"), q=q, page=page
+            )
         return respond(request, json_suffix, "caseload.html", d, **_common(request, who, q=q or "", sorts=data.SORTS))
 
     return _page(request, json_suffix, build, ("clinician", "admin"))
@@ -186,16 +190,26 @@ def _caseload(request: Request, json_suffix: bool, sort: str, band: str | None, 
 
 @router.get("/caseload")
 def caseload(
-    request: Request, sort: str = "priority", band: str | None = None, alerts: str | None = None, q: str | None = None
+    request: Request,
+    sort: str = "priority",
+    band: str | None = None,
+    alerts: str | None = None,
+    q: str | None = None,
+    page: int = 1,
 ) -> Response:
-    return _caseload(request, False, sort, band, alerts, q)
+    return _caseload(request, False, sort, band, alerts, q, page)
 
 
 @router.get("/caseload.json")
 def caseload_json(
-    request: Request, sort: str = "priority", band: str | None = None, alerts: str | None = None, q: str | None = None
+    request: Request,
+    sort: str = "priority",
+    band: str | None = None,
+    alerts: str | None = None,
+    q: str | None = None,
+    page: int = 1,
 ) -> Response:
-    return _caseload(request, True, sort, band, alerts, q)
+    return _caseload(request, True, sort, band, alerts, q, page)
 
 
 # ------------------------------------------------------------------------------------------- patient
