@@ -536,22 +536,73 @@ def train(
 
 
 @cli.command()
-@click.option("--transcripts", "transcripts_path", required=True, type=click.Path(path_type=Path), help="Transcripts of the administered users.")
+@click.option(
+    "--transcripts",
+    "transcripts_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Transcripts of the administered users.",
+)
 @click.option("--labels", "labels_path", required=True, type=click.Path(path_type=Path), help="Administered PHQ-9 CSV.")
-@click.option("--unlabeled", "unlabeled_path", required=True, type=click.Path(path_type=Path), help="Transcripts of users without a PHQ-9.")
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Folder for rounds, summary and model.")
-@click.option("--teacher/--no-teacher", default=None, help="Use the LLM teacher (PHQWATCH_TEACHER_*); default: on when a teacher URL is set.")
+@click.option(
+    "--unlabeled",
+    "unlabeled_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Transcripts of users without a PHQ-9.",
+)
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Folder for rounds, summary and model."
+)
+@click.option(
+    "--teacher/--no-teacher",
+    default=None,
+    help="Use the LLM teacher (PHQWATCH_TEACHER_*); default: on when a teacher URL is set.",
+)
 @click.option("--rounds", type=int, default=5, show_default=True, help="Self-training rounds after round 0.")
-@click.option("--filter", "filter_", type=click.Choice(["confidence", "agreement", "none"]), default="confidence", show_default=True, help="Which pseudolabels to keep.")
-@click.option("--min-confidence", type=float, default=0.8, show_default=True, help="confidence filter: minimum confidence (0-1).")
-@click.option("--agreement-tol", type=float, default=3.0, show_default=True, help="agreement filter: max |teacher - model| in PHQ-9 points.")
-@click.option("--accept-frac", type=float, default=None, help="Round r keeps at most r x this share of the unlabeled users (most confident first).")
+@click.option(
+    "--filter",
+    "filter_",
+    type=click.Choice(["confidence", "agreement", "none"]),
+    default="confidence",
+    show_default=True,
+    help="Which pseudolabels to keep.",
+)
+@click.option(
+    "--min-confidence", type=float, default=0.8, show_default=True, help="confidence filter: minimum confidence (0-1)."
+)
+@click.option(
+    "--agreement-tol",
+    type=float,
+    default=3.0,
+    show_default=True,
+    help="agreement filter: max |teacher - model| in PHQ-9 points.",
+)
+@click.option(
+    "--accept-frac",
+    type=float,
+    default=None,
+    help="Round r keeps at most r x this share of the unlabeled users (most confident first).",
+)
 @click.option("--balance-classes", is_flag=True, help="Split that quota by the administered PHQ-9 band shares.")
-@click.option("--source", "pseudo_source", type=click.Choice(["auto", "teacher", "model", "mean"]), default="auto", show_default=True, help="Who gives the pseudolabel (auto: teacher if on, else the previous model).")
-@click.option("--patience", type=int, default=1, show_default=True, help="Stop after this many rounds without improvement.")
-@click.option("--metric", default="spearman", show_default=True, help="Held-out selection metric (spearman, mae, qwk, ...).")
+@click.option(
+    "--source",
+    "pseudo_source",
+    type=click.Choice(["auto", "teacher", "model", "mean"]),
+    default="auto",
+    show_default=True,
+    help="Who gives the pseudolabel (auto: teacher if on, else the previous model).",
+)
+@click.option(
+    "--patience", type=int, default=1, show_default=True, help="Stop after this many rounds without improvement."
+)
+@click.option(
+    "--metric", default="spearman", show_default=True, help="Held-out selection metric (spearman, mae, qwk, ...)."
+)
 @click.option("--ensemble", is_flag=True, help="Also average the ground-truth-only and the best pseudolabel model.")
-@click.option("--heldout-frac", type=float, default=0.2, show_default=True, help="Share of administered users held out.")
+@click.option(
+    "--heldout-frac", type=float, default=0.2, show_default=True, help="Share of administered users held out."
+)
 @click.option("--estimator", default="lexical-ridge", show_default=True, help="Registered estimator name.")
 @click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for the CIs.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the held-out split and the bootstrap.")

@@ -199,6 +199,7 @@ def filter_pseudolabels(
     min_confidence: float = 0.8,
     agreement_tol: float = 3.0,
     max_accept: int | None = None,
+    class_shares: Sequence[float] | None = None,
     hard: bool = False,
     boundaries: Sequence[float] = BAND_BOUNDARIES,
 ) -> FilterResult:
@@ -207,7 +208,10 @@ def filter_pseudolabels(
     source: "teacher", "model", "mean" (of both) or "auto" (teacher when there is one, else model).
     Confidence: the teacher's own confidence (1.0 when it gives none) for teacher labels, the model's
     interval confidence for model labels, the smaller of the two for "mean". `max_accept` keeps only the
-    most confident accepted rows (the rest: "over_cap"). `hard` snaps each label to its class midpoint.
+    most confident accepted rows (the rest: "over_cap"); with `class_shares` (one share per class of
+    `boundaries`, e.g. the administered class proportions) that quota is split over the pseudolabels'
+    classes, so confident extremes cannot crowd out the middle classes. `hard` snaps each label to its
+    class midpoint.
     """
     if how not in FILTERS:
         raise ConfigError(f"filter '{how}' is unknown; expected one of {', '.join(FILTERS)}.")
@@ -257,12 +261,24 @@ def filter_pseudolabels(
         elif how == "agreement" and not abs(teacher.score[i] - model_score[i]) <= agreement_tol:  # type: ignore
             reason[i] = "disagreement"
     accepted = np.array([r == "accepted" for r in reason], dtype=bool)
-    if max_accept is not None and accepted.sum() > max_accept:
-        idx = np.flatnonzero(accepted)
-        order = idx[np.argsort(-np.nan_to_num(conf[idx], nan=-1.0), kind="stable")]
-        for i in order[max_accept:]:
-            reason[i] = "over_cap"
-            accepted[i] = False
+    if max_accept is not None:
+        conf_key = np.nan_to_num(np.asarray(conf, dtype=float), nan=-1.0)
+        if class_shares is None:
+            groups = [(np.flatnonzero(accepted), max_accept)]
+        else:
+            shares = np.asarray(class_shares, dtype=float)
+            if len(shares) != len(boundaries) + 1 or shares.sum() <= 0:
+                raise ConfigError(f"class_shares has {len(shares)} entries for {len(boundaries) + 1} classes.")
+            shares = shares / shares.sum()
+            cls = class_of(np.nan_to_num(label), boundaries)
+            groups = [
+                (np.flatnonzero(accepted & (cls == k)), int(round(max_accept * shares[k]))) for k in range(len(shares))
+            ]
+        for idx, quota in groups:
+            order = idx[np.argsort(-conf_key[idx], kind="stable")]
+            for i in order[quota:]:
+                reason[i] = "over_cap"
+                accepted[i] = False
     return FilterResult(np.clip(label, phq9.MIN_TOTAL, phq9.MAX_TOTAL), np.asarray(conf, dtype=float), accepted, reason)
 
 

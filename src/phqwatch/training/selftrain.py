@@ -159,6 +159,8 @@ class SelfTrainResult:
     stopped: str
     ensemble_model: PHQ9Estimator | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    #: Every round's fitted model (index = round).
+    models: list[PHQ9Estimator] = field(default_factory=list)
 
 
 def _metric_value(metrics: dict[str, Any], key: str) -> float:
@@ -205,6 +207,8 @@ class SelfTrainer:
         agreement_tol: float = 3.0,
         pseudo_source: str = "auto",
         max_pseudo: int | None = None,
+        accept_frac: float | None = None,
+        balance_classes: bool = False,
         pseudo_weight: float = 1.0,
         hard: bool = False,
         patience: int = 1,
@@ -238,6 +242,10 @@ class SelfTrainer:
         self.agreement_tol = agreement_tol
         self.pseudo_source = pseudo_source
         self.max_pseudo = max_pseudo
+        self.accept_frac = accept_frac
+        self.balance_classes = balance_classes
+        if accept_frac is not None and not 0 < accept_frac <= 1:
+            raise ConfigError(f"accept_frac={accept_frac}; expected 0 < accept_frac <= 1.")
         self.pseudo_weight = pseudo_weight
         self.hard = hard
         self.patience = patience
@@ -300,6 +308,17 @@ class SelfTrainer:
         kw = {} if sources is None else {"sources": [sources[i] for i in idx]}
         model.fit([texts[i] for i in idx], labels[idx], **kw)
         return model, f"labeled rows replicated x{k} (estimator takes no sample_weight)"
+
+    def _quota(self, r: int, n_unlabeled: int) -> int | None:
+        """Most pseudolabels round r may accept: min(max_pseudo, r * accept_frac * n) (a growing curriculum)."""
+        caps = []
+        if self.max_pseudo is not None:
+            caps.append(self.max_pseudo)
+        if self.accept_frac is not None:
+            caps.append(int(round(min(1.0, r * self.accept_frac) * n_unlabeled)))
+        if self.balance_classes and not caps:
+            caps.append(n_unlabeled)
+        return min(caps) if caps else None
 
     # ---- the rounds -------------------------------------------------------------------------
     def run(
@@ -433,6 +452,11 @@ class SelfTrainer:
             timings: dict[str, float] = {"teacher_s": teacher_s if r == 1 else 0.0}
             t0 = time.perf_counter()
             prev = models[-1]
+            shares = None
+            if self.balance_classes:
+                shares = np.bincount(
+                    class_of(self.scale.to_total(L_y), self.scale.boundaries), minlength=self.scale.n_classes
+                ).astype(float)
             m_score = prev.predict(U_texts)
             q = float(getattr(prev, "conformal_q_", math.nan))
             m_conf = interval_confidence(m_score, q if math.isfinite(q) else 0.0, self.scale.boundaries)
@@ -444,7 +468,8 @@ class SelfTrainer:
                 source=self.pseudo_source,
                 min_confidence=self.min_confidence,
                 agreement_tol=self.agreement_tol,
-                max_accept=self.max_pseudo,
+                max_accept=self._quota(r, len(U_texts)),
+                class_shares=shares,
                 hard=self.hard,
                 boundaries=self.scale.boundaries,
             )
@@ -528,6 +553,7 @@ class SelfTrainer:
             stopped=stopped,
             ensemble_model=ens_model,
             summary=summary,
+            models=models,
         )
 
     def _write_pseudo(
@@ -580,6 +606,8 @@ class SelfTrainer:
                 "agreement_tol": self.agreement_tol,
                 "pseudo_source": self.pseudo_source,
                 "max_pseudo": self.max_pseudo,
+                "accept_frac": self.accept_frac,
+                "balance_classes": self.balance_classes,
                 "pseudo_weight": self.pseudo_weight,
                 "hard": self.hard,
                 "patience": self.patience,
@@ -631,6 +659,9 @@ def self_train(
     Config (SelfTrainer): max_rounds=5, filter="confidence"|"agreement"|"none", min_confidence=0.8
         (share of the model's conformal interval inside its class, or the teacher's own confidence),
         agreement_tol=3.0 (PHQ-9 points), pseudo_source="auto"|"teacher"|"model"|"mean", max_pseudo=None,
+        accept_frac=None (round r accepts at most r * accept_frac of the unlabeled users, most confident
+        first: a growing curriculum), balance_classes=False (split that quota by the administered class
+        shares),
         pseudo_weight=1.0 (< 1: sample_weight if the estimator takes it, else labeled rows replicated),
         hard=False, patience=1, min_delta=0.0, metric="spearman", ensemble=False, scale=LabelScale(),
         n_boot=1000, out_dir=None, seed=0, progress=None (a callable receiving progress lines).
