@@ -411,6 +411,59 @@ def serve(host: str, port: int, database_url: str | None, with_worker: bool | No
 
 
 @cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--database",
+    "db_path",
+    type=click.Path(path_type=Path),
+    default=Path("phqwatch-demo.db"),
+    show_default=True,
+    help="SQLite file for the demo; replaced on every run.",
+)
+@click.option("--examples", type=click.Path(path_type=Path), default=None, help="Folder: transcripts.jsonl, phq9.csv.")
+@click.option("--no-serve", is_flag=True, help="Seed and score, print the logins, then exit.")
+@friendly_errors
+def demo(host: str, port: int, db_path: Path, examples: Path | None, no_serve: bool) -> None:
+    """Seed the synthetic example users, score them, and serve the dashboard with demo logins printed.
+
+    \b
+    Examples:
+      phqwatch demo                 # then open http://127.0.0.1:8000/login
+      phqwatch demo --port 8080 --database /tmp/demo.db
+    """
+    from phqwatch.errors import ConfigError
+    from phqwatch.server.demo import seed_demo
+    from phqwatch.server.worker import Worker
+    from phqwatch.store import Database, TextCipher
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    settings = _settings(database_url=f"sqlite:///{db_path}")
+    if settings.production:
+        raise ConfigError("The demo creates known accounts; it is refused in production mode.")
+    seed = seed_demo(settings, examples_dir=examples)
+    click.echo(f"Seeded {len(seed.patient_ids)} synthetic patients and {seed.messages} messages into {db_path}.")
+    database = Database.from_url(settings.database_url)
+    try:
+        n = Worker(settings, database, TextCipher(settings.encryption_key.get_secret_value())).run_once(100_000)
+    finally:
+        database.dispose()
+    click.echo(f"Scored {n} estimation jobs (estimates are decision support, not diagnoses).")
+    click.echo("Demo logins (synthetic data, development mode only):")
+    for user, (role, password) in seed.logins.items():
+        click.echo(f"  {user:<8} {role:<10} {password}")
+    if no_serve:
+        return
+    import uvicorn
+
+    from phqwatch.server import create_app
+
+    click.echo(f"Dashboard: http://{host}:{port}/login   (API docs: http://{host}:{port}/api/docs)  Ctrl-C to stop.")
+    uvicorn.run(create_app(settings, worker=True), host=host, port=port, log_level="warning", access_log=False)
+
+
+@cli.command()
 @click.option("--database-url", default=None, help="SQLAlchemy URL (default: settings).")
 @click.option("--poll", default=1.0, show_default=True, type=float, help="Seconds between queue polls when idle.")
 @click.option("--once", is_flag=True, help="Drain the queue once and exit.")
