@@ -29,7 +29,7 @@ def audit_read(
     ids = list(dict.fromkeys(patient_ids))
     if not ids:
         return
-    with ctx.db.write() as s:
+    with ctx.db.write(durable=False) as s:
         for pid in ids:
             audit.record(
                 s,

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from phqwatch.errors import StoreError
 
 _BEGIN_OPTION = "phqwatch_sqlite_begin"
+_SYNC_OPTION = "phqwatch_sqlite_sync"
 
 
 def normalise_url(url: str) -> str:
@@ -75,8 +76,9 @@ def _sqlite_engine(parsed: Any, *, echo: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        opts = conn.get_execution_options()
+        conn.exec_driver_sql(f"PRAGMA synchronous={opts.get(_SYNC_OPTION, 'FULL')}")
+        conn.exec_driver_sql(f"BEGIN {opts.get(_BEGIN_OPTION, 'DEFERRED')}")
 
     return engine
 
@@ -95,6 +97,14 @@ class Database:
             else self.engine
         )
         self._write = sessionmaker(writer, expire_on_commit=False)
+        # SQLite: synchronous=NORMAL in WAL mode survives a process crash but may lose the newest commits
+        # on power loss; used only for low-stakes appends (the audit rows of reads), never for ingestion.
+        light = (
+            self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE", _SYNC_OPTION: "NORMAL"})
+            if self.engine.dialect.name == "sqlite"
+            else self.engine
+        )
+        self._write_light = sessionmaker(light, expire_on_commit=False)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
@@ -105,9 +115,13 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """A session in one write transaction: committed on success, rolled back on any error."""
-        with _wrap_errors(), self._write() as session, session.begin():
+    def write(self, *, durable: bool = True) -> Iterator[Session]:
+        """A session in one write transaction: committed on success, rolled back on any error.
+
+        `durable=False` (SQLite only) commits without waiting for the disk (safe against a process crash,
+        not against power loss): for audit rows of reads, which must not slow every read by an fsync."""
+        factory = self._write if durable else self._write_light
+        with _wrap_errors(), factory() as session, session.begin():
             yield session
 
     @contextmanager

@@ -96,6 +96,26 @@ def list_estimates(
     return list(s.scalars(q.order_by(Estimate.window_end, Estimate.id)))
 
 
+#: Columns of an estimate without its (encrypted) evidence: what a timeline needs.
+SUMMARY_COLUMNS = (
+    Estimate.id, Estimate.model_name, Estimate.model_version, Estimate.window_start, Estimate.window_end,
+    Estimate.status, Estimate.reason, Estimate.value, Estimate.interval_low, Estimate.interval_high, Estimate.band,
+    Estimate.items, Estimate.n_user_words, Estimate.n_messages,
+)  # fmt: skip
+
+
+def estimate_summaries(
+    s: Session, patient_id: int, *, since: datetime | None = None, until: datetime | None = None
+) -> list[dict[str, Any]]:
+    """A patient's estimates as plain dicts without evidence, oldest first (fast path for timelines)."""
+    q = select(*SUMMARY_COLUMNS).where(Estimate.patient_id == patient_id)
+    if since is not None:
+        q = q.where(Estimate.window_end >= since)
+    if until is not None:
+        q = q.where(Estimate.window_end <= until)
+    return [dict(r._mapping) for r in s.execute(q.order_by(Estimate.window_end, Estimate.id))]
+
+
 def get_estimate(s: Session, estimate_id: int, *, patient_id: int | None = None) -> Estimate:
     row = s.get(Estimate, estimate_id)
     if row is None or (patient_id is not None and row.patient_id != patient_id):

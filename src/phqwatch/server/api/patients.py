@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import JSONResponse
 
 from phqwatch.errors import PermissionDeniedError
 from phqwatch.server.api.views import estimate_out, questionnaire_out
@@ -16,6 +17,11 @@ from phqwatch.store import estimates, jobs, messages, people, questionnaires
 
 router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
 CLINICAL_READERS = ("admin", "clinician", "patient")
+
+
+def _iso(t: datetime) -> str:
+    """ISO 8601 in UTC with 'Z', as pydantic writes it."""
+    return t.isoformat().replace("+00:00", "Z")
 
 
 def _patient_out(p) -> PatientOut:  # type: ignore[no-untyped-def]
@@ -40,18 +46,32 @@ def timeline(
     evidence: bool = Query(False, description="Include each estimate's evidence quotes."),
     principal: Principal = Depends(authenticate),
     ctx: ServerContext = Depends(get_ctx),
-) -> TimelineOut:
+) -> Response:
     with ctx.db.read() as s:
         patient = check_patient_access(s, principal, patient_id, "clinical")
-        est = estimates.list_estimates(s, patient_id, since=since, until=until)
-        adm = questionnaires.list_questionnaires(s, patient_id, since=since, until=until)
-        out = TimelineOut(
-            patient=_patient_out(patient),
-            estimates=[estimate_out(e, ctx.cipher if evidence else None) for e in est],
-            administered=[questionnaire_out(q) for q in adm],
-        )
-    audit_read(ctx, principal, "timeline", [patient_id], details={"evidence": evidence, "n": len(out.estimates)})
-    return out
+        if evidence:
+            est = [
+                estimate_out(e, ctx.cipher).model_dump(mode="json")
+                for e in estimates.list_estimates(s, patient_id, since=since, until=until)
+            ]
+        else:  # fast path: plain rows, no ORM objects, no evidence column
+            est = [
+                {**row, "kind": "estimate", "evidence": None, "window_start": _iso(row["window_start"]),
+                 "window_end": _iso(row["window_end"])}
+                for row in estimates.estimate_summaries(s, patient_id, since=since, until=until)
+            ]  # fmt: skip
+        adm = [
+            questionnaire_out(q).model_dump(mode="json")
+            for q in questionnaires.list_questionnaires(s, patient_id, since=since, until=until)
+        ]
+        body = {
+            "patient": _patient_out(patient).model_dump(),
+            "estimates": est,
+            "administered": adm,
+            "note": TimelineOut.model_fields["note"].default,
+        }
+    audit_read(ctx, principal, "timeline", [patient_id], details={"evidence": evidence, "n": len(est)})
+    return JSONResponse(body)
 
 
 @router.get("/{patient_id}/estimates/{estimate_id}", response_model=EstimateOut, summary="One estimate with evidence")
