@@ -247,6 +247,7 @@ def main() -> None:
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "load_average_1m_at_end": round(os.getloadavg()[0], 2),  # other work on the machine skews every figure
         "database": "sqlite (WAL, synchronous=FULL)",
         "patients": n_pat,
         "estimates_per_patient": args.estimates,
