@@ -177,3 +177,24 @@ def test_message_text_is_encrypted_in_the_database(world):
     with w.ctx.db.read() as s:
         (raw,) = s.scalars(select(MessageRow.text_enc))
     assert b"private" not in bytes(raw)
+
+
+def test_further_crisis_hits_fold_into_the_unacknowledged_alert_then_a_new_one_after_ack(world):
+    w = world
+
+    def send(mid, text):
+        r = w.client.post("/api/v1/messages", json=msg(mid=mid, text=text), headers=w.h("service"))
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    first = send("fold-1", "I want to end my life")
+    second = send("fold-2", "I keep thinking about killing myself")
+    assert second["crisis"] is True and second["crisis_alert_ids"] == first["crisis_alert_ids"]
+    (alert,) = w.client.get("/api/v1/alerts", headers=w.h("doc")).json()
+    assert "end my life" in alert["excerpt"] and "killing myself" in alert["excerpt"]
+    assert len(alert["evidence"]) == 2
+    ack = w.client.post(f"/api/v1/alerts/{alert['id']}/acknowledge", json={}, headers=w.h("doc"))
+    assert ack.status_code == 200, ack.text
+    third = send("fold-3", "tonight I will take all my pills to end it")
+    assert third["crisis_alert_ids"] and third["crisis_alert_ids"] != first["crisis_alert_ids"]
+    assert len(w.client.get("/api/v1/alerts", headers=w.h("doc")).json()) == 2

@@ -71,6 +71,20 @@ def ingest(
             continue
         flagged.append(r.message_id)  # type: ignore[arg-type]
         speaker = "the patient" if r.is_patient else "a family member"
+        pending = alerts.active_unacknowledged(s, r.patient_id, CRISIS_KIND)  # type: ignore[arg-type]
+        if pending is not None:  # nobody has acknowledged the last one yet: fold this hit into it
+            alerts.add_hit(
+                s,
+                cipher,
+                pending,
+                message_id=r.message_id,  # type: ignore[arg-type]
+                excerpt=_excerpt(result),
+                details={"screen_severity": result.severity, "speaker": "patient" if r.is_patient else "family"},
+            )
+            if pending.id not in out.crisis_alert_ids:
+                out.crisis_alert_ids.append(pending.id)
+            log.warning("further crisis hit added to urgent alert %s for patient %s", pending.id, r.patient_id)
+            continue
         alert = alerts.open_alert(
             s,
             cipher,

@@ -76,6 +76,36 @@ def open_alert(
     return row
 
 
+def active_unacknowledged(s: Session, patient_id: int, kind: str) -> Alert | None:
+    """The patient's newest alert of `kind` that is still open (nobody has acknowledged it yet)."""
+    return s.scalar(
+        select(Alert)
+        .where(Alert.patient_id == patient_id, Alert.kind == kind, Alert.status == "open")
+        .order_by(Alert.id.desc())
+        .limit(1)
+    )
+
+
+def add_hit(
+    s: Session,
+    cipher: TextCipher,
+    alert: Alert,
+    *,
+    message_id: int,
+    excerpt: str,
+    details: dict[str, Any],
+    max_excerpt_chars: int = 2000,
+) -> AlertEvent:
+    """Fold a further hit into an alert nobody has acknowledged yet: its evidence, excerpt and history grow.
+
+    One open alert per patient keeps the queue readable; once acknowledged, a new hit opens a new alert.
+    """
+    alert.evidence = [*(alert.evidence or []), f"message:{message_id}"]
+    old = excerpt_of(cipher, alert) or ""
+    alert.excerpt_enc = cipher.encrypt((old + " | " + excerpt if old else excerpt)[-max_excerpt_chars:])
+    return _event(s, alert, "new_hit", None, None, None, message_id=message_id, **details)
+
+
 def excerpt_of(cipher: TextCipher, alert: Alert) -> str | None:
     return None if alert.excerpt_enc is None else cipher.decrypt(alert.excerpt_enc)
 
