@@ -24,6 +24,12 @@ Policy (decided here, tested by tests/fixtures/safety/phrasings.jsonl):
 - Third-party risk ("my brother is suicidal") is not a user-risk hit; it is recorded as suppressed with the
   reason ``reported speech`` so a service may surface it separately.
 
+Measured on three hand-written sets in tests/fixtures/safety: phrasings.jsonl (tuned on), heldout.jsonl and
+blind.jsonl (each first measured blind, then used to widen the rules; see their tests for the blind numbers).
+
+Speed: a rule's regex runs only when the message holds a literal from each of its (up to two) most selective
+necessary literal sets; one trie-shaped regex scan per message finds those literals.
+
 Configurable through SafetyConfig: extra rules, disabled rules, disabled filters (e.g. turn off
 ``negation`` for maximum recall), excerpt length. Leetspeak between letters is normalised before matching
 ("k1ll mys3lf"); spans always index the original text.
@@ -118,7 +124,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "kill_myself",
         "direct ideation",
         "urgent",
-        rf"\b(?:kil+(?:ing|ed)?|murder(?:ing)?|unaliv(?:e|ing)|off(?:ing)?)\s*{ME}",
+        rf"\b(?:kil+(?:ing|in|ed)?|murder(?:ing)?|unaliv(?:e|ing)|off(?:ing)?)\s*{ME}",
         first_person=True,
     ),
     Rule("kms", "direct ideation", "urgent", r"(?<!\d)(?<!\d\s)\bkms\b", first_person=True),
@@ -127,7 +133,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "direct ideation",
         "urgent",
         rf"\b{WANT}\s+(?:to\s+|too\s+|2\s+)?(?:just\s+)?(?:die|be\s+dead|not\s+be\s+alive|stop\s+existing|"
-        r"not\s+exist|be\s+gone\s+forever)\b",
+        rf"not\s+exist|be\s+gone\s+forever)\b|\b{WANT}\s+(?:to\s+|too\s+|2\s+)?dye(?=\s*(?:[.!?,;\n]|$)|"
+        r"\s+(?:already|now|tonight|so|lol|fr|ngl|tbh|honestly|rn)\b)",
     ),
     Rule(
         "wish_dead",
@@ -141,7 +148,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "end_my_life",
         "direct ideation",
         "urgent",
-        r"\b(?:end(?:ing|ed)?|take|taking|took)\s+my\s+(?:own\s+)?life\b",
+        r"\b(?:end(?:ing|ed)?|take|taking|took|finish(?:ing|ed)?|stop(?:ping)?)\s+my\s+(?:own\s+)?"
+        r"(?:life|lfie|lief|lyfe|liife)\b(?!'|\s+back\b)",
         first_person=True,
     ),
     Rule(
@@ -188,7 +196,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "the_night",
         "intent/plan",
         "urgent",
-        r"\b(?:tonight|today|this\s+weekend|tomorrow)\s+(?:is|will\s+be)\s+the\s+(?:night|day)\b",
+        r"\b(?:tonight|today|this\s+weekend|tomorrow)(?:'s|s|\s+is|\s+will\s+be)\s+the\s+(?:night|day)\b",
     ),
     Rule(
         "stockpile",
@@ -209,7 +217,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "overdose",
         "plan/means",
         "urgent",
-        rf"\b(?:overdos\w*|od\s+on|lethal\s+dose|how\s+many\s+(?:\w+\s+){{0,2}}{MEANS_DRUGS}\s+(?:to|would|does))",
+        rf"\b(?:overdos\w*|od\s+on|lethal\s+dose|how\s+many\s+(?:\w+\s+){{0,2}}{MEANS_DRUGS}\s+(?:to|would|does|it\s+(?:would|will|takes|took)|it'?d|"
+        rf"i'?d\s+need|i\s+would\s+need))",
         mention=True,
     ),
     Rule(
@@ -230,7 +239,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "plan/means",
         "urgent",
         r"\b(?:gun|pistol|rifle|pills|rope|razor|blades?|bridge|knife)\b[^.!?\n]{0,60}\b(?:keep|been|can'?t\s+stop)\s+"
-        r"(?:thinking|staring|looking)\s+(?:about|at)\s+(?:it|them|using)",
+        r"(?:(?:thinking|staring|looking)\s+(?:about|at)|holding|touching|handling|playing\s+with|taking\s+out|loading)\s+"
+        r"(?:it|them|using)",
     ),
     Rule(
         "jump",
@@ -250,7 +260,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "drive_into",
         "plan/means",
         "urgent",
-        r"\b(?:want(?:ed)?\s+to|wanna|thought\s+about|thinking\s+(?:about|of)|tempted\s+to|urge\s+to|"
+        r"\b(?:want(?:ed|ing)?\s+to|wanna|thought\s+about|thinking\s+(?:about|of)|tempted\s+to|urge\s+to|"
         r"(?:could|should)\s+just|feel\s+like|wish\s+i\s+could)\s+(?:just\s+)?(?:drive|driving|crash|crashing|"
         r"swerv\w*)\s+(?:my\s+car\s+)?(?:into|off)\s+",
     ),
@@ -262,7 +272,9 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         rf"(?:kill\s+{ME}|die|overdose|hang|end\s+(?:it|my\s+life))|ways\s+to\s+(?:die|kill\s+{ME}|end\s+it))|"
         rf"(?:painless|quick|quickest|easiest|easy|best|fastest)\s+(?:way|ways|method|methods)\s+to\s+"
         rf"(?:die|kill\s+{ME}|end\s+(?:it|my\s+life|things))|how\s+(?:do\s+i|to|can\s+i|would\s+i|could\s+i)\s+"
-        rf"(?:kill\s+{ME}|end\s+my\s+life|die\s+(?:painlessly|quickly|without)))",
+        rf"(?:kill\s+{ME}|end\s+my\s+life|die\s+(?:painlessly|quickly|without))|painless\s+(?:way|ways|methods?)\s+"
+        r"(?:to\s+go|out)\b|how\s+(?:long|much\s+blood)\s+(?:\w+\s+){0,3}?to\s+(?:bleed\s+out|drown|suffocate|"
+        r"lose\s+consciousness)|how\s+deep\s+(?:to|should\s+i|do\s+i\s+(?:need|have)\s+to)\s+cut)",
     ),
     Rule(
         "note",
@@ -278,7 +290,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "urgent",
         rf"\b(?:suicide\s+attempt|attempted\s+(?:suicide|to\s+kill\s+{ME})|tried\s+to\s+(?:kill\s+{ME}|"
         rf"end\s+my\s+life|take\s+my\s+(?:own\s+)?life|overdose|hang\s+{ME}|od)|my\s+(?:first|last|second|"
-        r"previous|latest)\s+attempt)",
+        r"previous|latest)\s+attempt|\bi\s+attempted(?=\s*(?:[.!?,;\n]|$)|\s+(?:and|but|i|again|last|twice|before|"
+        r"when|in)\b))",
     ),
     # --- passive ideation --------------------------------------------------------------------------
     Rule(
@@ -310,7 +323,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "no_reason_to_live",
         "passive ideation",
         "high",
-        r"\b(?:no|nothing\s+to|any|see\s+(?:a|any|the))\s+(?:reason|point|purpose)\s+(?:to|in|for|of)\s+"
+        r"\b(?:no|nothing\s+to|any|see\s+(?:a|any|the))\s+(?:reason|point|purpose)\s+(?:for\s+me\s+)?(?:to|in|for|of)\s+"
         r"(?:live|living|go\s+on|going\s+on|be\s+alive|being\s+alive|keep\s+going|carry\s+on|exist|existing|"
         r"life|staying\s+alive)|\bwhat'?s\s+the\s+point\s+(?:of|in)\s+(?:living|life|going\s+on|being\s+alive|"
         r"existing|staying\s+alive)",
@@ -348,7 +361,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "hope_hit",
         "passive ideation",
         "high",
-        r"\b(?:hope|wish|pray)\s+(?:a|some)\s+(?:car|bus|truck|train)\s+(?:hits|hit|runs\s+over)\s+me",
+        r"\b(?:hope|wish|pray)\s+(?:that\s+)?(?:a|some|the|my)\s+(?:car|bus|truck|train)\s+(?:hits|hit|runs\s+over)\s+me|"
+        r"\b(?:hope|wish|pray)\s+(?:that\s+)?(?:the|my)\s+(?:plane|flight)\s+(?:crash\w*|goes\s+down)",
     ),
     Rule(
         "death_relief",
@@ -362,7 +376,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "distress",
         "review",
         r"\bcan'?t\s+(?:go\s+on|keep\s+(?:going|living)|do\s+(?:this|it|life)\s+any\s*more|"
-        r"take\s+(?:it|this|the\s+pain)\s+any\s*more|live\s+like\s+this)\b",
+        r"take\s+(?:it|this|the\s+pain)\s+any\s*more|live\s+like\s+this)\b|\b(?:don'?t|dont)\s+think\s+i\s+can\s+"
+        r"(?:go\s+on|keep\s+(?:going|living)|do\s+this\s+any\s*more)\b",
     ),
     # --- burden and farewell -----------------------------------------------------------------------
     Rule(
@@ -405,7 +420,9 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         r"\b(?:this\s+is\s+(?:my\s+)?(?:goodbye|good\s*bye|farewell|the\s+end\s+for\s+me)|goodbye\s+(?:forever|"
         r"cruel\s+world|world)|saying\s+(?:my\s+)?goodbyes?\s+(?:to\s+everyone|for\s+good|forever)|"
         r"(?:last|final)\s+(?:message|goodbye|words)\s+(?:from\s+me|ever|you'?ll\s+(?:get|hear))|"
-        r"this\s+is\s+my\s+(?:last|final)\s+(?:message|post|text|goodbye))",
+        r"this\s+is\s+my\s+(?:last|final)\s+(?:message|post|text|goodbye)|(?:said|saying|say)\s+my\s+goodbyes\b|"
+        r"the\s+last\s+time\s+(?:you'?ll|you\s+will|anyone\s+will|you'?re\s+going\s+to)\s+(?:ever\s+)?(?:hear\s+from|"
+        r"see|talk\s+to)\s+me|you\s+(?:won'?t|will\s+not|wont)\s+(?:ever\s+)?hear\s+from\s+me\s+(?:again|any\s*more))",
     ),
     Rule(
         "by_the_time",
@@ -424,7 +441,9 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "giving_away",
         "farewell/burden",
         "high",
-        r"\b(?:giv(?:e|ing)|gave)\s+away\s+(?:all\s+)?(?:of\s+)?my\s+(?:stuff|things|belongings|possessions)",
+        r"\b(?:giv(?:e|ing)|gave)\s+away\s+(?:all\s+)?(?:of\s+)?my\s+(?:stuff|things|belongings|possessions)|"
+        r"\b(?:giv(?:e|ing)|gave|given)\s+(?:all\s+)?(?:of\s+)?my\s+(?:\w+\s+){0,2}?(?:stuff|things|belongings|"
+        r"possessions)\s+away\b",
     ),
     Rule(
         "wont_have_to_deal",
@@ -486,7 +505,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         r"\b(?:permanent\s+solution|(?:take|taking)\s+the\s+easy\s+way\s+out|(?:go|going)\s+to\s+sleep\s+forever|"
         r"sleep\s+forever|eternal\s+sleep|end\s+(?:the|my)\s+(?:pain|suffering)\s+(?:for\s+good|forever|"
         r"permanently)|end\s+my\s+suffering|make\s+(?:it|it\s+all|the\s+pain|everything)\s+stop\s+(?:for\s+good|forever|"
-        r"permanently)|(?:check|clock|tap)\s+out\s+(?:early|for\s+good|permanently)|join\s+(?:my\s+)?\w+\s+"
+        r"permanently)|(?:check|clock|tap)\s+out\s+(?:early|for\s+good|permanently)|(?:join|be\s+with)\s+(?:my\s+)?\w+\s+"
         r"(?:in\s+heaven|on\s+the\s+other\s+side))",
     ),
     Rule(
@@ -510,7 +529,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "if_i_wasnt_here",
         "farewell/burden",
         "high",
-        r"\bif\s+i\s+(?:wasn'?t|weren'?t|was\s+not|were\s+not|was\s+gone|were\s+gone|died)\s*(?:here|around|"
+        r"\bif\s+i\s+(?:just\s+|simply\s+)?(?:wasn'?t|weren'?t|was\s+not|were\s+not|was\s+gone|were\s+gone|died)\s*(?:here|around|"
         r"alive)?(?:\s+any\s*more)?\b",
         first_person=True,
     ),
@@ -518,8 +537,9 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "hope_something_kills_me",
         "passive ideation",
         "high",
-        r"\b(?:hop(?:e|ing)|wish(?:ing)?|pray(?:ing)?)\s+(?:that\s+)?(?:something|someone|somebody|it|a\s+\w+)\s+"
-        r"(?:kills|would\s+kill|will\s+kill|takes)\s+me\b",
+        r"\b(?:hop(?:e|ing)|wish(?:ing)?|pray(?:ing|s|ed)?)\s+(?:\w+\s+){0,3}?(?:that\s+)?(?:something|someone|somebody|"
+        r"it|a\s+\w+|god|the\s+lord|jesus|allah|death)\s+(?:kills|would\s+kill|will\s+kill|takes|would\s+take|will\s+take|"
+        r"comes\s+for)\s+me\b(?!\s+(?:to|less|more|a|an|the|back|home|out|there|up|long\w*|\d|places|somewhere|with))",
         first_person=True,
     ),
     Rule(
@@ -536,6 +556,241 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "farewell/burden",
         "high",
         r"\bthank\s+you\s+for\s+everything\W{0,5}\s*(?:good\s*bye|bye|farewell)",
+    ),
+    # --- added after a blind evaluation (tests/fixtures/safety/blind.jsonl): wordings the rules above missed ---
+    Rule(
+        "want_it_over",
+        "passive ideation",
+        "high",
+        rf"\b{WANT}\s+(?:it\s+all|my\s+life|life)\s+to\s+(?:stop|end|be\s+over)\b|\b{WANT}\s+(?:the\s+pain|it|"
+        r"everything)\s+to\s+(?:stop|end|be\s+over)\s+(?:forever|for\s+good|permanently)",
+    ),
+    Rule(
+        "join_the_dead",
+        "direct ideation",
+        "urgent",
+        rf"\b(?:died|dead|passed\s+away|killed\s+(?:him|her|them)sel(?:f|ves)|suicide|heaven|lost\s+(?:him|her|them))\b"
+        rf"[^.!?\n]{{0,80}}\bi\s+(?:just\s+)?{WANT}\s+to\s+(?:join|be\s+with|follow|go\s+(?:with|after))\s+(?:him|her|them)\b",
+    ),
+    Rule(
+        "waiting_to_die",
+        "passive ideation",
+        "high",
+        r"\bwaiting\s+(?:to\s+die|for\s+(?:death|the\s+end\b(?!\s+of)|my\s+(?:death|turn\s+to\s+die)|"
+        r"it\s+(?:all\s+)?to\s+(?:end|be\s+over)))",
+    ),
+    Rule(
+        "hit_wouldnt_mind",
+        "passive ideation",
+        "high",
+        r"\bif\s+(?:a|some|the)\s+(?:car|bus|truck|train|plane)\s+(?:hit|hits|ran\s+over|runs\s+over|killed|crashed)\b"
+        r"[^.!?\n]{0,50}\b(?:wouldn'?t|would\s+not|won'?t|don'?t|dont|wouldnt)\s+(?:\w+\s+)?(?:mind|care)|"
+        r"\b(?:wouldn'?t|would\s+not|wouldnt)\s+(?:\w+\s+)?mind\s+if\s+(?:a|some|the)\s+(?:car|bus|truck|train)\s+"
+        r"(?:hit|ran\s+over|killed)\s+me",
+    ),
+    Rule(
+        "no_future_self",
+        "passive ideation",
+        "high",
+        rf"\b(?:don'?t|dont|do\s+not|can'?t|cant|cannot)\s+(?:see|imagine|picture)\s+(?:{ME}|me)\s+(?:still\s+)?"
+        r"(?:being\s+)?(?:alive|around\s+(?:much\s+longer|for\s+(?:much\s+)?long|next|in|by)|here\s+(?:much\s+longer|"
+        r"for\s+(?:much\s+)?long|next\s+year|in\s+a\s+year)|living\s+(?:much\s+longer|past|to\s+see|beyond))",
+        first_person=True,
+    ),
+    Rule(
+        "not_be_around",
+        "farewell/burden",
+        "urgent",
+        r"\b(?:don'?t|dont|do\s+not)\s+(?:think|expect)\s+(?:that\s+)?i'?(?:ll|\s+will)\s+(?:still\s+)?be\s+"
+        r"(?:around|alive|here)\s+(?:much\s+longer|for\s+(?:much\s+)?long)|\b(?:not|never)\s+(?:going\s+to|gonna)\s+"
+        r"be\s+(?:around|alive|here)\s+(?:much\s+longer|for\s+(?:much\s+)?long)",
+    ),
+    Rule(
+        "decided_gone",
+        "intent/plan",
+        "urgent",
+        r"\b(?:decided|made\s+up\s+my\s+mind)\b[^.!?\n]{0,60}\b(?:(?:not\s+(?:going\s+to|gonna)|won'?t|will\s+not)\s+"
+        r"be\s+(?:here|around|alive)|(?:it'?ll|it\s+will)\s+(?:all\s+)?be\s+over)|\b(?:it'?ll|it\s+will)\s+all\s+be\s+"
+        r"over\b[^.!?\n]{0,40}\b(?:decided|made\s+up\s+my\s+mind|for\s+good|no\s+more\s+pain)",
+    ),
+    Rule(
+        "cant_stay_safe",
+        "intent/plan",
+        "urgent",
+        r"\b(?:can'?t|cannot|cant|won'?t|not\s+sure\s+i\s+can|don'?t\s+know\s+if\s+i\s+can)\s+(?:promise|guarantee|"
+        r"keep\s+myself|stay)\s+(?:(?:you\s+)?(?:that\s+)?i(?:'ll|\s+will|\s+can|\s+am|'m|m)\s+(?:be\s+|stay\s+)?|"
+        r"to\s+(?:be|stay)\s+)?safe\b|\b(?:don'?t|do\s+not|dont)\s+feel\s+safe\s+(?:with|around|from)\s+myself|"
+        r"\bnot\s+safe\s+(?:from|around|with)\s+myself",
+    ),
+    Rule(
+        "scared_what_i_do",
+        "intent/plan",
+        "urgent",
+        r"\b(?:scared|afraid|terrified|frightened|worried)\s+(?:of\s+)?(?:what\s+i\s+(?:might|will|could|would|"
+        r"am\s+going\s+to|'?m\s+going\s+to)\s+do\b|(?:of\s+)?myself\s+(?:tonight|right\s+now|today))|"
+        r"\bwhat\s+i\s+(?:might|could|will|would)\s+do\s+to\s+myself\b",
+    ),
+    Rule(
+        "means_at_hand",
+        "plan/means",
+        "urgent",
+        rf"\b(?:bottle|box|pack|packet|handful|stash|pile|strip)s?\s+of\s+(?:my\s+)?(?:\w+\s+)?{MEANS_DRUGS}"
+        r"[^.!?\n]{0,40}\b(?:in\s+front\s+of\s+me|next\s+to\s+me|beside\s+me|in\s+my\s+(?:hand|hands|lap|pocket))|"
+        r"\bi\s+(?:have|'ve\s+got|ve\s+got|got|am\s+holding|'m\s+holding|m\s+holding)\s+(?:a|my|the|my\s+\w+'?s?)\s+"
+        r"(?:gun|pistol|rifle|shotgun|revolver)\s+(?:in\s+(?:my\s+)?(?:hand|lap|room|bed|front\s+of\s+me)|"
+        r"next\s+to\s+me|with\s+me|right\s+here|loaded|ready)",
+    ),
+    Rule(
+        "took_many",
+        "plan/means",
+        "urgent",
+        rf"\b(?:took|taken|swallowed|downed|ate)\s+(?:like\s+|about\s+|around\s+|over\s+|almost\s+)?(?:\d{{2,}}|"
+        rf"a\s+(?:whole|full)\s+(?:bottle|pack|box|handful)|a\s+handful|ten|twenty|thirty|forty|fifty|fifteen|"
+        rf"a\s+bunch)\s*(?:of\s+)?(?:my\s+|the\s+|his\s+|her\s+)?(?:\w+\s+)?{MEANS_DRUGS}",
+    ),
+    Rule(
+        "plan_take_many",
+        "plan/means",
+        "urgent",
+        rf"\b(?:plan\w*|going|gonna|want\w*|wanna|decided|ready|about)\s+(?:to\s+)?(?:take|swallow|down|eat)\s+"
+        rf"(?:so\s+|too\s+|very\s+)?(?:many|much|lots\s+of|a\s+lot\s+of|a\s+bunch\s+of|loads\s+of|all\s+(?:of\s+)?"
+        rf"(?:my|the)|\d{{2,}})\s+(?:of\s+)?(?:my\s+|the\s+)?(?:\w+\s+)?{MEANS_DRUGS}",
+    ),
+    Rule(
+        "means_take_all",
+        "plan/means",
+        "urgent",
+        rf"\b{MEANS_DRUGS}\b[^.!?\n]{{0,80}}\b(?:take|taking|swallow\w*|down)\s+(?:them|it|those|these)\s+all\b|"
+        rf"\b{MEANS_DRUGS}\b[^\n]{{0,150}}\bgo\s+through\s+with\s+it\b",
+    ),
+    Rule(
+        "fall_height",
+        "plan/means",
+        "urgent",
+        rf"\b{PLACE}\b[^\n]{{0,60}}\bhigh\s+enough\b|\bhigh\s+enough\s+to\s+(?:die|kill|not\s+survive|end\s+it)|"
+        r"\b(?:survive|survived|survivable)\s+(?:the|a|that)\s+(?:fall|jump)\b|\bhow\s+(?:high|far)\s+(?:\w+\s+){0,5}?"
+        r"to\s+(?:die|be\s+(?:fatal|lethal)|not\s+survive|kill\s+(?:you|someone|a\s+person|myself))",
+    ),
+    Rule(
+        "figured_out_how",
+        "intent/plan",
+        "high",
+        r"(?<!n't\s)(?<!not\s)(?<!dont\s)\b(?:figured\s+out|worked\s+out|decided|planned\s+(?:out\s+)?|know|knew)\s+"
+        r"(?:exactly\s+)?(?:how|when|where)\s+"
+        r"(?:i'?d|i\s+would|i'?ll|i\s+will|i'?m\s+going\s+to|i'?m\s+gonna)\s+do\s+it\b",
+    ),
+    Rule(
+        "step_in_front_of_it",
+        "plan/means",
+        "urgent",
+        r"\b(?:think\w*\s+(?:about|of)|want(?:ed|ing)?\s+to|wanna|urges?\s+to|tempted\s+to|could\s+just)\s+(?:just\s+)?"
+        r"(?:step(?:ping)?|walk(?:ing)?|jump(?:ing)?|throw(?:ing)?\s+myself)\s+(?:out\s+)?in\s+front\b(?!\s+of\s+"
+        r"(?:the\s+|a\s+|my\s+|everyone\b|people\b)?(?:camera|class|mirror|people|everyone|crowd|audience|tv|computer|"
+        r"screen|house|door|line|queue|stage)\b)",
+    ),
+    Rule(
+        "at_the_edge",
+        "plan/means",
+        "urgent",
+        rf"\b(?:sitting|standing|sat|stood|i'?m|i\s+am)\s+on\s+(?:the\s+)?(?:edge|ledge|railing|rail|wrong\s+side)\s+of\s+"
+        rf"(?:the|a|my|this|our)\s+(?:\w+\s+)?{PLACE}|\b(?:sitting|standing|sat|stood)\s+on\s+(?:the|a)\s+"
+        r"(?:ledge|railing)\b|\b(?:standing|sitting|lying|laying|stood|sat)\s+(?:by|on|at|near|next\s+to)\s+the\s+"
+        r"(?:train\s+|railway\s+|rail\s+)?tracks\b",
+    ),
+    Rule(
+        "last_night_alive",
+        "intent/plan",
+        "urgent",
+        r"\bthis\s+is\s+(?:my|the)\s+(?:last|final)\s+(?:night|day)(?:\s+(?:alive|on\s+(?:this\s+)?earth|ever|"
+        r"of\s+my\s+life))?(?=\s*(?:[.!?\n]|$))",
+    ),
+    Rule(
+        "wont_be_a_problem",
+        "farewell/burden",
+        "high",
+        r"\b(?:won'?t|will\s+not|wont|not\s+going\s+to)\s+be\s+(?:a\s+)?(?:problem|burden|bother|trouble|nuisance|"
+        r"in\s+(?:your|anyone'?s|the)\s+way)\s+(?:for\s+)?(?:much\s+longer|for\s+(?:much\s+)?long|soon)",
+    ),
+    Rule(
+        "tell_them_sorry",
+        "farewell/burden",
+        "high",
+        r"(?<!how\s)(?<!to\s)(?<!i\s)\btell\s+(?:my\s+)?(?:mom|mum|mother|dad|father|parents|family|wife|husband|kids|"
+        r"children|sister|brother|son|daughter|girlfriend|boyfriend|partner|everyone|them)\s+(?:that\s+)?"
+        r"(?:i'?m\s+sorry|i\s+(?:love|loved)\s+(?:them|her|him|you))",
+    ),
+    Rule(
+        "farewell_letters",
+        "farewell/burden",
+        "urgent",
+        r"\b(?:wrote|written|writing|left|finished)\s+(?:the|my)\s+notes\s+(?:for|to)\s+|\bletters\s+(?:for|to)\s+"
+        r"(?:everyone|every\s+one|all\s+the\s+people|each\s+of)|\b(?:find|read|open)\s+(?:it|them|the\s+\w+)\s+"
+        r"(?:after|afterwards|when\s+i'?m\s+gone)(?=\s*(?:[.!?;\n]|$))",
+    ),
+    Rule(
+        "arrangements_after",
+        "farewell/burden",
+        "high",
+        r"\b(?:find|read|open|close|handle|deal\s+with|sort\s+out|take\s+care\s+of)\s+(?:all\s+)?(?:my\s+\w+|"
+        r"everything)\s+(?:after|afterwards|when\s+i'?m\s+gone)(?=\s*(?:[.!?;\n]|$))",
+        first_person=True,
+    ),
+    Rule(
+        "giveaway_wont_need",
+        "farewell/burden",
+        "high",
+        r"\b(?:gave|given|giving|give)\s+(?:\w+\s+){0,3}?away\b[^\n]{0,150}?\b(?:need\b[^.!?\n]{0,30}where\s+i'?m\s+going|"
+        r"(?:won'?t|wont|will\s+not)\s+need\s+(?:them|it|any\s+of\s+it)|where\s+i'?m\s+going)|\bcancel\w*\s+(?:all\s+)?"
+        r"(?:of\s+)?my\s+\w+[^.!?\n]{0,40}\b(?:won'?t|will\s+not|wont)\s+need\s+(?:them|it)\b",
+    ),
+    Rule(
+        "wanted_it_to_hurt",
+        "self-harm",
+        "urgent",
+        r"\b(?:wanted|want|needed|need)\s+(?:it|myself)\s+to\s+(?:hurt|bleed|scar)\b(?!\s+(?:less|him|her|them|you))|"
+        r"\buntil\s+(?:my\s+)?(?:knuckles|skin|arms?|wrists?|fists?|hands?|head|legs?|thighs?)\s+(?:bled|bleed|"
+        r"were\s+bleeding|was\s+bleeding|broke|cracked|bruised|split)",
+        first_person=True,
+    ),
+    Rule(
+        "i_cut_again",
+        "self-harm",
+        "urgent",
+        r"\bi\s+(?:just\s+|have\s+|'ve\s+|ve\s+|had\s+)?cut\s+(?:again|deeper|so\s+deep|too\s+deep)\b",
+    ),
+    Rule(
+        "want_to_end_it",
+        "direct ideation",
+        "urgent",
+        rf"\b{WANT}\s+(?:to\s+)?(?:just\s+)?end\s+it(?=\s*(?:[.!?,;\n]|$)|\s+(?:already|now|tonight|today|all|right\s+now)\b)",
+    ),
+    Rule(
+        "rope_slang",
+        "euphemism",
+        "high",
+        r"\b(?:gonna|going\s+to|wanna|want\s+to|about\s+to|might|should|i'?ll|i\s+will|just)\s+rope(?:\s+myself)?\b"
+        r"(?!\s+(?:in|off|them|him|her|it|the|a)\b)",
+    ),
+    Rule(
+        "want_kill_me",
+        "direct ideation",
+        "urgent",
+        rf"\b{WANT}\s+(?:to\s+)?kill\s+me\b(?!\s+(?:if|when|for|because|with|after))",
+    ),
+    Rule(
+        "leave_this_world",
+        "passive ideation",
+        "high",
+        r"\b(?:leave|leaving|go\s+away\s+(?:forever\s+)?from|gone\s+from|depart\w*\s+from|check\s+out\s+of)\s+"
+        r"this\s+(?:world|earth|life)\b|\b(?:want|wanna|wish)\s+(?:to\s+)?(?:just\s+)?go\s+away\s+forever\b",
+    ),
+    Rule(
+        "better_i_dead",
+        "passive ideation",
+        "high",
+        r"\bbetter\s+(?:if\s+|that\s+)?i\s*(?:am|'m|m|be|was|were|would\s+be|'d\s+be)\s+(?:just\s+)?(?:dead|die|gone|"
+        r"not\s+(?:here|alive|born))\b",
+        first_person=True,
     ),
     Rule(
         "crisis_line",
@@ -561,7 +816,7 @@ _NEG_RE = re.compile(
 _HEDGE_AFTER_RE = re.compile(
     r"^\s*(?:\w+\s+)?(?:sure|know|think|certain|care|mind|stop|help|see\s+(?:a|any|the)\s+(?:point|reason)|"
     r"bear|stand|wait|handle|cope|anymore|any\s+more|longer|one|way\s+out|point|reason|matter|other|see|"
-    r"change|different|miss|notice|care|"
+    r"change|different|miss|notice|care|this|so|such|that|"
     r"(?:a|any)\s+(?:other\s+)?(?:option|choice|way))\b",
     re.I,
 )
@@ -580,21 +835,25 @@ _THIRD_RE = re.compile(
     r"person|guy|girl|man|woman|bf|gf|bestie|buddy|teen|teens|author|rapper|band)\b",
     re.I,
 )
-_QUOTE_RE = re.compile(r"\"[^\"\n]{1,300}\"|“[^”\n]{1,300}”|‘[^’\n]{1,300}’|(?<!\w)'[^'\n]{1,300}'(?!\w)")
+_QUOTE_RE = re.compile(  # a single-quoted span may hold apostrophes between letters ('I'm going to ...')
+    r"\"[^\"\n]{1,300}\"|“[^”\n]{1,300}”|‘[^’\n]{1,300}’|(?<!\w)'(?:[^'\n]|(?<=\w)'(?=\w)){1,300}'(?!\w)"
+)
 _ATTRIB_RE = re.compile(
     r"\b(?:said|says|say|sang|sings|singing|sing|song|songs|lyrics?|line|lines|quote|quoted|quoting|goes|wrote|"
     r"writes|posted|tweeted|texted|character|movie|film|book|show|poem|album|track|meme|caption|verse|chorus|"
-    r"called|titled|named|screams?|screamed|yelled|asked|asks|tells|told|tattoo|shirt|sign|episode|novel)\b",
+    r"called|titled|named|screams?|screamed|yelled|asked|asks|tells|told|tattoo|shirt|sign|episode|novel|joked|"
+    r"jokes|humming|hummed|listening|playing|played|shuffle|playlist)\b",
     re.I,
 )
 _OWN_SPEECH_RE = re.compile(
     r"\bi\s+(?:\w+\s+){0,2}?(?:said|say|told|tell|keep\s+(?:thinking|saying|telling)|kept\s+(?:thinking|saying)|"
-    r"thought|think|wrote|write|texted|text|screamed|yelled|whisper\w*|typed|messaged|journal\w*)\b",
+    r"thought|think|wrote|write|texted|text|screamed|yelled|whisper\w*|typed|messaged|journal\w*|joked|joke)\b",
     re.I,
 )
 _AFTER_QUOTE_RE = re.compile(
     r"^\W{0,3}\s*(?:\w+\s+){0,5}?(?:line|lyric|lyrics|song|quote|track|album|from|by|chorus|verse|meme|title|"
-    r"movie|film|book|show|poem|novel|episode|series|band|game)\b",
+    r"movie|film|book|show|poem|novel|episode|series|band|game|theme|tune|single|b-side|came\s+on|playlist|"
+    r"cover)\b",
     re.I,
 )
 _LYRIC_CUE_RE = re.compile(
@@ -603,7 +862,7 @@ _LYRIC_CUE_RE = re.compile(
     re.I,
 )
 _EDU_RE = re.compile(
-    r"\b(?:class|classes|lecture|course|module|exam|essay|paper|thesis|dissertation|research|study|studies|"
+    r"\b(?:clinical(?:ly)?|class|classes|lecture|course|module|exam|essay|paper|thesis|dissertation|research|study|studies|"
     r"article|news|documentary|podcast|training|workshop|seminar|textbook|statistics|stats|rates?|awareness|"
     r"prevention|questionnaire|survey|phq(?:-?9)?|item\s+9|question\s+9|screening|assessment|policy|protocol|"
     r"chapter|novel|movie|film|episode|squad|doors?|assignment|homework|presentation|opioid|epidemic|crisis|"
@@ -624,7 +883,43 @@ _IDIOM_AFTER_RE = re.compile(
     r"happiness|excitement|hunger|curiosity)\b|^\s*(?:laughing|lol\s+at)\b|^\s*(?:my|her|his|your)\s+hair\b|"
     r"^\s*with\s+(?:him|her|them|my\s+\w+|this\s+\w+|that\s+\w+|the\s+\w+)\b|"
     r"^\s*(?:for|on)\s+(?:the\s+weekend|vacation|holiday|a\s+trip|business|work)\b|"
-    r"^\s*(?:into|in)\s+(?:the\s+|a\s+)?(?:water|lake|pool|sea|ocean|river)\b",
+    r"^\s*(?:into|in)\s+(?:the\s+|a\s+)?(?:water|lake|pool|sea|ocean|river)\b|"
+    r"^\s*on\s+(?:netflix|tv|coffee|caffeine|sugar|candy|chocolate|cake|carbs|youtube|tiktok|memes|anime|"
+    r"k-?dramas?|nostalgia|sunshine)\b|"
+    r"^\s*(?:for\s+(?:my\s+|the\s+|a\s+|our\s+)?(?:climbing|camping|boat|sailing|tent|swing|hammock|crafts?|"
+    r"macrame|tug|washing\s+line|laundry)|to\s+(?:tie|secure|tow)\s+(?:the|a|my|our|down|up))\b|"
+    r"^[^.!?\n]{0,40}\bto\s+(?:respawn|reset\s+the\s+(?:level|run|game)|get\s+the\s+achievement)\b",
+    re.I,
+)
+#: A game named just before a match in the same clause ("in Minecraft I jumped off a cliff"): not the speaker.
+_GAME_PREFIX_RE = re.compile(
+    r"\bin\s+(?:minecraft|fortnite|roblox|apex|warzone|call\s+of\s+duty|cod|gta|valorant|overwatch|skyrim|"
+    r"elden\s+ring|dark\s+souls|the\s+sims|terraria|zelda|mario)\b",
+    re.I,
+)
+#: A denial of the speaker's own thoughts ("I haven't had any thoughts of ..."), unlike "I haven't cut in years".
+_DENIAL_RE = re.compile(
+    r"\b(?:haven'?t|havent|hasn'?t|hasnt|never)\s+(?:ever\s+)?(?:had|been\s+having|experienced|felt|got|gotten)\s+"
+    r"any\s+(?:(?:thoughts?|urges?|ideas?|feelings?|plans?)\s+(?:of|about|to)\s+)?$",
+    re.I,
+)
+#: Words after a denial that undo it ("... in years", "... until now", "... but I am").
+_UNDO_DENIAL_RE = re.compile(
+    r"\b(?:(?:in|for|since)\s+(?:\w+\s+)?(?:years?|months?|weeks?|days?|a\s+while|ages|\d{4})|until|till|before|but|"
+    r"yet|though|although|except|lately|recently|now)\b",
+    re.I,
+)
+#: A negation right after the term ("suicide has never crossed my mind").
+_NEG_AFTER_RE = re.compile(
+    r"^\s*(?:has|have|had)\s+never\s+(?:once\s+)?(?:crossed|entered|been\s+on)\s+my\s+mind|"
+    r"^\s*(?:is|'s|was)\s+(?:not|never)\s+(?:an\s+option|something\s+i(?:'d|\s+would)\s+(?:ever\s+)?(?:do|consider))",
+    re.I,
+)
+#: Someone asked the speaker and the speaker answered no ("she asked if I'd ever wanted to die and I said no").
+_ASKED_RE = re.compile(r"\b(?:asked|asks|asking)\s+(?:me\s+)?(?:if|whether)\b", re.I)
+_ANSWER_NO_RE = re.compile(
+    r"\b(?:said|told\s+\w+|answered|replied)\s+(?:honestly\s+|truthfully\s+)?(?:that\s+)?(?:no\b|not\b|"
+    r"i\s+(?:haven'?t|hadn'?t|don'?t|didn'?t|wasn'?t|am\s+not|'m\s+not)\b)",
     re.I,
 )
 _ACCIDENT_AFTER_RE = re.compile(
@@ -696,11 +991,37 @@ def _normalise(text: str) -> str:
     return _LEET_RE.sub(lambda m: m.group(0).translate(_LEET), low)
 
 
-def _required(items: _sp.SubPattern | list) -> set[str] | None:
-    """Literal strings one of which every match of this parsed pattern must contain (None: unknown).
+#: Frequent words of everyday chat. Used only to rank candidate prefilter literals: a literal found inside many
+#: of them ("end" in "friend", "weekend") lets the regex run on most messages, so a rarer one is preferred.
+_COMMON_WORDS = tuple(
+    """the be to of and a in that have i it for not on with he as you do at this but his by from they we say her
+    she or an will my one all would there their what so up out if about who get which go me when make can like
+    time no just him know take people into year your good some could them see other than then now look only come
+    its over think also back after use two how our work first well way even new want because any these give day
+    most us going thing things really feel friend friends weekend today tonight night morning home school week
+    plan busy talk call phone family sleep tired money job happy sad okay need keep start again still down off
+    end life read write love hate tell said went got had was were been being am is are did""".split()
+)
 
-    Used as a prefilter: a rule whose required literals are all absent from a message cannot match it, so
-    its regex is not run. Conservative: anything it cannot reason about gives None (always run the regex).
+
+def _commonness(lits: set[str]) -> tuple[int, int, int]:
+    """Sort key for a candidate literal set: lower is a more selective prefilter."""
+    hits = sum(lit in w for lit in lits for w in _COMMON_WORDS)
+    return hits, -min(len(x) for x in lits), len(lits)
+
+
+def _required(items: _sp.SubPattern | list) -> set[str] | None:
+    """Literal strings one of which every match of this parsed pattern must contain (None: unknown): the most
+    selective of ``_necessary(items)``."""
+    sets = _necessary(items)
+    return min(sets, key=_commonness) if sets else None
+
+
+def _necessary(items: _sp.SubPattern | list) -> list[set[str]]:
+    """Literal sets, one per necessary part of this parsed pattern: every match contains a literal of each.
+
+    Used as a prefilter: a rule for which some set has no literal in a message cannot match it, so its regex
+    is not run. Conservative: parts it cannot reason about give no set (always run the regex).
     """
     cands: list[set[str] | None] = []
     run = ""
@@ -722,13 +1043,26 @@ def _required(items: _sp.SubPattern | list) -> set[str] | None:
             cands.append(None)
     if run:
         cands.append({run})
-    best: tuple[tuple[int, int], set[str]] | None = None
-    for c in cands:
-        if c:
-            key = (min(len(x) for x in c), -len(c))
-            if best is None or key > best[0]:
-                best = (key, c)
-    return None if best is None else best[1]
+    return [c for c in cands if c]
+
+
+def _trie_pattern(words: Iterable[str]) -> str:
+    """A regex alternation of ``words`` shaped as a trie (fast to try at every position); longest match first."""
+    trie: dict = {}
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        alts = [re.escape(ch) + emit(sub) for ch, sub in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return "(?:" + body + ")?" if "" in node else body
+
+    return emit(trie)
 
 
 def _has_upper_literal(items: _sp.SubPattern | list) -> bool:
@@ -764,20 +1098,52 @@ class SafetyScreen:
     def __init__(self, config: SafetyConfig | None = None) -> None:
         self.config = config or SafetyConfig()
         rules = [r for r in (*self.config.rules, *self.config.extra_rules) if r.name not in self.config.disabled_rules]
-        self._rules: list[tuple[Rule, re.Pattern[str], tuple[str, ...] | None]] = []
+        # Per rule: up to two literal sets (the most selective); the regex runs only if each set has a literal
+        # in the message. Which literals a message holds is computed once per message (``self._literals``).
+        self._rules: list[tuple[Rule, re.Pattern[str], tuple[frozenset[str], ...]]] = []
         for r in rules:
             try:
                 # Text is lowercased before matching, so lowercase patterns need no IGNORECASE (much faster).
                 parsed = _sp.parse(r.pattern)
                 flags = re.I if _has_upper_literal(parsed) else 0
-                req = None if flags else _required(parsed)
-                self._rules.append((r, re.compile(r.pattern, flags), tuple(sorted(req)) if req else None))
+                sets = [] if flags else sorted(_necessary(parsed), key=_commonness)[:2]
+                self._rules.append((r, re.compile(r.pattern, flags), tuple(frozenset(c) for c in sets)))
             except re.error as exc:
                 raise ConfigError(
                     f"safety rule {r.name!r} has an invalid regular expression: {exc}.",
                     fix="Fix the pattern (Python `re` syntax, matched case-insensitively).",
                 ) from exc
         self._off = self.config.disabled_filters
+        # One scan per message finds every gate literal it holds (a trie regex tried at each position gives the
+        # longest literal starting there; the literals that are prefixes of it start there too). Each literal
+        # maps to the (rule, set) pairs it satisfies; a rule runs when all its sets are satisfied.
+        literals = sorted({lit for _, _, sets in self._rules for c in sets for lit in c})
+        self._literal_rx = re.compile("(?=(" + _trie_pattern(literals) + "))") if literals else None
+        self._prefixes = {m: tuple(lit for lit in literals if m.startswith(lit)) for m in literals}
+        index: dict[str, list[tuple[int, int]]] = {}
+        for i, (_, _, sets) in enumerate(self._rules):
+            for j, c in enumerate(sets):
+                for lit in c:
+                    index.setdefault(lit, []).append((i, 1 << j))
+        self._literal_rules = {k: tuple(v) for k, v in index.items()}
+        self._full_mask = [(1 << len(sets)) - 1 for _, _, sets in self._rules]
+        self._ungated = [i for i, (_, _, sets) in enumerate(self._rules) if not sets]
+
+    def _candidates(self, norm: str) -> list[int]:
+        """Indices of the rules whose every literal set has a literal in ``norm`` (plus ungated rules)."""
+        if self._literal_rx is None:
+            return list(range(len(self._rules)))
+        masks: dict[int, int] = {}
+        seen: set[str] = set()
+        for longest in self._literal_rx.findall(norm):
+            for lit in self._prefixes[longest]:
+                if lit in seen:
+                    continue
+                seen.add(lit)
+                for i, bit in self._literal_rules[lit]:
+                    masks[i] = masks.get(i, 0) | bit
+        full = self._full_mask
+        return sorted([i for i, mask in masks.items() if mask == full[i]] + self._ungated)
 
     @property
     def rule_names(self) -> tuple[str, ...]:
@@ -790,9 +1156,9 @@ class SafetyScreen:
         norm = _normalise(text)
         matches: list[Match] = []
         suppressed: list[Suppressed] = []
-        for rule, rx, req in self._rules:
-            if gate and req is not None and not any(lit in norm for lit in req):
-                continue
+        rules = self._rules
+        for idx in self._candidates(norm) if gate else range(len(rules)):
+            rule, rx, _ = rules[idx]
             for m in rx.finditer(norm):
                 reason, note = self._judge(norm, m.start(), m.end(), rule)
                 if reason is not None:
@@ -828,6 +1194,8 @@ class SafetyScreen:
         if "idiom" not in off and rule.category in _IDIOM_CATEGORIES:
             if _IDIOM_AFTER_RE.search(text[end : end + 60]):
                 return "idiom", None
+            if _GAME_PREFIX_RE.search(clause_prefix):
+                return "idiom", None
             if rule.category == "self-harm" or rule.name in ("kill_myself", "end_my_life"):
                 if _ACCIDENT_AFTER_RE.search(after) or _ACCIDENT_BEFORE_RE.search(sentence_prefix):
                     return "idiom", None
@@ -846,6 +1214,15 @@ class SafetyScreen:
         if "educational" not in off and rule.mention and _EDU_RE.search(text[s0:s1]):
             if not _OWN_STATE_RE.search(text[max(s0, start - 40) : start]):
                 return "educational", None
+        if "negated" not in off:
+            denied = _DENIAL_RE.search(clause_prefix[-60:]) or _NEG_AFTER_RE.search(after)
+            if not denied and _ASKED_RE.search(sentence_prefix):
+                answer = _ANSWER_NO_RE.search(after)
+                denied = answer and not _UNDO_DENIAL_RE.search(after[answer.end() :])
+                if denied:
+                    return "negated", None
+            if denied and not _UNDO_DENIAL_RE.search(after):
+                return "negated", None
         history = "history" not in off and bool(_HISTORY_RE.search(text[s0:s1])) and not _PRESENT_RE.search(text[s0:s1])
         if "negated" not in off and not history:
             window = clause_prefix[-45:]
