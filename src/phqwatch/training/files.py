@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from phqwatch.config import Settings
-from phqwatch.errors import InputError
+from phqwatch.errors import ConfigError, InputError
 from phqwatch.training.selftrain import SelfTrainer, SelfTrainResult
 
 
@@ -91,6 +91,11 @@ def selftrain_files(
     )
     unl = {u.user_id: u.text for u in users if u.text.strip()}
     use_teacher = bool(settings.teacher_base_url) if teacher is None else teacher
+    if use_teacher and not (settings.teacher_base_url and settings.teacher_model):
+        raise ConfigError(
+            "the teacher is on but PHQWATCH_TEACHER_BASE_URL or PHQWATCH_TEACHER_MODEL is not set.",
+            fix="Set both (e.g. http://127.0.0.1:8080/v1 and the served model name), or pass --no-teacher.",
+        )
     out_dir = Path(out_dir)
     trainer = SelfTrainer(
         estimator_factory=cls,
