@@ -63,7 +63,7 @@ class Features:
 
 def featurize(texts: list[str]) -> Features:
     """Text-only features (no learned state)."""
-    words = lf.hasher().transform(texts).tocsr()
+    words = lf.word_ngrams(texts)
     tokens, bigrams = lf.token_counts_and_bigrams(texts)
     emb = lf.embed(tokens)
     lmat, names = lf.lexicon_matrix()

@@ -66,6 +66,30 @@ def sentence_scores(tokens: list[str]) -> dict[int, float]:
     return scores
 
 
+@lru_cache(maxsize=1)
+def _first_words() -> re.Pattern[str]:
+    """Matches any word that can start a lexicon phrase (a cheap C-level pre-filter for sentences)."""
+    _, longest = _lookup()
+    alts = sorted((re.escape(w) for w in longest), key=len, reverse=True)
+    return re.compile(r"(?<![a-z0-9'])(?:" + "|".join(alts) + r")(?![a-z0-9'])")
+
+
+_SCORE_CACHE: dict[str, dict[int, float]] = {}
+
+
+def _scores_of(sentence: str) -> dict[int, float]:
+    low = sentence.lower().replace("\u2019", "'")
+    if not _first_words().search(low):
+        return {}
+    hit = _SCORE_CACHE.get(low)
+    if hit is None:
+        if len(_SCORE_CACHE) > 200_000:
+            _SCORE_CACHE.clear()
+        hit = sentence_scores(lx.tokenize(low))
+        _SCORE_CACHE[low] = hit
+    return hit
+
+
 def item_evidence(text: str, k: int = 3) -> dict[int, list[str]]:
     """Item number (1-9) -> up to `k` sentences of `text` that matched that item most strongly."""
     ranked: dict[int, list[tuple[float, int, str]]] = {i: [] for i in range(1, 10)}
@@ -74,7 +98,7 @@ def item_evidence(text: str, k: int = 3) -> dict[int, list[str]]:
         if sent in seen:
             continue
         seen.add(sent)
-        for item, score in sentence_scores(lx.tokenize(sent)).items():
+        for item, score in _scores_of(sent).items():
             if score >= MIN_SCORE:
                 ranked[item].append((-score, pos, sent))
     return {item: [s for _, _, s in sorted(rows)[:k]] for item, rows in ranked.items()}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.utils import murmurhash3_32
 
 from phqwatch.errors import ModelFormatError
 from phqwatch.models import lexicons as lx
@@ -24,53 +24,59 @@ from phqwatch.models import lexicons as lx
 N_HASH = 2**20
 
 
-def _identity(text: str) -> str:
-    return text
+_PRIME = 1_000_003
+_WORD_CACHE: dict[str, int] = {}
+_PIECE_CACHE: dict[str, np.ndarray] = {}
+_CACHE_MAX = 2_000_000
 
 
-@lru_cache(maxsize=1)
-def hasher() -> HashingVectorizer:
-    """Word 1-2-gram hasher (counts, no normalisation) using `lexicons.tokenize`."""
-    return HashingVectorizer(
-        n_features=N_HASH,
-        tokenizer=lx.tokenize,
-        preprocessor=_identity,
-        token_pattern=None,
-        lowercase=False,
-        ngram_range=(1, 2),
-        alternate_sign=False,
-        norm=None,
-        dtype=np.float32,
+def _word_hash(word: str) -> int:
+    h = _WORD_CACHE.get(word)
+    if h is None:
+        if len(_WORD_CACHE) > _CACHE_MAX:
+            _WORD_CACHE.clear()
+        h = murmurhash3_32(word, seed=0, positive=True)
+        _WORD_CACHE[word] = h
+    return h
+
+
+def _bag(rows: list[np.ndarray], n_cols: int) -> sp.csr_matrix:
+    """CSR counts from one array of column indices per document."""
+    indptr = [0]
+    cols, vals = [], []
+    for r in rows:
+        u, c = np.unique(r, return_counts=True)
+        cols.append(u)
+        vals.append(c)
+        indptr.append(indptr[-1] + len(u))
+    if not rows:
+        return sp.csr_matrix((0, n_cols), dtype=np.float32)
+    return sp.csr_matrix(
+        (np.concatenate(vals).astype(np.float32), np.concatenate(cols).astype(np.int32), np.asarray(indptr)),
+        shape=(len(rows), n_cols),
     )
+
+
+def ngram_ids(tokens: list[str]) -> np.ndarray:
+    """Hash buckets of a token sequence's unigrams and bigrams (bigram = mix of its two word hashes)."""
+    h = np.fromiter((_word_hash(t) for t in tokens), dtype=np.int64, count=len(tokens))
+    uni = h % N_HASH
+    bi = (h[:-1] * _PRIME + h[1:] * 31 + 7) % N_HASH
+    return np.concatenate([uni, bi])
+
+
+def word_ngrams(texts: list[str]) -> sp.csr_matrix:
+    """(docs x N_HASH) counts of hashed word unigrams and bigrams (tokens from `lexicons.tokenize`)."""
+    return _bag([ngram_ids(lx.tokenize(t)) for t in texts], N_HASH)
 
 
 def hash_terms(terms: list[str]) -> np.ndarray:
-    """Hash indices of lexicon terms (each a 1-2 word phrase), as the hasher sees them."""
-    docs = [" ".join(lx.tokenize(t)) for t in terms]
-    h = HashingVectorizer(
-        n_features=N_HASH,
-        tokenizer=str.split,
-        preprocessor=_identity,
-        token_pattern=None,
-        lowercase=False,
-        ngram_range=(2, 2),
-        alternate_sign=False,
-        norm=None,
-    )
-    h1 = HashingVectorizer(
-        n_features=N_HASH,
-        tokenizer=str.split,
-        preprocessor=_identity,
-        token_pattern=None,
-        lowercase=False,
-        ngram_range=(1, 1),
-        alternate_sign=False,
-        norm=None,
-    )
-    out = np.empty(len(docs), dtype=np.int64)
-    for i, d in enumerate(docs):
-        m = (h if " " in d else h1).transform([d])
-        out[i] = m.indices[0] if m.nnz else -1
+    """Hash bucket of each 1-2 word lexicon term, exactly as `word_ngrams` counts it; -1 otherwise."""
+    out = np.full(len(terms), -1, dtype=np.int64)
+    for i, t in enumerate(terms):
+        toks = lx.tokenize(t)
+        if len(toks) in (1, 2):
+            out[i] = ngram_ids(toks)[-1]
     return out
 
 
@@ -173,27 +179,30 @@ def embed(counts: sp.csr_matrix, token_weights: np.ndarray | None = None) -> np.
     return (e / np.maximum(n, 1e-9)).astype(np.float32)
 
 
+def _pieces(words: list[str]) -> list[np.ndarray]:
+    """BPE ids of ' ' + word for each word (cached; the tokenizer has no pre-tokenizer, so whole
+    transcripts would be one BPE sequence - word pieces are much faster and nearly identical)."""
+    tok, _ = wordllama()
+    missing = [w for w in dict.fromkeys(words) if w not in _PIECE_CACHE]
+    if missing:
+        if len(_PIECE_CACHE) > _CACHE_MAX:
+            _PIECE_CACHE.clear()
+        for w, e in zip(missing, tok.encode_batch([" " + w for w in missing], add_special_tokens=False), strict=True):  # type: ignore[attr-defined]
+            _PIECE_CACHE[w] = np.asarray(e.ids, dtype=np.int64)
+    return [_PIECE_CACHE[w] for w in words]
+
+
 def token_counts_and_bigrams(texts: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """(docs x vocabulary) WordLlama token counts and (docs x N_HASH) hashed token-bigram counts."""
-    tok, emb = wordllama()
-    n = len(texts)
-    enc = tok.encode_batch(texts, add_special_tokens=False) if n else []  # type: ignore[attr-defined]
-    ids = [np.asarray(e.ids, dtype=np.int64) for e in enc]
-    lens = np.fromiter((len(a) for a in ids), dtype=np.int64, count=n)
-    ind = np.concatenate(ids) if n else np.zeros(0, np.int64)
-    np.clip(ind, 0, emb.shape[0] - 1, out=ind)
-    ptr = np.concatenate([[0], np.cumsum(lens)])
-    counts = sp.csr_matrix((np.ones(len(ind), dtype=np.float32), ind, ptr), shape=(n, emb.shape[0]))
-    counts.sum_duplicates()
-    # bigrams: consecutive ids within a document, hashed into N_HASH buckets
-    if len(ind) > 1:
-        pair = (ind[:-1] * 1_000_003 + ind[1:]) % N_HASH
-        doc = np.repeat(np.arange(n), lens)[:-1]
-        keep = doc == np.repeat(np.arange(n), lens)[1:]
-        bigrams = sp.csr_matrix(
-            (np.ones(int(keep.sum()), dtype=np.float32), (doc[keep], pair[keep])), shape=(n, N_HASH)
-        )
-        bigrams.sum_duplicates()
-    else:
-        bigrams = sp.csr_matrix((n, N_HASH), dtype=np.float32)
+    _, emb = wordllama()
+    docs = [t.split() for t in texts]
+    uniq = list(dict.fromkeys(w for d in docs for w in d))
+    piece = dict(zip(uniq, _pieces(uniq), strict=True))
+    seqs = []
+    for d in docs:
+        seq = np.concatenate([piece[w] for w in d]) if d else np.zeros(0, np.int64)
+        np.clip(seq, 0, emb.shape[0] - 1, out=seq)
+        seqs.append(seq)
+    counts = _bag(seqs, emb.shape[0])
+    bigrams = _bag([(q[:-1] * _PRIME + q[1:]) % N_HASH for q in seqs], N_HASH)
     return counts, bigrams

@@ -136,6 +136,11 @@ def build(
         assert (src == n).sum() == len(train_rows)
         metrics[n] = head_metrics(model, d, splits[n]["test"], train_rows)
         log(f"[test] {n}: " + ", ".join(f"{k}={v}" for k, v in metrics[n].items() if k != "spearman_ci"))
+    metrics["note"] = (
+        "Per set: spearman/auc/qwk/macro_f1 score that set's own head (qwk/macro_f1 with macro-F1-optimal "
+        "cut-points chosen on out-of-fold training scores); phq9_output_spearman scores the single PHQ-9 "
+        "estimate users get (DepSeverity head). Never read these as PHQ-9 accuracy."
+    )
     metrics["split"] = f"datasets.split(seed={seed}, test_size=0.2, calib_size=0.1); metrics on the test split"
     metrics["conformal_half_width_80"] = round(float(model.conformal_q_), 3)
     metrics["train_seconds"] = round(t_fit, 1)
