@@ -190,3 +190,14 @@ def test_ordinal_scale_trains_codes_and_evaluates_with_ordinal_metrics(split_use
     assert all(s <= {0.0, 1.0, 2.0, 3.0} for s in seen["y"])  # pseudolabels became codes, not totals
     assert seen["sources"] == [{"bands"}, {"bands"}]
     assert "auc_by_cut" in res.rounds[0].heldout and "qwk" in res.rounds[1].heldout
+
+
+def test_an_undefined_metric_is_recorded_as_null_and_never_chosen(split_users, tmp_path):
+    class Constant(RateEstimator):
+        def _predict(self, texts):
+            return np.full(len(texts), 9.0)
+
+    res = _run(split_users, estimator_factory=Constant, max_rounds=1, filter="none", out_dir=tmp_path)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["rounds"][0]["metric"] is None and summary["best_round"] == 0
+    assert not res.rounds[1].improved

@@ -145,6 +145,8 @@ class RoundResult:
         d = asdict(self)
         d.pop("heldout")
         d.pop("test")
+        if math.isnan(d["metric"]):
+            d["metric"] = None  # undefined (e.g. constant predictions); JSON has no NaN
         return d
 
 
