@@ -213,7 +213,7 @@ class TransformerEstimator(PHQ9Estimator):
 
         from phqwatch.models.transformer.backbone import fingerprint, load_backbone, resolve_local
         from phqwatch.models.transformer.heads import RegressionHead, RegressionModel
-        from phqwatch.models.transformer.training import TrainConfig, train_loop
+        from phqwatch.models.transformer.training import TrainConfig, encode_docs, train_head, train_loop
 
         self._validate()
         item_targets = self._item_targets(len(texts))
@@ -258,17 +258,32 @@ class TransformerEstimator(PHQ9Estimator):
             item_weight=self.item_weight,
             seed=self.seed,
         )
-        prepared, history = train_loop(
-            model,
-            docs,
-            z,
-            item_targets,
-            cfg=cfg,
-            accelerator=acc,
-            pad_id=self.tokenizer_.pad_token_id,
-            padding_side=self.padding_side_,
-            progress=self.progress,
-        )
+        if self.finetune == "head" and acc.num_processes == 1:
+            # Frozen backbone: encode every text once, then train the head on the cached vectors.
+            model.to(acc.device)
+            feats = encode_docs(
+                model,
+                docs,
+                pad_id=self.tokenizer_.pad_token_id,
+                padding_side=self.padding_side_,
+                batch_size=self.predict_batch_size,
+                device=acc.device,
+            )
+            model.head.cpu()
+            history = train_head(model.head, feats, z, item_targets, cfg=cfg)
+            prepared = model.to(acc.device)
+        else:
+            prepared, history = train_loop(
+                model,
+                docs,
+                z,
+                item_targets,
+                cfg=cfg,
+                accelerator=acc,
+                pad_id=self.tokenizer_.pad_token_id,
+                padding_side=self.padding_side_,
+                progress=self.progress,
+            )
         self.loss_history_ = history
         self.n_train_ = len(texts)
         self.backbone_source_ = str(src)

@@ -44,11 +44,16 @@ class RegressionModel(nn.Module):
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, owner: torch.Tensor, n_docs: int
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.head(self.encode(input_ids, attention_mask, owner, n_docs))
+
+    def encode(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, owner: torch.Tensor, n_docs: int
+    ) -> torch.Tensor:
+        """One float32 vector per document (pooled tokens, chunks averaged)."""
         kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
         if self.is_decoder:
             # Positions count real tokens only, so left padding gives the same states as right padding.
             kwargs["position_ids"] = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
         hidden = self.backbone(**kwargs).last_hidden_state
         vectors = pool(hidden, attention_mask, self.pooling)
-        docs = pool_chunks(vectors.float(), owner, int(n_docs))
-        return self.head(docs)
+        return pool_chunks(vectors.float(), owner, int(n_docs))

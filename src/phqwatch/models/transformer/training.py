@@ -154,3 +154,53 @@ def train_loop(
     if bar is not None:
         bar.close()
     return model, history
+
+
+def encode_docs(
+    model: nn.Module, docs: list[list[list[int]]], *, pad_id: int, padding_side: str, batch_size: int, device: Any
+) -> torch.Tensor:
+    """Pooled document vectors (n, dim) from a frozen backbone, computed once (longest documents first)."""
+    order = sorted(range(len(docs)), key=lambda i: -sum(len(s) for s in docs[i]))
+    out: torch.Tensor | None = None
+    model.eval()
+    with torch.inference_mode():
+        for s in range(0, len(order), batch_size):
+            idx = order[s : s + batch_size]
+            b = collate([docs[i] for i in idx], pad_id, padding_side)
+            vec = model.encode(
+                b["input_ids"].to(device), b["attention_mask"].to(device), b["owner"].to(device), len(idx)
+            )
+            if out is None:
+                out = torch.zeros(len(docs), vec.shape[1])
+            out[idx] = vec.float().cpu()
+    assert out is not None
+    return out
+
+
+def train_head(
+    head: nn.Module, feats: torch.Tensor, z: list[float], items: list[list[float]] | None, *, cfg: TrainConfig
+) -> list[float]:
+    """Train only the head on cached features (frozen backbone: a linear probe); mean loss per epoch."""
+    gen = torch.Generator().manual_seed(cfg.seed)
+    zt = torch.tensor(z, dtype=torch.float32)
+    it = None if items is None else torch.tensor(items, dtype=torch.float32)
+    opt = torch.optim.AdamW(head.parameters(), lr=cfg.head_learning_rate, weight_decay=cfg.weight_decay)
+    history: list[float] = []
+    head.train()
+    for _ in range(cfg.epochs):
+        perm = torch.randperm(len(zt), generator=gen)
+        total, count = 0.0, 0
+        for s in range(0, len(perm), cfg.batch_size):
+            idx = perm[s : s + cfg.batch_size]
+            total_pred, item_pred = head(feats[idx])
+            loss = regression_loss(total_pred, zt[idx], cfg.loss, cfg.huber_delta)
+            if item_pred is not None and it is not None:
+                loss = loss + cfg.item_weight * regression_loss(item_pred, it[idx], cfg.loss, cfg.huber_delta)
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            total += float(loss.detach())
+            count += 1
+        history.append(total / max(1, count))
+    head.eval()
+    return history
