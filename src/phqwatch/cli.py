@@ -725,17 +725,19 @@ def selftrain(
         n_boot=n_boot,
         seed=seed,
     )
-    click.echo(
-        f"Data: {counts['train_windows']} training windows, {counts['heldout_windows']} held-out windows "
-        f"({counts['heldout_users']} users), {counts['unlabeled_users']} unlabeled users; "
-        f"teacher {'on' if counts['teacher'] else 'off'}."
-    )
     click.echo("round | accepted | held-out " + metric + " [95% CI] | wall s")
     for r in res.rounds:
         node = r.heldout.get(metric, {})
         ci = node.get("ci") or [None, None] if isinstance(node, dict) else [None, None]
         ci_txt = "" if ci[0] is None else f" [{ci[0]:.3f}, {ci[1]:.3f}]"
         click.echo(f"{r.round:5d} | {r.n_pseudo_accepted:8d} | {r.metric:.4f}{ci_txt} | {r.timings_s['total_s']:.1f}")
+    ens = res.summary.get("ensemble")
+    if ens:
+        click.echo(
+            f"Ensemble: skipped ({ens['skipped']})."
+            if "skipped" in ens
+            else f"Ensemble of rounds {ens['members']}: held-out {metric} {ens['metric']:.4f} ({out_dir / 'ensemble'})."
+        )
     click.echo(f"Best round {res.best_round}; stopped: {res.stopped}. Model written to {out_dir / 'model'}.")
     click.echo("Pseudolabels are training labels, not administered PHQ-9 scores; estimates are not a diagnosis.")
 

@@ -96,6 +96,19 @@ def selftrain_files(
             "the teacher is on but PHQWATCH_TEACHER_BASE_URL or PHQWATCH_TEACHER_MODEL is not set.",
             fix="Set both (e.g. http://127.0.0.1:8080/v1 and the served model name), or pass --no-teacher.",
         )
+    counts = {
+        "windows": len(windows),
+        "train_windows": len(train),
+        "heldout_windows": len(hold),
+        "heldout_users": len(held),
+        "unlabeled_users": len(unl),
+        "teacher": use_teacher,
+    }
+    if progress is not None:
+        progress(
+            f"data: {len(train)} training windows, {len(hold)} held-out windows ({len(held)} users), "
+            f"{len(unl)} unlabeled users; teacher {'on' if use_teacher else 'off'}"
+        )
     out_dir = Path(out_dir)
     trainer = SelfTrainer(
         estimator_factory=cls,
@@ -123,14 +136,6 @@ def selftrain_files(
             "metrics": {"heldout": {trainer.metric: result.rounds[result.best_round].metric}},
         },
     )
-    counts = {
-        "windows": len(windows),
-        "train_windows": len(train),
-        "heldout_windows": len(hold),
-        "heldout_users": len(held),
-        "unlabeled_users": len(unl),
-        "teacher": use_teacher,
-    }
     return result, counts
 
 
