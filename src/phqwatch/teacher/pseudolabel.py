@@ -320,6 +320,10 @@ def _run_sync(coro: Any) -> Any:
     return box["v"]
 
 
+#: Public name: run a coroutine to completion from sync code, even inside a running event loop.
+run_sync = _run_sync
+
+
 def run_pseudolabel(texts: Mapping[str, str], settings: Settings, **kwargs: Any) -> PseudolabelRun:
     """Like `pseudolabel`, returning the frame and a typed `RunStats`."""
     return _run_sync(apseudolabel(texts, settings, **kwargs))
@@ -443,4 +447,5 @@ __all__ = [
     "calibrate",
     "pseudolabel",
     "run_pseudolabel",
+    "run_sync",
 ]
