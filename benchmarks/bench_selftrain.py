@@ -341,7 +341,8 @@ def _figure(per_seed: list[dict[str, Any]], path: Path) -> None:
     res = per_seed[0]
     runs, oracle = res["runs"], res["oracle"]
     r0 = next(iter(runs.values()))["summary"]["rounds"][0]
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4), constrained_layout=True)
+    n_rounds = len(next(iter(runs.values()))["summary"]["rounds"])
     for ax, key in zip(axes[:2], ("spearman", "qwk"), strict=True):
         for i, (name, run) in enumerate(runs.items()):
             rounds = run["summary"]["rounds"]
@@ -354,6 +355,7 @@ def _figure(per_seed: list[dict[str, Any]], path: Path) -> None:
         if oracle:
             ax.axhline(oracle["test"][key]["value"], color="green", ls="--", lw=1, label="oracle (all labels)")
         ax.set_xlabel("round (0 = administered labels only)")
+        ax.set_xticks(range(n_rounds))
         ax.set_ylabel(f"test {key} (95% CI), seed {res['setup']['seed']}")
         ax.legend(fontsize=7)
     ax = axes[2]
@@ -376,12 +378,13 @@ def _figure(per_seed: list[dict[str, Any]], path: Path) -> None:
                 label=name if j == 0 else None,
             )
     ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(range(1, n_rounds))
     ax.set_xlabel("round")
     ax.set_ylabel("test Spearman - round 0 (paired 95% CI)")
     ax.set_title(f"all seeds ({len(per_seed)})", fontsize=9)
     ax.legend(fontsize=7)
     fig.suptitle("Model-only self-training on the proxy data", fontsize=10)
-    fig.savefig(path, dpi=80, bbox_inches="tight")
+    fig.savefig(path, dpi=80)
     plt.close(fig)
 
 
