@@ -511,6 +511,12 @@ def worker(database_url: str | None, poll: float, once: bool) -> None:
 @click.option("--window-days", type=int, default=14, show_default=True, help="Days of text before each PHQ-9.")
 @click.option("--include-assistant", is_flag=True, help="Also train on the app's turns.")
 @click.option("--estimator", default="lexical-ridge", show_default=True, help="Registered estimator name.")
+@click.option(
+    "--backbone",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Local Hugging Face model folder for --estimator transformer (see docs/transformer.md).",
+)
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Root of the public data.")
 @friendly_errors
 def train(
@@ -521,6 +527,7 @@ def train(
     window_days: int,
     include_assistant: bool,
     estimator: str,
+    backbone: Path | None,
     data_dir: Path | None,
 ) -> None:
     """Train a model folder from your transcripts + administered PHQ-9s, or from public proxy data.
@@ -533,6 +540,8 @@ def train(
       phqwatch train --transcripts examples/transcripts.jsonl --labels examples/phq9.csv --out my-model
       phqwatch train --dataset all --out src/phqwatch/models/default
       phqwatch train --dataset depseverity --out /tmp/depsev-model
+      phqwatch train --transcripts chats.jsonl --labels phq9.csv --estimator transformer \
+          --backbone models/qwen3-0.6b --out qwen-phq9
     """
     from phqwatch.errors import InputError
     from phqwatch.models.registry import estimator_class
@@ -542,6 +551,8 @@ def train(
             "pass either --dataset or --transcripts with --labels", fix="See `phqwatch train --help`."
         )
     cls = estimator_class(estimator)
+    if backbone is not None:
+        cls = functools.partial(cls, backbone=str(backbone))  # type: ignore[assignment]
     if dataset is not None:
         from phqwatch.datasets import DATASETS
         from phqwatch.training.build_default import build

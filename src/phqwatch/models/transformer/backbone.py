@@ -17,6 +17,11 @@ _VOLATILE_KEYS = {"transformers_version", "_name_or_path", "torch_dtype", "dtype
 def resolve_local(path: str | Path, *, what: str = "Backbone") -> Path:
     """`path` as an existing local model folder with a config.json, else a ModelFormatError with the fix."""
     raw = str(path)
+    if not raw.strip():
+        raise ModelFormatError(
+            f"{what} path is empty; the transformer estimator needs a local model folder.",
+            fix="Pass backbone=PATH (CLI: --backbone PATH), e.g. the folder of Qwen3-0.6B or all-MiniLM-L6-v2.",
+        )
     p = Path(raw).expanduser()
     if not p.is_dir():
         hubby = not p.is_absolute() and raw.count("/") == 1 and not raw.startswith(".")
