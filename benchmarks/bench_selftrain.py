@@ -185,6 +185,20 @@ def run_seed(ds: Any, dr: Any, seed: int, args: argparse.Namespace, configs: lis
     return {"setup": setup, "runs": runs, "noise_refit_test_spearman": noise, "oracle": oracle}
 
 
+_KEEP = ("n", "spearman", "qwk", "macro_f1", "accuracy", "auc_by_cut", "class_counts")
+
+
+def compact(obj: Any) -> Any:
+    """The results without bulky repeats: metric dicts keep their values and CIs; temporary paths dropped."""
+    if isinstance(obj, dict):
+        if "spearman" in obj and "qwk" in obj and "cutpoint_method" in obj:
+            return {k: obj[k] for k in _KEEP if k in obj}
+        return {k: compact(v) for k, v in obj.items() if k not in ("model_dir", "notes")}
+    if isinstance(obj, list):
+        return [compact(v) for v in obj]
+    return obj
+
+
 def detail_table(res: dict[str, Any], n_classes: int) -> str:
     """Per-round test metrics of one seed, side by side with ground truth only and the oracle."""
     cols = ["spearman", "qwk", *[f"auc_by_cut.{k}" for k in range(1, n_classes)]]
@@ -311,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(text)
     out = {
-        "per_seed": per_seed,
+        "per_seed": compact(per_seed),
         "aggregate": agg,
         "table_detail_markdown": detail,
         "table_seeds_markdown": across,
@@ -325,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    args.out.write_text(json.dumps(out, indent=1, allow_nan=False) + "\n", encoding="utf-8")
     args.out.with_suffix(".md").write_text(text, encoding="utf-8")
     _figure(per_seed, args.out.with_suffix(".png"))
     print(f"wrote {args.out}, {args.out.with_suffix('.md')}, {args.out.with_suffix('.png')}")
