@@ -7,8 +7,9 @@ Steps: load DepSeverity, LT-EDI 2022 dev and Reddit DR (train+test); split each 
 (seed 0: 70% train / 10% calib / 20% test, user-grouped, duplicates kept in one split); fit
 `CpuEstimator` on the three train splits with one head per source; calibrate the 80% split-conformal
 interval on the anchor (DepSeverity) calib split against weak midpoint targets of each label's PHQ-9 range; measure
-each head on its own test split; save the folder with its model card. Deterministic: a rebuild gives
-the same predictions to within 1e-6 (floating-point summation order in BLAS may differ across machines).
+each head on its own test split; save the folder with its model card. Deterministic: on the same
+machine and library versions a rebuild writes a bit-identical weights.safetensors (config.json differs
+only in the recorded train_seconds); across machines, BLAS summation order may move predictions by <1e-6.
 """
 
 from __future__ import annotations
