@@ -414,42 +414,78 @@ def serve(host: str, port: int, database_url: str | None, with_worker: bool | No
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("demo-out"),
+    show_default=True,
+    help="Folder for scores.csv, evaluation/ (metrics.json, report.html) and the demo database.",
+)
+@click.option(
     "--database",
     "db_path",
     type=click.Path(path_type=Path),
-    default=Path("phqwatch-demo.db"),
-    show_default=True,
-    help="SQLite file for the demo; replaced on every run.",
+    default=None,
+    help="SQLite file for the demo (default OUT/phqwatch-demo.db); replaced on every run.",
 )
 @click.option("--examples", type=click.Path(path_type=Path), default=None, help="Folder: transcripts.jsonl, phq9.csv.")
 @click.option("--no-serve", is_flag=True, help="Seed and score, print the logins, then exit.")
 @friendly_errors
-def demo(host: str, port: int, db_path: Path, examples: Path | None, no_serve: bool) -> None:
-    """Seed the synthetic example users, score them, and serve the dashboard with demo logins printed.
+def demo(host: str, port: int, out_dir: Path, db_path: Path | None, examples: Path | None, no_serve: bool) -> None:
+    """The main job on the embedded defaults: score the synthetic examples with the shipped CPU model, write
+    the scores and an evaluation report, seed SQLite with the same users and serve the dashboard.
 
     \b
     Examples:
       phqwatch demo                 # then open http://127.0.0.1:8000/login
+      phqwatch demo --no-serve --out /tmp/demo
       phqwatch demo --port 8080 --database /tmp/demo.db
     """
     from phqwatch.errors import ConfigError
+    from phqwatch.evaluation.pipeline import evaluate_model, write_outputs
+    from phqwatch.models import load_model
+    from phqwatch.models.scoring import score_file
     from phqwatch.server.demo import seed_demo
     from phqwatch.server.worker import Worker
     from phqwatch.store import Database, TextCipher
 
+    examples_dir = examples or _examples_dir()
+    db_path = db_path or out_dir / "phqwatch-demo.db"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model = load_model()
+    s = score_file(examples_dir / "transcripts.jsonl", out_dir / "scores.csv", model, progress=False)
+    click.echo(f"1/3 Scored {s.scored} of {s.users} synthetic users with {model.model_id} -> {out_dir / 'scores.csv'}")
+    ev, _rows = evaluate_model(model, examples_dir / "transcripts.jsonl", examples_dir / "phq9.csv", n_boot=200)
+    write_outputs(ev, out_dir / "evaluation")
+    m = ev.metrics
+    click.echo(
+        f"2/3 Evaluated against the synthetic administered PHQ-9s (14-day windows): MAE {m['mae']['value']:.2f}, "
+        f"Pearson r {m['pearson']['value']:.2f} -> {out_dir / 'evaluation' / 'report.html'}"
+    )
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     settings = _settings(database_url=f"sqlite:///{db_path}")
     if settings.production:
         raise ConfigError("The demo creates known accounts; it is refused in production mode.")
-    seed = seed_demo(settings, examples_dir=examples)
+    import logging
+
+    server_log = logging.getLogger("phqwatch.server")
+    level = server_log.level
+    server_log.setLevel(logging.ERROR)  # seeding opens the synthetic users' crisis alerts: counted below instead
+    try:
+        seed = seed_demo(settings, examples_dir=examples_dir)
+    finally:
+        server_log.setLevel(level)
     click.echo(f"Seeded {len(seed.patient_ids)} synthetic patients and {seed.messages} messages into {db_path}.")
     database = Database.from_url(settings.database_url)
+    click.echo(
+        f"    {seed.crisis_alerts} urgent crisis alerts opened by the safety screen (synthetic users voice self-harm)."
+    )
     try:
         n = Worker(settings, database, TextCipher(settings.encryption_key.get_secret_value())).run_once(100_000)
     finally:
         database.dispose()
-    click.echo(f"Scored {n} estimation jobs (estimates are decision support, not diagnoses).")
+    click.echo(f"3/3 Seeded the dashboard database and ran {n} estimation jobs (decision support, not diagnoses).")
     click.echo("Demo logins (synthetic data, development mode only):")
     for user, (role, password) in seed.logins.items():
         click.echo(f"  {user:<8} {role:<10} {password}")
@@ -547,9 +583,7 @@ def train(
     from phqwatch.models.registry import estimator_class
 
     if (dataset is None) == (transcripts_path is None):
-        raise InputError(
-            "pass either --dataset or --transcripts with --labels", fix="See `phqwatch train --help`."
-        )
+        raise InputError("pass either --dataset or --transcripts with --labels", fix="See `phqwatch train --help`.")
     cls = estimator_class(estimator)
     if backbone is not None:
         cls = functools.partial(cls, backbone=str(backbone))  # type: ignore[assignment]
@@ -751,6 +785,16 @@ def selftrain(
         )
     click.echo(f"Best round {res.best_round}; stopped: {res.stopped}. Model written to {out_dir / 'model'}.")
     click.echo("Pseudolabels are training labels, not administered PHQ-9 scores; estimates are not a diagnosis.")
+
+
+def _examples_dir() -> Path:
+    """The bundled synthetic examples: ./examples in a checkout."""
+    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        if (base / "examples" / "transcripts.jsonl").exists():
+            return base / "examples"
+    from phqwatch.errors import InputError
+
+    raise InputError("cannot find examples/transcripts.jsonl", fix="Run from the repository root or pass --examples.")
 
 
 def main() -> None:

@@ -83,7 +83,7 @@ def ingest(
             )
             if pending.id not in out.crisis_alert_ids:
                 out.crisis_alert_ids.append(pending.id)
-            log.warning("further crisis hit added to urgent alert %s for patient %s", pending.id, r.patient_id)
+            log.info("further crisis hit added to urgent alert %s for patient %s", pending.id, r.patient_id)
             continue
         alert = alerts.open_alert(
             s,
