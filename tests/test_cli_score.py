@@ -49,6 +49,17 @@ def test_jsonl_output_and_user_with_no_user_text(tmp_path):
     assert (
         row["status"] == "abstained" and row["reason"] == "no user-role text to score" and row["phq9_estimate"] is None
     )
+    assert row["evidence"] == {}
+
+
+def test_jsonl_rows_carry_item_evidence_quoted_from_the_text(tmp_path):
+    out = tmp_path / "s.jsonl"
+    assert run("score", EXAMPLES / "transcripts.jsonl", "--out", out, "--no-progress").exit_code == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    text = (EXAMPLES / "transcripts.jsonl").read_text()
+    quoted = [s for r in rows for sentences in r["evidence"].values() for s in sentences]
+    assert quoted, "the examples voice symptoms; some evidence must be found"
+    assert all(json.dumps(s)[1:-1] in text for s in quoted), "evidence must be verbatim from the transcript"
 
 
 def test_malformed_line_exits_non_zero_naming_file_and_line(tmp_path):

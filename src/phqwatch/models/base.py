@@ -45,8 +45,8 @@ class UserEstimate:
     #: item number (1-9) -> the sentences that drove that item, strongest first.
     evidence: dict[int, list[str]] = field(default_factory=dict)
 
-    def to_row(self) -> dict[str, Any]:
-        """A row of the scores contract (DESIGN.md)."""
+    def to_row(self, *, evidence: bool = False) -> dict[str, Any]:
+        """A row of the scores contract (DESIGN.md); `evidence=True` adds {"1": [sentences], ...} (JSONL)."""
         row: dict[str, Any] = {
             "user_id": self.user_id,
             "phq9_estimate": None if self.phq9_estimate is None else round(self.phq9_estimate, 2),
@@ -60,6 +60,8 @@ class UserEstimate:
         }
         for i, col in enumerate(phq9.ITEM_COLUMNS):
             row[col] = None if self.items is None else round(float(self.items[i]), 2)
+        if evidence:
+            row["evidence"] = {str(k): list(v) for k, v in sorted(self.evidence.items())}
         return row
 
 

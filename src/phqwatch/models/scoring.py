@@ -9,6 +9,7 @@ from typing import Any
 
 from phqwatch.models.base import PHQ9Estimator, UserEstimate
 from phqwatch.transcripts import (
+    SCORE_COLUMNS,
     AssembleStats,
     Message,
     ReadStats,
@@ -49,6 +50,7 @@ def score_messages(
     include_assistant: bool = False,
     min_words: int | None = None,
     batch_size: int = 256,
+    evidence: bool = True,
     spill_chars: int = 200_000_000,
     summary: ScoreSummary | None = None,
     progress: bool = False,
@@ -68,7 +70,7 @@ def score_messages(
         bar = tqdm(unit=" users", desc="scoring", leave=False)
     try:
         for batch in _batched(users, batch_size):
-            for est in model.estimate(batch, min_words=min_words):
+            for est in model.estimate(batch, min_words=min_words, evidence=evidence):
                 summary.users += 1
                 if est.status == "ok":
                     summary.scored += 1
@@ -92,16 +94,24 @@ def score_file(
     max_message_chars: int | None = 100_000,
     progress: bool = False,
 ) -> ScoreSummary:
-    """Score a transcript file and write the scores contract (CSV or JSONL) atomically."""
+    """Score a transcript file and write the scores contract (CSV or JSONL) atomically.
+
+    JSONL rows also carry each item's evidence sentences; CSV stays flat (and skips computing them).
+    """
     summary = ScoreSummary(out=Path(out_path))
+    with_evidence = Path(out_path).suffix.lower() in (".jsonl", ".ndjson")
     msgs = iter_messages(input_path, max_message_chars=max_message_chars, stats=summary.read)
-    rows = (
-        e.to_row()
-        for e in score_messages(
-            msgs, model, include_assistant=include_assistant, min_words=min_words, summary=summary, progress=progress
-        )
+    estimates = score_messages(
+        msgs,
+        model,
+        include_assistant=include_assistant,
+        min_words=min_words,
+        evidence=with_evidence,
+        summary=summary,
+        progress=progress,
     )
-    write_rows(rows, out_path)
+    rows = (e.to_row(evidence=with_evidence) for e in estimates)
+    write_rows(rows, out_path, columns=(*SCORE_COLUMNS, "evidence") if with_evidence else SCORE_COLUMNS)
     return summary
 
 
@@ -110,7 +120,6 @@ def score_frame(df: Any, model: PHQ9Estimator | None = None, **kwargs: Any) -> A
     import pandas as pd
 
     from phqwatch.models.registry import load_model
-    from phqwatch.transcripts.writers import SCORE_COLUMNS
 
     model = model if model is not None else load_model()
     rows = [
