@@ -143,3 +143,13 @@ def test_quotes_checked_against_escaped_text():
     text = "I said <b>stop</b> & left"
     r = parse_rating(rating_json([0] * 9, quotes={1: ["I said &lt;b&gt;stop&lt;/b&gt; &amp; left"]}), text)
     assert r.n_quotes_kept == 1
+
+
+@pytest.mark.parametrize("raw", ["{" * 2000, '{"a":' * 3000, 'x {"a": 1, "b": ' * 300, "[" * 5000])
+def test_pathological_answers_fail_fast(raw):
+    import time
+
+    t0 = time.perf_counter()
+    with pytest.raises(ParseError):
+        parse_rating(raw, TRANSCRIPT)
+    assert time.perf_counter() - t0 < 10.0  # repair effort is bounded (well under 1 s on an idle core)

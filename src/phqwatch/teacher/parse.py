@@ -29,6 +29,11 @@ FUZZY_THRESHOLD = 0.92
 MIN_FUZZY_CHARS = 20
 #: Longest quote kept (characters); longer "quotes" are paraphrases or copied paragraphs.
 MAX_QUOTE_CHARS = 400
+#: Repair effort is bounded so that a pathological answer cannot stall a run: at most this many '{'
+#: starting points per answer, and this many cut-back points when closing truncated output.
+MAX_STARTS = 4
+MAX_CUTS = 20
+REPAIR_BUDGET_CHARS = 300_000
 #: With abstained items, the model's own total is used only when at least this many items are scored.
 MIN_SCORED_FOR_MODEL_TOTAL = 5
 
@@ -45,15 +50,26 @@ def _strip_fences(raw: str) -> str:
     return m.group(1) if m else raw
 
 
-def _scan(s: str) -> tuple[int | None, list[tuple[int, list[str]]], list[str], bool]:
+_Stack = tuple[str, "_Stack"] | None  # persistent linked stack of closers: O(1) push, pop and snapshot
+
+
+def _closers(node: _Stack) -> str:
+    out: list[str] = []
+    while node is not None:
+        out.append(node[0])
+        node = node[1]
+    return "".join(out)
+
+
+def _scan(s: str) -> tuple[int | None, list[tuple[int, _Stack]], _Stack, str]:
     """Scan a JSON-ish string from its first '{'.
 
     Returns (end index of the balanced object or None, cut points (index, open-bracket stack) after each
-    complete member, the stack at the end, whether the text ends inside a string).
+    complete member, the stack at the end, the quote character the text ends inside ("" if none)).
     """
-    stack: list[str] = []
-    cuts: list[tuple[int, list[str]]] = []
-    in_str: str | None = None
+    stack: _Stack = None
+    cuts: list[tuple[int, _Stack]] = []
+    in_str = ""
     esc = False
     for i, ch in enumerate(s):
         if in_str:
@@ -62,22 +78,22 @@ def _scan(s: str) -> tuple[int | None, list[tuple[int, list[str]]], list[str], b
             elif ch == "\\":
                 esc = True
             elif ch == in_str:
-                in_str = None
+                in_str = ""
             continue
         if ch in "\"'":
             in_str = ch
         elif ch in "{[":
-            stack.append("}" if ch == "{" else "]")
-            cuts.append((i + 1, list(stack)))
+            stack = ("}" if ch == "{" else "]", stack)
+            cuts.append((i + 1, stack))
         elif ch in "}]":
-            if stack:
-                stack.pop()
-            if not stack:
-                return i + 1, cuts, [], False
-            cuts.append((i + 1, list(stack)))
+            if stack is not None:
+                stack = stack[1]
+            if stack is None:
+                return i + 1, cuts, None, ""
+            cuts.append((i + 1, stack))
         elif ch == ",":
-            cuts.append((i, list(stack)))
-    return None, cuts, stack, in_str is not None
+            cuts.append((i, stack))
+    return None, cuts, stack, in_str
 
 
 def _single_to_double(s: str) -> str:
@@ -127,26 +143,47 @@ def _cleanups(s: str) -> str:
     return _BARE_KEY.sub(r'\1"\2"\3', s)
 
 
-def _loads(s: str) -> Any:
-    for candidate in (s, _cleanups(s), _cleanups(_single_to_double(s))):
+class _Budget:
+    """Characters of repair parsing left for one answer; bounds the worst case of a pathological answer."""
+
+    def __init__(self, chars: int = REPAIR_BUDGET_CHARS) -> None:
+        self.chars = chars
+
+    def spend(self, n: int) -> bool:
+        self.chars -= n
+        return self.chars >= 0
+
+
+def _loads(s: str, budget: _Budget | None = None) -> Any:
+    if budget is not None and not budget.spend(len(s)):
+        return None
+    tried: set[str] = set()
+    for make in (lambda: s, lambda: _cleanups(s), lambda: _cleanups(_single_to_double(s))):
+        candidate = make()
+        if candidate in tried:
+            continue
+        tried.add(candidate)
         try:
             return json.loads(candidate)
-        except (json.JSONDecodeError, ValueError):
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
             pass
+    if len(s) > 50_000 or s.count("{") + s.count("[") > 500:
+        return None
     try:  # last resort for Python-dict style answers; literal_eval never executes code
         return ast.literal_eval(_TRAILING_COMMA.sub(r"\1", s))
     except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
         return None
 
 
-def _close_truncated(s: str, cuts: list[tuple[int, list[str]]], stack: list[str], in_str: bool) -> Any:
+def _close_truncated(s: str, cuts: list[tuple[int, _Stack]], stack: _Stack, in_str: str, budget: _Budget) -> Any:
     """Close output that was cut off: first as is, then backing off to earlier complete members."""
-    tail = ('"' if in_str else "") + "".join(reversed(stack))
-    obj = _loads(s + tail)
+    obj = _loads(s + in_str + _closers(stack), budget)
     if isinstance(obj, dict):
         return obj
-    for idx, stk in reversed(cuts[-400:]):
-        obj = _loads(s[:idx].rstrip().rstrip(",") + "".join(reversed(stk)))
+    for idx, stk in reversed(cuts[-MAX_CUTS:]):
+        if budget.chars <= 0:
+            return None
+        obj = _loads(s[:idx].rstrip().rstrip(",") + _closers(stk), budget)
         if isinstance(obj, dict):
             return obj
     return None
@@ -157,17 +194,21 @@ def extract_json(raw: str) -> dict[str, Any]:
     if not isinstance(raw, str) or not raw.strip():
         raise ParseError("The teacher returned an empty answer; expected a JSON object.")
     text = _strip_fences(raw)
-    for source in (text, raw):
-        start = source.find("{")
+    budget = _Budget()
+    for source in dict.fromkeys((text, raw)):  # the fenced part first, then the whole answer
+        start, tries = source.find("{"), 0
         while start != -1:
             s = source[start:]
             end, cuts, stack, in_str = _scan(s)
             if end is not None:
-                obj = _loads(s[:end])
+                obj = _loads(s[:end], budget)
             else:
-                obj = _close_truncated(s, cuts, stack, in_str)
+                obj = _close_truncated(s, cuts, stack, in_str, budget)
             if isinstance(obj, dict):
                 return obj
+            tries += 1
+            if tries >= MAX_STARTS:
+                break
             start = source.find("{", start + 1)
     raise ParseError(
         "The teacher's answer holds no readable JSON object.",
