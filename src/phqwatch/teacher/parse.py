@@ -359,21 +359,44 @@ def _trim_quote(q: str) -> str:
     return q.strip().strip("\"'`“”‘’«» ").strip()
 
 
+def _anchors(part: str, hay: str, limit: int = 12) -> list[int]:
+    """Positions in `hay` where some 3-word piece of `part` occurs exactly (candidate match sites)."""
+    words = part.split()
+    n = 3 if len(words) >= 3 else len(words)
+    found: list[int] = []
+    for k in range(len(words) - n + 1):
+        piece = " ".join(words[k : k + n])
+        offset = part.find(piece)
+        pos = hay.find(piece)
+        while pos != -1 and len(found) < limit:
+            found.append(max(0, pos - offset))
+            pos = hay.find(piece, pos + 1)
+        if len(found) >= limit:
+            break
+    return sorted(set(found))
+
+
 def _fuzzy_in(part: str, hay: str) -> bool:
+    """True when some window of `hay` is at least FUZZY_THRESHOLD similar to `part`.
+
+    Only windows around exact 3-word anchors are compared, so a long transcript costs little; a quote
+    with no intact 3-word piece is too far from the text to count anyway.
+    """
     if len(part) < MIN_FUZZY_CHARS or len(part) > len(hay) + 5:
         return False
-    sm = SequenceMatcher(None, hay, part, autojunk=False)
-    m = sm.find_longest_match(0, len(hay), 0, len(part))
-    if m.size == 0:
-        return False
-    start = max(0, m.a - m.b)
-    best = 0.0
-    for delta in (-3, -2, -1, 0, 1, 2, 3):
-        for extra in (-2, 0, 2):
-            lo = max(0, start + delta)
-            window = hay[lo : lo + len(part) + extra]
-            best = max(best, SequenceMatcher(None, window, part, autojunk=False).ratio())
-    return best >= FUZZY_THRESHOLD
+    for start in _anchors(part, hay):
+        region = hay[max(0, start - 8) : start + len(part) + 8]
+        sm = SequenceMatcher(None, region, part, autojunk=False)
+        m = sm.find_longest_match(0, len(region), 0, len(part))
+        base = max(0, m.a - m.b)
+        for delta in (-3, -2, -1, 0, 1, 2, 3):
+            for extra in (-2, 0, 2):
+                lo = max(0, base + delta)
+                window = region[lo : lo + len(part) + extra]
+                w = SequenceMatcher(None, window, part, autojunk=False)
+                if w.quick_ratio() >= FUZZY_THRESHOLD and w.ratio() >= FUZZY_THRESHOLD:
+                    return True
+    return False
 
 
 def quote_in_transcript(quote: str, transcript_norm: str) -> bool:
