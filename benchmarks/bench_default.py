@@ -1,6 +1,9 @@
 """Benchmark the CPU default ("lexical-ridge") against majority-class and plain TF-IDF + ridge baselines.
 
-    .venv/bin/python benchmarks/bench_default.py [--users 10000] [--baseline-users 2000]
+    .venv/bin/python benchmarks/bench_default.py [--users 10000] [--baseline-users 2000] [--quick]
+        [--head-weights search|equal|stacked]
+
+`--quick` runs the quality part only and writes nothing under results/.
 
 Quality, on the held-out test split of each shared set (datasets.split, seed 0): Spearman, AUC at each
 ordinal cut, quadratic-weighted kappa and macro-F1, computed with phqwatch.evaluation.ordinal_metrics
@@ -11,8 +14,9 @@ training split (5 folds) for every method.
   trained on that set's train split alone, labels as integer codes.
 - cpu-default (head): the shipped recipe, trained from scratch here on the three train splits; each set is
   scored by its own head (its own labels and cut-points).
-- cpu-default (PHQ-9 output): the single PHQ-9 estimate users get (the DepSeverity head mapped to 0-27),
-  scored on every set (cut-points cross-fitted on the test split, since it has no per-set training scores).
+- cpu-default (PHQ-9 output): the single PHQ-9 estimate users get (the weighted average of the
+  standardised heads, mapped to 0-27 through DepSeverity's class boundaries), scored on every set
+  (cut-points cross-fitted on the test split, since it has no per-set training scores).
 Speed: users/s for synthetic users of ~2,000 words (sentences sampled from a project-written vocabulary),
 through `estimate()` (totals, interval, items and evidence) in batches of 256; the baseline's
 `predict` on the same texts. The synthetic vocabulary is small, so the per-word and per-sentence caches
@@ -104,7 +108,7 @@ def _summ(m: dict) -> dict:
     }
 
 
-def quality(n_boot: int = 500) -> tuple[dict, float, float]:
+def quality(n_boot: int = 500, head_weights: str = "search") -> tuple[dict, float, float]:
     from phqwatch.datasets import DATASETS, load_dataset, split
     from phqwatch.evaluation import ordinal_metrics
     from phqwatch.models.cpu import CpuEstimator
@@ -117,9 +121,11 @@ def quality(n_boot: int = 500) -> tuple[dict, float, float]:
         y += list(d.labels[splits[n]["train"]])
         src += [n] * len(splits[n]["train"])
     t0 = time.perf_counter()
-    model = CpuEstimator().fit(X, y, sources=src)
+    model = CpuEstimator(head_weights=head_weights).fit(X, y, sources=src)
     cpu_train_s = time.perf_counter() - t0
     print(f"cpu-default trained from scratch on {len(X)} posts in {cpu_train_s:.1f}s", flush=True)
+    weights = dict(zip(model.ensemble_["heads"], model.ensemble_["weights"], strict=True))
+    print(f"head weights ({head_weights}): {weights}", flush=True)
     res: dict = {}
     base_train_s = 0.0
     for n, d in data.items():
@@ -199,7 +205,7 @@ def speed(n_users: int, n_base: int) -> dict:
     }
 
 
-def markdown(res: dict, sp: dict, train: dict) -> str:
+def markdown_quality(res: dict) -> str:
     lines = [
         "| set | method | Spearman (95% CI) | AUC per cut | QWK | macro-F1 |",
         "|---|---|---|---|---|---|",
@@ -210,7 +216,12 @@ def markdown(res: dict, sp: dict, train: dict) -> str:
             rho = "n/a (constant)" if v["spearman"] is None else f"{v['spearman']:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
             auc = " / ".join(f"{a:.3f}" for a in v["auc_by_cut"].values())
             lines.append(f"| {n} | {m} | {rho} | {auc} | {v['qwk']:.3f} | {v['macro_f1']:.3f} |")
-    lines += [
+    return "\n".join(lines)
+
+
+def markdown(res: dict, sp: dict, train: dict) -> str:
+    lines = [
+        markdown_quality(res),
         "",
         "| speed / cost | cpu-default | tfidf+ridge |",
         "|---|---|---|",
@@ -252,14 +263,19 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=10_000)
     ap.add_argument("--baseline-users", type=int, default=2_000)
     ap.add_argument("--n-boot", type=int, default=500)
+    ap.add_argument("--quick", action="store_true", help="quality only; skip speed, write no results")
+    ap.add_argument("--head-weights", default="search", choices=["search", "equal", "stacked"])
     args = ap.parse_args()
     from phqwatch.errors import DatasetUnavailableError
 
     try:
-        res, cpu_train_s, base_train_s = quality(args.n_boot)
+        res, cpu_train_s, base_train_s = quality(args.n_boot, args.head_weights)
     except DatasetUnavailableError as exc:
         print(f"Skipping quality: {exc}", file=sys.stderr)
         res, cpu_train_s, base_train_s = {}, float("nan"), float("nan")
+    if args.quick:
+        print(markdown_quality(res))
+        return
     sp = speed(args.users, args.baseline_users)
     sp["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     train = {"cpu_train_s": cpu_train_s, "baseline_train_s": base_train_s}

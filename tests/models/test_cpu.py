@@ -91,7 +91,7 @@ def test_per_source_heads_keep_their_own_cut_points(fitted) -> None:
     assert spearmanr(ty, model.predict_latent(tx, "alpha"))[0] > 0.6
     cls = model.predict_class(tx, "beta")
     assert set(cls.tolist()) <= {0, 1}
-    # the PHQ-9 output is monotone in the anchor head's latent score
+    # the PHQ-9 output is monotone in the ensemble latent behind it
     knots = model.scale_["knots_latent"]
     assert np.all(np.diff(knots) > 0) and model.scale_["knots_phq9"][0] == 0.0
     lat, phq = model.predict_latent(tx), model.predict(tx)
@@ -99,6 +99,42 @@ def test_per_source_heads_keep_their_own_cut_points(fitted) -> None:
     assert np.all(np.diff(phq[order]) >= -1e-9)
     with pytest.raises(InputError):
         model.predict_latent(tx, "gamma")
+
+
+def test_phq9_output_combines_heads_and_is_monotone_in_each(fitted) -> None:
+    model, a_x, _ = fitted
+    e = model.ensemble_
+    assert e["heads"] == ["alpha", "beta"]
+    assert all(w >= 0 for w in e["weights"]) and sum(e["weights"]) == pytest.approx(1.0)
+    tx, _ = corpus(40, 4, seed=9)
+    heads = {h: model.predict_latent(tx, h) for h in model.heads_}
+    np.testing.assert_allclose(np.clip(model.combine_head_latents(heads), 0, 27), model.predict(tx), atol=1e-9)
+    grid = np.linspace(-6, 6, 121)
+    for h in heads:
+        base = {k: np.full_like(grid, np.median(v)) for k, v in heads.items()}
+        base[h] = grid
+        out = model.combine_head_latents(base)
+        assert np.all(np.diff(out) >= -1e-12), f"output decreases in head {h}"
+        if e["weights"][e["heads"].index(h)] > 0:
+            assert out[-1] > out[0]
+
+
+def test_head_weight_options(fitted) -> None:
+    _, a_x, a_y = fitted
+    b_x, b_y = corpus(40, 2, seed=2)
+    x, y, src = a_x + b_x, np.concatenate([a_y, b_y]), ["alpha"] * 60 + ["beta"] * 40
+    eq = CpuEstimator(**SMALL, anchor_source="alpha", head_weights="equal").fit(x, y, sources=src)
+    assert eq.ensemble_["weights"] == pytest.approx([0.5, 0.5])
+    st = CpuEstimator(**SMALL, anchor_source="alpha", head_weights="stacked").fit(x, y, sources=src)
+    assert min(st.ensemble_["weights"]) >= 0 and sum(st.ensemble_["weights"]) == pytest.approx(1.0)
+    only = CpuEstimator(**SMALL, anchor_source="alpha", head_weights={"alpha": 2.0}).fit(x, y, sources=src)
+    assert only.ensemble_["weights"] == pytest.approx([1.0, 0.0])
+    # the map sends the anchor's class boundaries to its weak PHQ-9 band edges (via edges for unknown sources)
+    assert len(only.scale_["knots_latent"]) == 5
+    with pytest.raises(InputError):
+        CpuEstimator(**SMALL, head_weights={"gamma": 1.0}).fit(x, y, sources=src)
+    with pytest.raises(InputError):
+        CpuEstimator(**SMALL, head_weights="median").fit(x, y, sources=src)
 
 
 def test_items_sum_to_total_and_stay_in_range(fitted) -> None:
@@ -134,6 +170,8 @@ def test_save_load_identical_and_no_pickle(fitted, tmp_path: Path) -> None:
     loaded = load_model(folder)
     np.testing.assert_allclose(loaded.predict(a_x), model.predict(a_x), atol=1e-9)
     np.testing.assert_allclose(loaded.predict_items(a_x), model.predict_items(a_x), atol=1e-9)
+    assert loaded.ensemble_ == model.ensemble_ and loaded.scale_ == model.scale_
+    assert loaded.head_weights == model.head_weights
     assert loaded.model_id == "lexical-ridge@test"
 
 

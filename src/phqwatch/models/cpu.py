@@ -11,10 +11,18 @@ n-gram ridge's alpha picked by cross-validation) whose out-of-fold scores feed a
 logistic stacker with that source's own cut-points. Without `sources` (administered PHQ-9 totals) there is
 one head and the stacker is a least-squares regression on 0-27.
 
-PHQ-9 scale (with sources): the *anchor* head (DepSeverity by default, the only set whose four labels line
-up with PHQ-9 bands) gives a latent score; its cut-points are placed at the band edges of the source's weak
-PHQ-9 ranges (DepSeverity: 4.5 / 9.5 / 14.5) and the score is mapped piecewise-linearly through them,
-extended beyond the outer cut-points with the slope of the nearest segment, and clipped to 0-27.
+PHQ-9 scale (with sources): an ensemble of the heads. Each head's latent score is standardised (z-score
+over the pooled training posts of all sources; a head's own posts use its out-of-fold scores, the others'
+its plain predictions), and the standardised scores are averaged with non-negative weights (`head_weights`:
+"search" by default = the simplex-grid weights (step 0.1) that maximise the mean per-source Spearman on
+the training posts; "equal"; "stacked" = non-negative least squares on the pooled training posts against per-source
+standardised label ranks, each source weighted equally; or an explicit {head: weight} mapping). The averaged
+latent is put on the PHQ-9 scale through the *anchor* source (DepSeverity by default, the only set whose
+four labels line up with PHQ-9 bands): on the anchor's training posts, the averaged-latent quantiles at its
+cumulative class shares are placed at the band edges of its weak PHQ-9 ranges (DepSeverity: 4.5 / 9.5 /
+14.5), the latent is mapped piecewise-linearly through these knots, extended to 0 and 27 with the slope of
+the nearest segment (or further out, to the anchor's 0.5% / 99.5% latent quantiles, so few posts tie at the
+ends), and clipped to 0-27. The output is non-decreasing in every head's score.
 
 Item scores (0-3) are heuristic: the estimated total is spread over the nine items in proportion to each
 item's lexicon evidence plus a floor, clipped to 0-3 with the clipped mass re-spread, so items sum to the
@@ -29,6 +37,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import nnls
+from scipy.stats import rankdata
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.preprocessing import normalize
@@ -119,6 +129,13 @@ def spread_items(total: np.ndarray, strength: np.ndarray, floor: float) -> np.nd
     return items
 
 
+def _simplex(k: int, n: int) -> list[tuple[int, ...]]:
+    """All k-tuples of non-negative integers summing to n, at least one > 0 (k >= 1)."""
+    if k == 1:
+        return [(n,)]
+    return [(i, *rest) for i in range(n + 1) for rest in _simplex(k - 1, n - i)]
+
+
 class CpuEstimator(PHQ9Estimator):
     """Stacked ridge + ordinal-logistic heads over n-grams, static embeddings and PHQ-9 lexicons."""
 
@@ -137,6 +154,7 @@ class CpuEstimator(PHQ9Estimator):
         min_df: int = 2,
         n_folds: int = 5,
         anchor_source: str = "depseverity",
+        head_weights: str | dict[str, float] = "search",
         item_floor: float = 0.05,
         random_state: int = 0,
     ) -> None:
@@ -148,6 +166,7 @@ class CpuEstimator(PHQ9Estimator):
         self.min_df = min_df
         self.n_folds = n_folds
         self.anchor_source = anchor_source
+        self.head_weights = head_weights
         self.item_floor = item_floor
         self.random_state = random_state
 
@@ -205,8 +224,11 @@ class CpuEstimator(PHQ9Estimator):
                 if len(np.unique(yl)) < 2:
                     raise InputError(f"source '{name}' has a single label", field="y", fix="Need >= 2 classes.")
                 self.heads_[name] = self._fit_head(design, idx, yl.astype(int), ordinal=True, name=name)
-            self.scale_ = self._phq9_scale()
+            self.anchor_ = self._anchor_name()
+            self._fit_ensemble(design, y, src)
+            return
         self.anchor_ = self._anchor_name()
+        self.ensemble_ = {"heads": [REGRESSION_HEAD], "mean": [0.0], "std": [1.0], "weights": [1.0]}
 
     def _fit_block(self, block: str, X: Any, y: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
         r = Ridge(alpha=alpha, solver="auto").fit(X, y)
@@ -271,21 +293,102 @@ class CpuEstimator(PHQ9Estimator):
             return self.anchor_source
         return max(self.heads_, key=lambda h: len(self.heads_[h]["cuts"]))
 
-    def _phq9_scale(self) -> dict[str, list[float]]:
-        name = self._anchor_name()
-        cuts = np.asarray(self.heads_[name]["cuts"], dtype=float)
-        k = len(cuts)
+    def _train_head_latents(self, design: dict[str, Any], n: int) -> np.ndarray:
+        """(n, H) latent of every head on every training post; a head's own posts get its out-of-fold score."""
+        names = list(self.heads_)
+        lat = np.column_stack([self._latent_from_design(design, h) for h in names])
+        for j, h in enumerate(names):
+            rows, oof = self.train_oof_latent_[h]
+            lat[rows, j] = oof
+        return lat
+
+    def _fit_ensemble(self, design: dict[str, Any], y: np.ndarray, src: np.ndarray) -> None:
+        """Standardise the heads, choose their weights and fit the anchor's PHQ-9 map on the average."""
+        names = list(self.heads_)
+        lat = self._train_head_latents(design, len(y))
+        mu, sd = lat.mean(axis=0), lat.std(axis=0) + 1e-9
+        z = (lat - mu) / sd
+        w = self._choose_weights(z, y, src, names)
+        self.ensemble_ = {"heads": names, "mean": mu.tolist(), "std": sd.tolist(), "weights": w.tolist()}
+        rows = np.flatnonzero(src == self.anchor_)
+        self.scale_ = self._phq9_scale(z[rows] @ w, y[rows].astype(int), self.anchor_)
+
+    def _choose_weights(self, z: np.ndarray, y: np.ndarray, src: np.ndarray, names: list[str]) -> np.ndarray:
+        hw = self.head_weights
+        if isinstance(hw, dict):
+            unknown = set(hw) - set(names)
+            if unknown or not any(hw.get(h, 0.0) > 0 for h in names) or any(v < 0 for v in hw.values()):
+                raise InputError(
+                    f"head_weights {hw} do not fit heads {names}",
+                    field="head_weights",
+                    fix="Give non-negative weights keyed by source names, at least one positive.",
+                )
+            w = np.array([float(hw.get(h, 0.0)) for h in names])
+        elif hw == "equal":
+            w = np.ones(len(names))
+        elif hw == "search":
+            w = self._search_weights(z, y, src, names)
+        elif hw == "stacked":
+            target = np.zeros(len(y))
+            row_w = np.zeros(len(y))
+            for name in names:
+                idx = np.flatnonzero(src == name)
+                r = rankdata(y[idx])
+                target[idx] = (r - r.mean()) / (r.std() + 1e-12)
+                row_w[idx] = 1.0 / len(idx)
+            sw = np.sqrt(row_w)[:, None]
+            w, _ = nnls(z * sw, target * sw.ravel())
+            if w.sum() <= 0:
+                w = np.ones(len(names))
+        else:
+            raise InputError(
+                f"unknown head_weights {hw!r}",
+                field="head_weights",
+                fix="Use 'equal', 'search', 'stacked' or {head: weight}.",
+            )
+        return w / w.sum()
+
+    @staticmethod
+    def _search_weights(z: np.ndarray, y: np.ndarray, src: np.ndarray, names: list[str], step: float = 0.1):
+        """Weights on a simplex grid maximising the mean per-source Spearman on the training posts
+        (a head's own posts scored out-of-fold, so no head is favoured by having seen them)."""
+        groups = [(np.flatnonzero(src == n), rankdata(y[src == n])) for n in names]
+        groups = [(idx, (r - r.mean()) / (r.std() + 1e-12)) for idx, r in groups]
+        n_steps = round(1.0 / step)
+        best, best_w = -np.inf, np.ones(len(names))
+        for combo in _simplex(len(names), n_steps):
+            w = np.asarray(combo, dtype=float) / n_steps
+            score = 0.0
+            for idx, ry in groups:
+                rs = rankdata(z[idx] @ w)
+                score += float(np.mean(ry * (rs - rs.mean()) / (rs.std() + 1e-12)))
+            if score > best + 1e-12:
+                best, best_w = score, w
+        return best_w
+
+    def _phq9_scale(self, latent: np.ndarray, labels: np.ndarray, name: str) -> dict[str, list[float]]:
+        """Knots mapping the ensemble latent to 0-27: latent quantiles at the anchor's cumulative class
+        shares -> its weak PHQ-9 band edges; 0 and 27 at the nearest segment's slope extended, or at the 0.5% /
+        99.5% latent quantiles where those lie further out."""
+        k = int(labels.max())
+        shares = np.array([(labels <= c).mean() for c in range(k)])
+        cuts = np.quantile(latent, shares)
+        spread = float(latent.std()) + 1e-9
+        for i in range(1, k):  # strictly increasing knots
+            cuts[i] = max(cuts[i], cuts[i - 1] + 1e-3 * spread)
         edges = SOURCE_EDGES.get(name)
         if edges is None or len(edges) != k:
             edges = tuple(np.linspace(0.0, 27.0, k + 2)[1:-1])
         if k == 1:
-            slope = 4.5 / max(self.heads_[name]["latent_std"], 1e-6)
-            lo_slope = hi_slope = slope
+            lo_slope = hi_slope = 4.5 / spread
         else:
             seg = np.diff(edges) / np.maximum(np.diff(cuts), 1e-6)
             lo_slope, hi_slope = float(seg[0]), float(seg[-1])
-        x0 = cuts[0] - edges[0] / lo_slope
-        x1 = cuts[-1] + (27.0 - edges[-1]) / hi_slope
+        # the outer segments reach at least the 0.5% / 99.5% latent quantiles, so few posts tie at 0 or 27
+        x0 = min(cuts[0] - edges[0] / lo_slope, float(np.quantile(latent, 0.005)))
+        x1 = max(cuts[-1] + (27.0 - edges[-1]) / hi_slope, float(np.quantile(latent, 0.995)))
+        x0 = min(x0, cuts[0] - 1e-3 * spread)
+        x1 = max(x1, cuts[-1] + 1e-3 * spread)
         return {
             "knots_latent": [float(x0), *map(float, cuts), float(x1)],
             "knots_phq9": [0.0, *map(float, edges), 27.0],
@@ -298,13 +401,34 @@ class CpuEstimator(PHQ9Estimator):
         z = (z - h["stack_mean"]) / h["stack_std"]
         return z @ h["stack_coef"] + h["stack_intercept"]
 
-    def predict_latent(self, X: list[str], source: str | None = None) -> np.ndarray:
-        """The raw score of one head (default: the anchor): ordinal latent, or PHQ-9 in regression mode."""
+    def _ensemble_latent(self, design: dict[str, Any]) -> np.ndarray:
+        e = self.ensemble_
+        out = np.zeros(design["emb"].shape[0])
+        for h, mu, sd, w in zip(e["heads"], e["mean"], e["std"], e["weights"], strict=True):
+            if w > 0:
+                out += w * (self._latent_from_design(design, h) - mu) / sd
+        return out
+
+    def combine_head_latents(self, latents: dict[str, np.ndarray]) -> np.ndarray:
+        """The PHQ-9 output from given per-head latent scores (non-decreasing in each), before 0-27 clipping."""
         self._check_fitted()
-        head = self.anchor_ if source is None else source
-        if head not in self.heads_:
+        e = self.ensemble_
+        n = len(next(iter(latents.values())))
+        out = np.zeros(n)
+        for h, mu, sd, w in zip(e["heads"], e["mean"], e["std"], e["weights"], strict=True):
+            if w > 0:
+                out += w * (np.asarray(latents[h], dtype=float) - mu) / sd
+        return self._to_phq9(out)
+
+    def predict_latent(self, X: list[str], source: str | None = None) -> np.ndarray:
+        """The raw score of one head, or (default) the ensemble latent behind the PHQ-9 output."""
+        self._check_fitted()
+        if source is not None and source not in self.heads_:
             raise InputError(f"no head named '{source}'", field="source", fix=f"Use one of {sorted(self.heads_)}.")
-        return self._latent_from_design(self._design(featurize(list(X))), head)
+        design = self._design(featurize(list(X)))
+        if source is None:
+            return self._ensemble_latent(design)
+        return self._latent_from_design(design, source)
 
     def predict_class(self, X: list[str], source: str) -> np.ndarray:
         """Ordinal class codes of `source` from its own head and cut-points."""
@@ -327,20 +451,20 @@ class CpuEstimator(PHQ9Estimator):
         return f
 
     def _predict(self, texts: list[str]) -> np.ndarray:
-        return self._to_phq9(self._latent_from_design(self._design(self._features(texts)), self.anchor_))
+        return self._to_phq9(self._ensemble_latent(self._design(self._features(texts))))
 
     def predict_items(self, X: list[str]) -> np.ndarray:
         """Heuristic item scores 0-3 that sum to the (clipped) estimated total."""
         self._check_fitted()
         f = self._features(list(X))
-        total = np.clip(self._to_phq9(self._latent_from_design(self._design(f), self.anchor_)), 0, 27)
+        total = np.clip(self._to_phq9(self._ensemble_latent(self._design(f))), 0, 27)
         return spread_items(total, f.item_strength, self.item_floor)
 
     def predict_with_items(self, X: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(totals, items) from one featurisation pass (the fast path for scoring)."""
         self._check_fitted()
         f = self._features(list(X))
-        total = np.clip(self._to_phq9(self._latent_from_design(self._design(f), self.anchor_)), 0, 27)
+        total = np.clip(self._to_phq9(self._ensemble_latent(self._design(f))), 0, 27)
         return total, spread_items(total, f.item_strength, self.item_floor)
 
     # ---- persistence ----------------------------------------------------------------------
@@ -373,6 +497,7 @@ class CpuEstimator(PHQ9Estimator):
             "mode_": self.mode_,
             "anchor_": self.anchor_,
             "scale_": self.scale_,
+            "ensemble_": self.ensemble_,
             "heads_": heads,
             "lexicon_columns": list(lex_names),
             "n_hash": lf.N_HASH,
@@ -388,6 +513,12 @@ class CpuEstimator(PHQ9Estimator):
                 fix="Install the same phqwatch version and its dependencies (incl. empath), or re-train.",
             )
         self.mode_, self.anchor_, self.scale_ = state["mode_"], state["anchor_"], state["scale_"]
+        if "ensemble_" not in state:
+            raise ModelFormatError(
+                f"{folder} predates the head ensemble (no 'ensemble_' in config.json).",
+                fix="Re-train it with this phqwatch version (python -m phqwatch.training.build_default).",
+            )
+        self.ensemble_ = state["ensemble_"]
         for key in ("vocab_words", "vocab_tokens", "vocab_bigrams"):
             setattr(self, f"{key}_", arrays[key].astype(np.int64))
         for key in ("idf_words", "idf_tokens", "idf_bigrams"):

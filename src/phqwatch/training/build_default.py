@@ -5,8 +5,9 @@
 
 Steps: load DepSeverity, LT-EDI 2022 dev and Reddit DR (train+test); split each with `datasets.split`
 (seed 0: 70% train / 10% calib / 20% test, user-grouped, duplicates kept in one split); fit
-`CpuEstimator` on the three train splits with one head per source; calibrate the 80% split-conformal
-interval on the anchor (DepSeverity) calib split against weak midpoint targets of each label's PHQ-9 range; measure
+`CpuEstimator` on the three train splits with one head per source and the head ensemble behind the PHQ-9
+output; calibrate the 80% split-conformal interval of that output on the anchor (DepSeverity) calib split
+against weak midpoint targets of each label's PHQ-9 range; measure
 each head on its own test split; save the folder with its model card. Deterministic: on the same
 machine and library versions a rebuild writes a bit-identical weights.safetensors (config.json differs
 only in the recorded train_seconds); across machines, BLAS summation order may move predictions by <1e-6.
@@ -40,7 +41,8 @@ LIMITS = (
     "Trained only on single Reddit posts with proxy ordinal labels; no administered PHQ-9 and no chat "
     "dialogue was available, so the PHQ-9 scale is a weak mapping (see 'How the output is put on the "
     "PHQ-9 scale') and absolute values are not validated. The three label sets disagree (cross-set transfer "
-    "is weak: each head ranks its own set best), so the PHQ-9 output follows the DepSeverity head only. "
+    "is weak: each head ranks its own set best), so the PHQ-9 output is a weighted average of the three heads "
+    "and ranks each set somewhat below that set's own head. "
     "The interval is calibrated against weak midpoint targets, not administered scores; its coverage on "
     "real users is unknown. Item scores are heuristic (lexicon evidence share of the total). Reddit DR "
     "labels are subreddit-of-origin codes, partly a topic task. English only. Posts are ~100 words; "
@@ -130,6 +132,8 @@ def build(
     ctexts, _, _, cmids = _collect(cal, splits, "calib")
     model.calibrate_interval(ctexts, cmids)
     log(f"[calibrate] 80% conformal half-width {model.conformal_q_:.2f} PHQ-9 points on {len(ctexts)} posts")
+    weights = {h: round(float(w), 3) for h, w in zip(model.ensemble_["heads"], model.ensemble_["weights"], strict=True)}
+    log(f"[ensemble] head weights {weights}")
     metrics: dict[str, Any] = {}
     src = np.asarray(sources)
     for n, d in data.items():
@@ -140,7 +144,7 @@ def build(
     metrics["note"] = (
         "Per set: spearman/auc/qwk/macro_f1 score that set's own head (qwk/macro_f1 with macro-F1-optimal "
         "cut-points chosen on out-of-fold training scores); phq9_output_spearman scores the single PHQ-9 "
-        "estimate users get (DepSeverity head). Never read these as PHQ-9 accuracy."
+        "estimate users get (the head ensemble). Never read these as PHQ-9 accuracy."
     )
     metrics["split"] = f"datasets.split(seed={seed}, test_size=0.2, calib_size=0.1); metrics on the test split"
     metrics["conformal_half_width_80"] = round(float(model.conformal_q_), 3)
@@ -153,14 +157,19 @@ def build(
         "labels": "proxy ordinal labels, no administered PHQ-9: "
         + "; ".join(f"{n}: {d.mapping_note}" for n, d in data.items()),
         "output_scale": (
-            f"One head per source learns that source's own labels (ordinal logistic cut-points). The PHQ-9 "
-            f"estimate uses the '{model.anchor_}' head: its latent score is mapped piecewise-linearly through "
-            f"its cut-points placed at PHQ-9 band edges {model.scale_['knots_phq9'][1:-1]}, extended beyond "
-            "the outer cut-points with the slope of the nearest segment to 0 and 27, then clipped to 0-27. "
-            f"Interval: split-conformal 80% on the '{model.anchor_}' calibration split, targets = midpoints of "
-            "each label's weak PHQ-9 range (so it reflects the weak mapping, not administered scores). Items "
-            "1-9: heuristic share of the total by lexicon evidence (floor "
-            f"{model.item_floor}), clipped to 0-3."
+            "One head per source learns that source's own labels (ordinal logistic cut-points). The PHQ-9 "
+            "estimate combines all heads: each head's latent score is standardised (z-score over the pooled "
+            "training posts, own posts scored out-of-fold) and the z-scores are averaged with non-negative "
+            f"weights {weights} (head_weights='{model.head_weights}': the simplex-grid weights that maximise "
+            "the mean per-set Spearman on the training posts). The average is mapped piecewise-linearly "
+            f"onto 0-27 through the '{model.anchor_}' class boundaries: on its training posts, the averaged "
+            "latent's quantiles at the cumulative class shares are placed at PHQ-9 band edges "
+            f"{model.scale_['knots_phq9'][1:-1]}, extended to 0 and 27 (slope of the nearest segment, or the "
+            "0.5% / 99.5% latent quantiles where further out), then clipped to 0-27. The output is "
+            f"non-decreasing in every head's score. Interval: split-conformal 80% of this output on the "
+            f"'{model.anchor_}' calibration split, targets = midpoints of each label's weak PHQ-9 range (so it "
+            "reflects the weak mapping, not administered scores). Items 1-9: heuristic share of the total by "
+            f"lexicon evidence (floor {model.item_floor}), clipped to 0-3, summing to the total."
         ),
         "metrics": metrics,
         "limits": LIMITS,
