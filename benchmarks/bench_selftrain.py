@@ -323,6 +323,12 @@ def main(argv: list[str] | None = None) -> int:
         f"# Self-training benchmark ({ds.name})\n\n## Seed {seeds[0]}: every round (test split)\n\n{detail}\n\n"
         f"## Across seeds {seeds}: the round early stopping picks vs ground truth only\n\n{across}\n\n{note}\n"
     )
+    load = [round(x, 2) for x in os.getloadavg()]
+    text += (
+        f"\nWall times: {os.cpu_count()} CPU cores shared with other jobs (load average {load[0]} at the end), "
+        f"whole benchmark {time.perf_counter() - t0:.0f} s; round times include featurising the unlabeled pool, "
+        "fitting, evaluating with bootstrap CIs and saving.\n"
+    )
     print(text)
     out = {
         "per_seed": compact(per_seed),
