@@ -667,7 +667,13 @@ def train(
     help="Which pseudolabels to keep.",
 )
 @click.option(
-    "--min-confidence", type=float, default=0.8, show_default=True, help="confidence filter: minimum confidence (0-1)."
+    "--min-confidence",
+    type=float,
+    default=0.8,
+    show_default=True,
+    help="confidence filter: minimum share of the model's interval inside one band (or the teacher's own "
+    "confidence). With wide intervals mostly the extreme bands pass; --accept-frac with --balance-classes "
+    "(and --min-confidence 0) keeps every band.",
 )
 @click.option(
     "--agreement-tol",
