@@ -183,7 +183,7 @@ def pseudolabel(
           --base-url https://api.openai.com/v1 --teacher-model gpt-4o-mini --labels phq9.csv --stats run.json
     """
     from phqwatch.teacher import Pricing
-    from phqwatch.teacher.files import pseudolabel_file
+    from phqwatch.training.pseudolabel_file import pseudolabel_file
 
     settings = _settings(teacher_base_url=base_url, teacher_model=teacher_model, teacher_max_concurrency=concurrency)
     r = pseudolabel_file(

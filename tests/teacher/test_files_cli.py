@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from phqwatch.cli import cli
 from phqwatch.teacher import COLUMNS
-from phqwatch.teacher.files import pseudolabel_file
+from phqwatch.training.pseudolabel_file import pseudolabel_file
 
 from .conftest import FakeServer, completion, rating_json
 

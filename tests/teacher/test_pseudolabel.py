@@ -12,8 +12,9 @@ import pytest
 
 from phqwatch.errors import InputError
 from phqwatch.phq9 import ITEM_COLUMNS
-from phqwatch.teacher import COLUMNS, Pricing, TeacherCache, calibrate, pseudolabel, run_pseudolabel
+from phqwatch.teacher import COLUMNS, Pricing, TeacherCache, pseudolabel, run_pseudolabel
 from phqwatch.teacher.rubric import SYSTEM_PROMPT, fingerprint
+from phqwatch.training.teacher_calibration import calibrate
 
 from .conftest import SECRET, FakeServer, completion, rating_json
 

@@ -1,11 +1,12 @@
 """The LLM teacher: an OpenAI-compatible rater that turns users' text into PHQ-9 pseudolabels.
 
-    from phqwatch.teacher import pseudolabel, calibrate
+    from phqwatch.teacher import pseudolabel
     frame = pseudolabel({"u1": text}, settings)        # one row per user, stats in frame.attrs
-    cal = calibrate(frame.set_index("user_id")["phq9_estimate"], administered_totals)
 
 Modules: client (HTTP, retries, structured output, accounting), rubric (the versioned prompt), parse
-(JSON repair, validation, quote verification), cache (SQLite resume), pseudolabel (runs, calibration).
+(JSON repair, validation, quote verification), cache (SQLite resume), pseudolabel (runs), local_server
+(a llama.cpp server for tests and benchmarks). Calibration against administered PHQ-9s lives in
+phqwatch.training.teacher_calibration (it uses phqwatch.evaluation, a layer above).
 """
 
 from phqwatch.teacher.cache import TeacherCache, text_hash
@@ -13,11 +14,9 @@ from phqwatch.teacher.client import ChatResult, Pricing, TeacherCallError, Teach
 from phqwatch.teacher.parse import ParseError, Rating, extract_json, parse_rating
 from phqwatch.teacher.pseudolabel import (
     COLUMNS,
-    Calibration,
     PseudolabelRun,
     RunStats,
     apseudolabel,
-    calibrate,
     pseudolabel,
     run_pseudolabel,
 )
@@ -26,7 +25,6 @@ from phqwatch.teacher.rubric import RUBRIC_VERSION, build_messages, fingerprint
 __all__ = [
     "COLUMNS",
     "RUBRIC_VERSION",
-    "Calibration",
     "ChatResult",
     "ParseError",
     "Pricing",
@@ -39,7 +37,6 @@ __all__ = [
     "Usage",
     "apseudolabel",
     "build_messages",
-    "calibrate",
     "extract_json",
     "fingerprint",
     "parse_rating",

@@ -16,7 +16,8 @@ from typing import Any
 import pandas as pd
 
 from phqwatch.config import Settings
-from phqwatch.teacher.pseudolabel import COLUMNS, Calibration, RunStats, calibrate, run_pseudolabel
+from phqwatch.teacher.pseudolabel import COLUMNS, RunStats, run_pseudolabel
+from phqwatch.training.teacher_calibration import Calibration, calibrate
 from phqwatch.transcripts import (
     ReadStats,
     assemble_users,
