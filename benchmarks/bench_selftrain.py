@@ -315,10 +315,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{s0['train_total']} train posts ({args.admin_frac:.0%}, stratified); unlabeled pool: "
         f"{s0['unlabeled_same_set']} same-set (labels hidden) + {s0['unlabeled_reddit_dr']} Reddit DR posts. "
         "Teacher = the previous round's model (no useful LLM here). The round is picked on the calib split "
-        f"({s0['heldout_calib']} posts) with patience 1; every round was run to show the curve. Noise floor: "
-        f"refitting round 0 with {args.noise_refits} other estimator CV seeds moves test Spearman by up to "
-        f"{max(noise['range_per_seed']):.3f} (range per seed: {[round(x, 3) for x in noise['range_per_seed']]})."
+        f"({s0['heldout_calib']} posts) with patience 1; every round was run to show the curve."
     )
+    if args.noise_refits > 0:
+        note += (
+            f" Noise floor: refitting round 0 with {args.noise_refits} other estimator CV seeds moves test Spearman "
+            f"by up to {max(noise['range_per_seed']):.3f} (range per seed: "
+            f"{[round(x, 3) for x in noise['range_per_seed']]})."
+        )
     text = (
         f"# Self-training benchmark ({ds.name})\n\n## Seed {seeds[0]}: every round (test split)\n\n{detail}\n\n"
         f"## Across seeds {seeds}: the round early stopping picks vs ground truth only\n\n{across}\n\n{note}\n"
