@@ -750,7 +750,7 @@ def selftrain(
           phqwatch selftrain --transcripts chats.jsonl --labels phq9.csv --unlabeled other.jsonl \\
           --out st/ --teacher --filter agreement --rounds 3 --ensemble
     """
-    from phqwatch.training.files import selftrain_files
+    from phqwatch.training.selftrain_files import selftrain_files
 
     res, counts = selftrain_files(
         transcripts_path,

@@ -13,8 +13,8 @@ import re
 import httpx
 
 from phqwatch.config import Settings
-from phqwatch.training.files import teacher_from_settings
 from phqwatch.training.selftrain import self_train
+from phqwatch.training.selftrain_files import teacher_from_settings
 
 from .conftest import RateEstimator
 

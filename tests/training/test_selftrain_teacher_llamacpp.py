@@ -11,8 +11,8 @@ import pytest
 
 from phqwatch.config import Settings
 from phqwatch.teacher.local_server import LocalServer, find_smollm2_gguf, llama_cpp_available
-from phqwatch.training.files import teacher_from_settings
 from phqwatch.training.selftrain import self_train
+from phqwatch.training.selftrain_files import teacher_from_settings
 
 from .conftest import RateEstimator
 

@@ -33,17 +33,15 @@ from typing import Any
 
 import numpy as np
 
-from phqwatch import phq9
 from phqwatch.errors import ConfigError, InputError
 from phqwatch.models.base import PHQ9Estimator
+from phqwatch.training.label_scale import LabelScale
 from phqwatch.training.pseudolabels import (
-    BAND_BOUNDARIES,
     FILTERS,
     SOURCES,
     FilterResult,
     Teacher,
     TeacherScores,
-    class_midpoints,
     class_of,
     filter_pseudolabels,
     interval_confidence,
@@ -68,58 +66,6 @@ PSEUDO_COLUMNS = (
     "accepted",
     "reason",
 )
-
-
-@dataclass(frozen=True)
-class LabelScale:
-    """What the labels mean: PHQ-9 totals (`source=None`) or ordinal codes of one source.
-
-    `boundaries` are the class edges on the PHQ-9 scale (default: the PHQ-9 bands; for a proxy source its
-    weak ranges, e.g. DepSeverity 4.5/9.5/14.5). They turn a PHQ-9 pseudolabel into a code, a code into a
-    midpoint (for interval calibration), and set the classes the confidence filter looks at.
-    """
-
-    source: str | None = None
-    boundaries: tuple[float, ...] = BAND_BOUNDARIES
-    class_names: tuple[str, ...] | None = None
-
-    @property
-    def ordinal(self) -> bool:
-        return self.source is not None
-
-    @property
-    def n_classes(self) -> int:
-        return len(self.boundaries) + 1
-
-    def to_label(self, totals: np.ndarray, *, hard: bool = False) -> np.ndarray:
-        """Training labels from PHQ-9 pseudolabels: codes (ordinal), class midpoints (hard) or totals."""
-        t = np.asarray(totals, dtype=float)
-        if self.ordinal:
-            return class_of(t, self.boundaries).astype(float)
-        if hard:
-            return class_midpoints(self.boundaries)[class_of(t, self.boundaries)]
-        return t
-
-    def to_total(self, labels: np.ndarray) -> np.ndarray:
-        """PHQ-9-scale values of labels: class midpoints for codes (weak), the totals themselves otherwise."""
-        y = np.asarray(labels, dtype=float)
-        if self.ordinal:
-            return class_midpoints(self.boundaries)[y.astype(int)]
-        return y
-
-    def check(self, labels: np.ndarray, where: str, *, integer: bool = False) -> None:
-        y = np.asarray(labels, dtype=float)
-        if np.isnan(y).any():
-            raise InputError(f"{where} contains missing labels", fix="Drop users without a label.")
-        if self.ordinal:
-            if (y != np.round(y)).any() or y.min() < 0 or y.max() >= self.n_classes:
-                raise InputError(
-                    f"{where} must be codes 0..{self.n_classes - 1} of source '{self.source}'",
-                    fix="Pass ordinal codes, or LabelScale() for PHQ-9 totals.",
-                )
-        elif y.min() < phq9.MIN_TOTAL or y.max() > phq9.MAX_TOTAL or (integer and (y != np.round(y)).any()):
-            kind = "integer PHQ-9 totals 0-27" if integer else "PHQ-9 totals 0-27"
-            raise InputError(f"{where} must be {kind}", fix="Pass administered totals, or a LabelScale(source=...).")
 
 
 @dataclass
@@ -540,6 +486,8 @@ class SelfTrainer:
         if self.out_dir is not None:
             (self.out_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", "utf-8")
             try:
+                from phqwatch.training.selftrain_plot import plot_rounds
+
                 plot_rounds(summary, self.out_dir / PLOT_FILE)
             except ImportError as exc:  # matplotlib missing: say so, keep the JSON
                 self._say(f"no plot: {exc}")
@@ -674,44 +622,4 @@ def self_train(
     )
 
 
-def plot_rounds(summary: dict[str, Any], path: str | Path) -> Path:
-    """PNG of the held-out (and test) selection metric per round, with 95% CIs and the round-0 baseline."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    key = summary["config"]["metric"]
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    for split, colour, off in (("heldout", "#1565c0", -0.05), ("test", "#ef6c00", 0.05)):
-        xs, vs, lo, hi = [], [], [], []
-        for r in summary["rounds"]:
-            m = r.get(split)
-            if not m:
-                continue
-            node: Any = m
-            for part in key.split("."):
-                node = node.get(part, {}) if isinstance(node, dict) else {}
-            if not isinstance(node, dict) or node.get("value") is None:
-                continue
-            ci = node.get("ci") or [node["value"], node["value"]]
-            xs.append(r["round"] + off)
-            vs.append(node["value"])
-            lo.append(node["value"] - (ci[0] if ci[0] is not None else node["value"]))
-            hi.append((ci[1] if ci[1] is not None else node["value"]) - node["value"])
-        if xs:
-            ax.errorbar(xs, vs, yerr=[lo, hi], marker="o", capsize=3, color=colour, label=split)
-            ax.axhline(vs[0], color=colour, lw=0.8, ls=":")
-    ax.axvline(summary["best_round"], color="grey", lw=0.8, ls="--", label=f"best round {summary['best_round']}")
-    ax.set_xlabel("round (0 = administered labels only)")
-    ax.set_ylabel(f"{key} (95% CI)")
-    ax.set_xticks([r["round"] for r in summary["rounds"]])
-    ax.legend(fontsize=8)
-    ax.set_title("Self-training: held-out metric per round", fontsize=10)
-    path = Path(path)
-    fig.savefig(path, dpi=96, bbox_inches="tight")
-    plt.close(fig)
-    return path
-
-
-__all__ = ["LabelScale", "RoundResult", "SelfTrainResult", "SelfTrainer", "plot_rounds", "self_train"]
+__all__ = ["LabelScale", "RoundResult", "SelfTrainResult", "SelfTrainer", "self_train"]
