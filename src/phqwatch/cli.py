@@ -239,7 +239,12 @@ def pseudolabel(
     default=None,
     help="Scores file (.csv/.jsonl, the scores contract) to evaluate.",
 )
-@click.option("--labels", required=True, type=click.Path(path_type=Path), help="Administered PHQ-9 CSV.")
+@click.option("--labels", type=click.Path(path_type=Path), default=None, help="Administered PHQ-9 CSV.")
+@click.option(
+    "--dataset",
+    default=None,
+    help="Public proxy set instead of --labels: depseverity, lt_edi, reddit_dr or all (ordinal metrics).",
+)
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Folder for the outputs.")
 @click.option("--model", "model_dir", type=click.Path(path_type=Path), default=None, help="Model folder (end-to-end).")
 @click.option("--transcripts", type=click.Path(path_type=Path), default=None, help="Transcripts to score (end-to-end).")
@@ -252,7 +257,8 @@ def pseudolabel(
 @friendly_errors
 def evaluate(
     predictions: Path | None,
-    labels: Path,
+    labels: Path | None,
+    dataset: str | None,
     out_dir: Path,
     model_dir: Path | None,
     transcripts: Path | None,
@@ -273,8 +279,15 @@ def evaluate(
       phqwatch evaluate --predictions scores.csv --labels phq9.csv --out eval/
       phqwatch evaluate --predictions scores.csv --labels phq9.csv --out eval/ --metadata meta.csv
       phqwatch evaluate --model models/my-model --transcripts chats.jsonl --labels phq9.csv --out eval/
+      phqwatch evaluate --dataset all --out eval-proxy/            # the shipped model on the shared sets
     """
     from phqwatch.errors import InputError
+
+    if dataset is not None:
+        _evaluate_proxy(dataset, model_dir, out_dir, n_boot, seed, min_per_class, no_figures, predictions, labels)
+        return
+    if labels is None:
+        raise InputError("--labels is required (or use --dataset)", fix="Add --labels phq9.csv, or --dataset all.")
     from phqwatch.evaluation.pipeline import evaluate_files, evaluate_model, write_outputs, write_predictions
     from phqwatch.evaluation.report import text_table
 
@@ -314,6 +327,35 @@ def evaluate(
     )
     click.echo(f"Wrote {mpath} and {rpath}")
     click.echo("These are ESTIMATES for decision support, not administered PHQ-9 scores or a diagnosis.")
+
+
+def _evaluate_proxy(
+    dataset: str,
+    model_dir: Path | None,
+    out_dir: Path,
+    n_boot: int,
+    seed: int,
+    min_per_class: int,
+    no_figures: bool,
+    predictions: Path | None,
+    labels: Path | None,
+) -> None:
+    """`evaluate --dataset`: a model on the held-out test split of the public proxy sets, ordinal metrics only."""
+    from phqwatch.errors import InputError
+    from phqwatch.evaluation.proxy import evaluate_proxy, resolve_names, text_table, write_proxy_outputs
+    from phqwatch.models import load_model
+
+    if predictions is not None or labels is not None:
+        raise InputError("--dataset takes no --predictions/--labels", fix="Drop them, or drop --dataset.")
+    names = resolve_names(dataset)
+    model = load_model(model_dir)
+    ev = evaluate_proxy(
+        model, names, n_boot=n_boot, seed=seed, min_per_class=min_per_class, model_path=model_dir, log=click.echo
+    )
+    mpath, rpath = write_proxy_outputs(ev, out_dir, figures=not no_figures)
+    click.echo(text_table(ev.metrics))
+    click.echo(f"Wrote {mpath} and {rpath}")
+    click.echo("Proxy sets: research use only; weak ordinal labels, so no PHQ-9 error is reported.")
 
 
 # ---- service: database, server, worker ------------------------------------------------------------------
