@@ -347,7 +347,12 @@ def _evaluate_proxy(
 
     if predictions is not None or labels is not None:
         raise InputError("--dataset takes no --predictions/--labels", fix="Drop them, or drop --dataset.")
+    from phqwatch.datasets import available_datasets, load_dataset
+
     names = resolve_names(dataset)
+    for name in names:  # a missing folder fails here, before the model loads
+        if name not in available_datasets():
+            load_dataset(name)
     model = load_model(model_dir)
     ev = evaluate_proxy(
         model, names, n_boot=n_boot, seed=seed, min_per_class=min_per_class, model_path=model_dir, log=click.echo
