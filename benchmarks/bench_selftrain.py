@@ -101,6 +101,19 @@ def paired_spearman_delta(y: np.ndarray, p0: np.ndarray, p1: np.ndarray, n_boot:
     return {"delta": round(b - a, 4), "ci": [round(float(lo), 4), round(float(hi), 4)]}
 
 
+def estimator_fingerprint() -> str:
+    """Short hash of the CPU estimator's source files (the estimator changes while the project is built)."""
+    import hashlib
+
+    import phqwatch.models.cpu as cpu
+
+    h = hashlib.sha256()
+    for name in ("cpu.py", "lexical_features.py", "lexicons.py", "ordinal.py"):
+        f = Path(cpu.__file__).with_name(name)
+        h.update(f.read_bytes() if f.exists() else b"")
+    return h.hexdigest()[:12]
+
+
 def run_seed(ds: Any, dr: Any, seed: int, args: argparse.Namespace, configs: list[str]) -> dict[str, Any]:
     """One administered subsample and split: every config, the noise floor and the oracle."""
     from phqwatch.evaluation import ordinal_metrics
@@ -305,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"SKIPPED: {exc}")
         return 0
     t0 = time.perf_counter()
+    fingerprint = estimator_fingerprint()
     per_seed = [run_seed(ds, dr, seed, args, configs) for seed in seeds]
     detail = detail_table(per_seed[0], ds.n_classes)
     across, agg = seeds_table(per_seed, configs)
@@ -315,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{s0['train_total']} train posts ({args.admin_frac:.0%}, stratified); unlabeled pool: "
         f"{s0['unlabeled_same_set']} same-set (labels hidden) + {s0['unlabeled_reddit_dr']} Reddit DR posts. "
         "Teacher = the previous round's model (no useful LLM here). The round is picked on the calib split "
-        f"({s0['heldout_calib']} posts) with patience 1; every round was run to show the curve."
+        f"({s0['heldout_calib']} posts) with patience 1; every round was run to show the curve. "
+        f"Estimator: CpuEstimator defaults, source fingerprint {fingerprint}."
     )
     if args.noise_refits > 0:
         note += (
@@ -341,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         "table_seeds_markdown": across,
         "note": note,
         "wall_s": round(time.perf_counter() - t0, 1),
+        "estimator_fingerprint": fingerprint,
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
