@@ -1,0 +1,11 @@
+"""The `phqwatch` command: the top layer. One module per command group; `base` holds the group itself.
+
+scoring     score                    training    train, selftrain
+evaluation  evaluate                 teacher     pseudolabel
+service     db upgrade|seed, serve, worker, demo
+"""
+
+from phqwatch.cli import evaluation, scoring, service, teacher, training  # noqa: F401  (register the commands)
+from phqwatch.cli.base import cli, friendly_errors, main
+
+__all__ = ["cli", "friendly_errors", "main"]

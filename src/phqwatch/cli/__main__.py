@@ -1,0 +1,5 @@
+"""`python -m phqwatch.cli`."""
+
+from phqwatch.cli import main
+
+main()

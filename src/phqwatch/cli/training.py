@@ -1,0 +1,265 @@
+"""`phqwatch train` and `phqwatch selftrain`: model folders from administered or proxy labels."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import click
+import numpy as np
+
+from phqwatch.cli.base import _settings, cli, friendly_errors
+
+
+@cli.command()
+@click.option("--dataset", default=None, help="Public proxy set to train on: depseverity, lt_edi, reddit_dr or all.")
+@click.option("--transcripts", "transcripts_path", type=click.Path(path_type=Path), default=None, help="Transcripts.")
+@click.option("--labels", "labels_path", type=click.Path(path_type=Path), default=None, help="PHQ-9 CSV.")
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Model folder to write.")
+@click.option("--window-days", type=int, default=14, show_default=True, help="Days of text before each PHQ-9.")
+@click.option("--include-assistant", is_flag=True, help="Also train on the app's turns.")
+@click.option("--estimator", default="lexical-ridge", show_default=True, help="Registered estimator name.")
+@click.option(
+    "--backbone",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Local Hugging Face model folder for --estimator transformer (see docs/transformer.md).",
+)
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Root of the public data.")
+@friendly_errors
+def train(
+    dataset: str | None,
+    transcripts_path: Path | None,
+    labels_path: Path | None,
+    out_dir: Path,
+    window_days: int,
+    include_assistant: bool,
+    estimator: str,
+    backbone: Path | None,
+    data_dir: Path | None,
+) -> None:
+    """Train a model folder from your transcripts + administered PHQ-9s, or from public proxy data.
+
+    With --transcripts/--labels each PHQ-9 is linked to the user's text in the --window-days before it
+    and the model regresses the PHQ-9 total (0-27). With --dataset it trains one head per proxy set.
+
+    \b
+    Examples:
+      phqwatch train --transcripts examples/transcripts.jsonl --labels examples/phq9.csv --out my-model
+      phqwatch train --dataset all --out src/phqwatch/models/default
+      phqwatch train --dataset depseverity --out /tmp/depsev-model
+      phqwatch train --transcripts chats.jsonl --labels phq9.csv --estimator transformer \
+          --backbone models/qwen3-0.6b --out qwen-phq9
+    """
+    from phqwatch.errors import InputError
+    from phqwatch.models.registry import estimator_class
+
+    if (dataset is None) == (transcripts_path is None):
+        raise InputError("pass either --dataset or --transcripts with --labels", fix="See `phqwatch train --help`.")
+    cls = estimator_class(estimator)
+    if backbone is not None:
+        cls = functools.partial(cls, backbone=str(backbone))  # type: ignore[assignment]
+    if dataset is not None:
+        from phqwatch.datasets import DATASETS
+        from phqwatch.training.build_default import build
+
+        names = DATASETS if dataset == "all" else (dataset,)
+        if dataset != "all" and dataset not in DATASETS:
+            raise InputError(f"unknown dataset '{dataset}'", fix=f"Use all or one of {', '.join(DATASETS)}.")
+        build(out_dir, data_dir, names=names, log=click.echo, estimator=cls())
+        click.echo(f"Model written to {out_dir} (proxy labels; see its README.md model card).")
+        return
+    if labels_path is None:
+        raise InputError("--transcripts needs --labels (a PHQ-9 CSV)", fix="Add --labels phq9.csv.")
+    from phqwatch.transcripts import WindowStats, build_windows, iter_messages, read_questionnaires
+
+    stats = WindowStats()
+    windows = build_windows(
+        iter_messages(transcripts_path),
+        read_questionnaires(labels_path),
+        days=window_days,
+        include_assistant=include_assistant,
+        stats=stats,
+    )
+    click.echo(f"{stats.windows} windows from {stats.questionnaires} questionnaires ({stats.empty} without text).")
+    if len(windows) < 10:
+        raise InputError(f"only {len(windows)} labelled windows", fix="Provide more users with PHQ-9s and text.")
+    rng = np.random.default_rng(0)
+    users = sorted({w.user_id for w in windows})
+    calib_users = set(rng.permutation(users)[: max(1, len(users) // 5)])
+    fit_w = [w for w in windows if w.user_id not in calib_users]
+    cal_w = [w for w in windows if w.user_id in calib_users]
+    click.echo(f"Fitting {estimator} on {len(fit_w)} windows; calibrating the interval on {len(cal_w)} held-out.")
+    model = cls().fit([w.text for w in fit_w], [w.label for w in fit_w])
+    if cal_w:
+        model.calibrate_interval([w.text for w in cal_w], [w.label for w in cal_w])
+    model.save(
+        out_dir,
+        metadata={
+            "training_data": f"{transcripts_path} + {labels_path} ({len(fit_w)} windows of {window_days} days)",
+            "labels": "administered PHQ-9 totals",
+            "output_scale": "direct regression on PHQ-9 totals 0-27",
+            "rebuild": f"phqwatch train --transcripts {transcripts_path} --labels {labels_path} --out {out_dir}",
+        },
+    )
+    click.echo(f"Model written to {out_dir}.")
+
+
+@cli.command()
+@click.option(
+    "--transcripts",
+    "transcripts_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Transcripts of the administered users.",
+)
+@click.option("--labels", "labels_path", required=True, type=click.Path(path_type=Path), help="Administered PHQ-9 CSV.")
+@click.option(
+    "--unlabeled",
+    "unlabeled_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Transcripts of users without a PHQ-9.",
+)
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Folder for rounds, summary and model."
+)
+@click.option(
+    "--teacher/--no-teacher",
+    default=None,
+    help="Use the LLM teacher (PHQWATCH_TEACHER_*); default: on when a teacher URL is set.",
+)
+@click.option("--rounds", type=int, default=5, show_default=True, help="Self-training rounds after round 0.")
+@click.option(
+    "--filter",
+    "filter_",
+    type=click.Choice(["confidence", "agreement", "none"]),
+    default="confidence",
+    show_default=True,
+    help="Which pseudolabels to keep.",
+)
+@click.option(
+    "--min-confidence",
+    type=float,
+    default=0.8,
+    show_default=True,
+    help="confidence filter: minimum share of the model's interval inside one band (or the teacher's own "
+    "confidence). With wide intervals mostly the extreme bands pass; --accept-frac with --balance-classes "
+    "(and --min-confidence 0) keeps every band.",
+)
+@click.option(
+    "--agreement-tol",
+    type=float,
+    default=3.0,
+    show_default=True,
+    help="agreement filter: max |teacher - model| in PHQ-9 points.",
+)
+@click.option(
+    "--accept-frac",
+    type=float,
+    default=None,
+    help="Round r keeps at most r x this share of the unlabeled users (most confident first).",
+)
+@click.option("--balance-classes", is_flag=True, help="Split that quota by the administered PHQ-9 band shares.")
+@click.option(
+    "--source",
+    "pseudo_source",
+    type=click.Choice(["auto", "teacher", "model", "mean"]),
+    default="auto",
+    show_default=True,
+    help="Who gives the pseudolabel (auto: teacher if on, else the previous model).",
+)
+@click.option(
+    "--patience", type=int, default=1, show_default=True, help="Stop after this many rounds without improvement."
+)
+@click.option(
+    "--metric", default="spearman", show_default=True, help="Held-out selection metric (spearman, mae, qwk, ...)."
+)
+@click.option("--ensemble", is_flag=True, help="Also average the ground-truth-only and the best pseudolabel model.")
+@click.option(
+    "--heldout-frac", type=float, default=0.2, show_default=True, help="Share of administered users held out."
+)
+@click.option("--estimator", default="lexical-ridge", show_default=True, help="Registered estimator name.")
+@click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for the CIs.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the held-out split and the bootstrap.")
+@click.option("--include-assistant", is_flag=True, help="Also use the app's turns.")
+@friendly_errors
+def selftrain(
+    transcripts_path: Path,
+    labels_path: Path,
+    unlabeled_path: Path,
+    out_dir: Path,
+    teacher: bool | None,
+    rounds: int,
+    filter_: str,
+    min_confidence: float,
+    agreement_tol: float,
+    accept_frac: float | None,
+    balance_classes: bool,
+    pseudo_source: str,
+    patience: int,
+    metric: str,
+    ensemble: bool,
+    heldout_frac: float,
+    estimator: str,
+    n_boot: int,
+    seed: int,
+    include_assistant: bool,
+) -> None:
+    """Self-train: administered PHQ-9s first, then teacher and/or model pseudolabels, round by round.
+
+    Round 0 trains on the administered windows only. Each next round pseudolabels the unlabeled users
+    (the LLM teacher and/or the previous round's model), keeps those that pass --filter, retrains and is
+    scored on held-out administered users (metrics with 95% CIs). Training stops when the held-out
+    --metric stops improving (--patience). OUT/round_N/ keeps each round's model, pseudolabels.csv and
+    metrics.json; OUT/summary.json, OUT/heldout_by_round.png, and the chosen model in OUT/model.
+    Teacher settings come from PHQWATCH_TEACHER_BASE_URL, _MODEL, _API_KEY (never logged).
+
+    \b
+    Examples:
+      phqwatch selftrain --transcripts chats.jsonl --labels phq9.csv --unlabeled other.jsonl --out st/ --no-teacher
+      PHQWATCH_TEACHER_BASE_URL=http://127.0.0.1:8080/v1 PHQWATCH_TEACHER_MODEL=qwen2.5-7b \\
+          phqwatch selftrain --transcripts chats.jsonl --labels phq9.csv --unlabeled other.jsonl \\
+          --out st/ --teacher --filter agreement --rounds 3 --ensemble
+    """
+    from phqwatch.training.selftrain_files import selftrain_files
+
+    res, counts = selftrain_files(
+        transcripts_path,
+        labels_path,
+        unlabeled_path,
+        out_dir,
+        _settings(),
+        estimator=estimator,
+        teacher=teacher,
+        heldout_frac=heldout_frac,
+        include_assistant=include_assistant,
+        progress=click.echo,
+        max_rounds=rounds,
+        filter=filter_,
+        min_confidence=min_confidence,
+        agreement_tol=agreement_tol,
+        accept_frac=accept_frac,
+        balance_classes=balance_classes,
+        pseudo_source=pseudo_source,
+        patience=patience,
+        metric=metric,
+        ensemble=ensemble,
+        n_boot=n_boot,
+        seed=seed,
+    )
+    click.echo("round | accepted | held-out " + metric + " [95% CI] | wall s")
+    for r in res.rounds:
+        node = r.heldout.get(metric, {})
+        ci = node.get("ci") or [None, None] if isinstance(node, dict) else [None, None]
+        ci_txt = "" if ci[0] is None else f" [{ci[0]:.3f}, {ci[1]:.3f}]"
+        click.echo(f"{r.round:5d} | {r.n_pseudo_accepted:8d} | {r.metric:.4f}{ci_txt} | {r.timings_s['total_s']:.1f}")
+    ens = res.summary.get("ensemble")
+    if ens:
+        click.echo(
+            f"Ensemble: skipped ({ens['skipped']})."
+            if "skipped" in ens
+            else f"Ensemble of rounds {ens['members']}: held-out {metric} {ens['metric']:.4f} ({out_dir / 'ensemble'})."
+        )
+    click.echo(f"Best round {res.best_round}; stopped: {res.stopped}. Model written to {out_dir / 'model'}.")
+    click.echo("Pseudolabels are training labels, not administered PHQ-9 scores; estimates are not a diagnosis.")
