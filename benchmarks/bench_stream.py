@@ -56,6 +56,8 @@ def score_child(src: str, out: str, spill_mb: int) -> None:
     from phqwatch.transcripts import iter_messages, write_rows
 
     model = load_model()
+    model.predict(["warm up the model so its memory is counted before the stream starts"] * 2)
+    model_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     summary = ScoreSummary()
     t0 = time.perf_counter()
     scored = score_messages(iter_messages(src), model, spill_chars=spill_mb * 1_000_000, summary=summary)
@@ -68,6 +70,7 @@ def score_child(src: str, out: str, spill_mb: int) -> None:
                 "users": summary.users,
                 "seconds": dt,
                 "peak_rss_mb": peak_mb,
+                "model_rss_mb": model_mb,
                 "spilled": summary.assembled.spilled,
                 "duplicates": summary.assembled.duplicates,
             }
@@ -97,11 +100,18 @@ def main() -> None:
         )
         r = json.loads(res.stdout.strip().splitlines()[-1])
         size_mb = src.stat().st_size / 1e6
-        print("| file MB | users | peak RSS MB | RSS / file | users/s | spilled |")
-        print("|---:|---:|---:|---:|---:|:---:|")
         print(
-            f"| {size_mb:,.0f} | {r['users']:,} | {r['peak_rss_mb']:,.0f} | {r['peak_rss_mb'] / size_mb:.2f} | "
+            "| file MB | users | text budget MB | RSS, model loaded | peak RSS MB | peak / file | users/s | spilled |"
+        )
+        print("|---:|---:|---:|---:|---:|---:|---:|:---:|")
+        print(
+            f"| {size_mb:,.0f} | {r['users']:,} | {args.spill_mb} | {r['model_rss_mb']:,.0f} | "
+            f"{r['peak_rss_mb']:,.0f} | {r['peak_rss_mb'] / size_mb:.2f} | "
             f"{r['users'] / r['seconds']:,.0f} | {r['spilled']} |"
+        )
+        (Path(__file__).parent / "results").mkdir(exist_ok=True)
+        (Path(__file__).parent / "results" / "stream.json").write_text(
+            json.dumps({"file_mb": size_mb, "spill_mb": args.spill_mb, **r}, indent=1) + "\n"
         )
 
 
