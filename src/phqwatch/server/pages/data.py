@@ -106,7 +106,7 @@ def _trend(rows: Sequence[Any]) -> dict[str, Any] | None:
         return None
     t = trend(smooth(pts))
     arrow = {"up": "\u2191", "down": "\u2193", "flat": "\u2192"}[t.direction]
-    words = {"up": "worsening", "down": "improving", "flat": "stable"}[t.direction]
+    words = {"up": "estimates rising", "down": "estimates falling", "flat": "estimates stable"}[t.direction]
     return {
         "direction": t.direction,
         "arrow": arrow,
