@@ -20,22 +20,12 @@ import numpy as np
 
 from phqwatch.evaluation.breakdowns import WORD_EDGES, by_metadata, by_words, read_metadata
 from phqwatch.evaluation.join import Joined, PredictionRow, join, read_predictions
-from phqwatch.evaluation.metrics import DEFAULT_MIN_PER_CLASS, phq9_metrics
+from phqwatch.evaluation.metrics import DEFAULT_MIN_PER_CLASS, SCALAR_METRICS, phq9_metrics
 from phqwatch.transcripts import atomic_write, read_questionnaires
 
 SCHEMA_VERSION = 1
-CONTRACT_KEYS = (
-    "n",
-    "mae",
-    "rmse",
-    "pearson",
-    "spearman",
-    "ccc",
-    "qwk",
-    "band_accuracy",
-    "sensitivity_ge_10",
-    "specificity_ge_10",
-)
+#: The stable metrics.json contract: `n` and the first nine scalar metrics, each {"value", "ci"}.
+CONTRACT_KEYS = ("n", *SCALAR_METRICS[:9])
 #: The reference paper's test set (842 users with administered PHQ-9s).
 REFERENCE = {
     "source": "Fine-tuning LLMs for Passive Depression Severity Estimation from AI Mental Health Dialogue (2026)",
