@@ -16,12 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from phqwatch.evaluation.breakdowns import WORD_EDGES, by_metadata, by_words, read_metadata
 from phqwatch.evaluation.join import Joined, PredictionRow, join, read_predictions
 from phqwatch.evaluation.metrics import DEFAULT_MIN_PER_CLASS, SCALAR_METRICS, phq9_metrics
-from phqwatch.transcripts import atomic_write, read_questionnaires
+from phqwatch.transcripts import atomic_write, jsonable, read_questionnaires
 
 SCHEMA_VERSION = 1
 #: The stable metrics.json contract: `n` and the first nine scalar metrics, each {"value", "ci"}.
@@ -234,19 +232,7 @@ def evaluate_model(
 
 def to_json(metrics: dict[str, Any]) -> str:
     """metrics.json text; refuses NaN/inf (allow_nan=False) so none can leak into the contract."""
-    return json.dumps(_jsonable(metrics), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
+    return json.dumps(jsonable(metrics), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
 
 
 def write_outputs(ev: Evaluation, out_dir: str | Path, *, figures: bool = True) -> tuple[Path, Path]:

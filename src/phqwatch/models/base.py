@@ -24,6 +24,7 @@ import numpy as np
 from phqwatch import phq9
 from phqwatch.errors import InputError, ModelFormatError, NotFittedError
 from phqwatch.transcripts.schema import UserText, count_words
+from phqwatch.transcripts.writers import jsonable
 
 FORMAT_VERSION = 1
 
@@ -267,9 +268,9 @@ class PHQ9Estimator:
         config = {
             "format_version": FORMAT_VERSION,
             "estimator": self.name,
-            "params": _jsonable(self.get_params()),
-            "state": _jsonable(state),
-            "metadata": _jsonable(meta),
+            "params": jsonable(self.get_params()),
+            "state": jsonable(state),
+            "metadata": jsonable(meta),
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
@@ -330,19 +331,3 @@ def conformal_quantile(residuals: np.ndarray, coverage: float) -> float:
         raise InputError("no residuals to calibrate the interval on", fix="Pass held-out labelled data.")
     k = min(len(r), math.ceil((len(r) + 1) * coverage))
     return float(r[k - 1])
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, float) and math.isnan(obj):
-        return None
-    return obj

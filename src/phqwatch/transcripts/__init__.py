@@ -5,7 +5,7 @@ from phqwatch.transcripts.questionnaires import read_questionnaires
 from phqwatch.transcripts.readers import ReadStats, iter_messages, messages_from_records
 from phqwatch.transcripts.schema import ROLES, Message, Questionnaire, UserText, Window, count_words
 from phqwatch.transcripts.windows import WindowStats, build_windows
-from phqwatch.transcripts.writers import SCORE_COLUMNS, atomic_write, write_rows
+from phqwatch.transcripts.writers import SCORE_COLUMNS, atomic_write, jsonable, write_rows
 
 __all__ = [
     "ROLES",
@@ -22,6 +22,7 @@ __all__ = [
     "build_windows",
     "count_words",
     "iter_messages",
+    "jsonable",
     "messages_from_records",
     "read_questionnaires",
     "write_rows",
