@@ -585,21 +585,28 @@ def draft_report(
     )
     hist = review.start(content, author_id=None, author_name=f"phqwatch ({content['generator']['kind']})", at=now)
     v = hist.latest
+    _save_version(s, cipher, report, v, status="draft", note="machine draft")
+    _audit_write(s, who, "create", report.id, patient_id, {"version": 1, "kind": "draft"})
+    return report
+
+
+def _save_version(
+    s: Session, cipher: TextCipher, report: Any, v: review.ReportVersion, *, status: str, note: str | None = None
+) -> None:
+    """Persist one review version (encrypted) and the report's new status."""
     rt.add_version(
         s,
         cipher,
         report,
-        number=1,
-        kind="draft",
+        number=v.number,
+        kind=v.kind,
         content=v.content,
-        author_id=None,
+        author_id=v.author_id,
         author_name=v.author_name,
-        note="machine draft",
-        at=now,
-        status="draft",
+        note=v.note if note is None else note,
+        at=v.at,
+        status=status,
     )
-    _audit_write(s, who, "create", report.id, patient_id, {"version": 1, "kind": "draft"})
-    return report
 
 
 def _audit_write(s: Session, who: Principal, action: str, report_id: int, patient_id: int, details: dict) -> None:
@@ -637,19 +644,7 @@ def edit_report(
     report = rt.get_report(s, report_id, patient_id=patient_id)
     hist = load_history(s, cipher, report.id)
     v = review.edit(hist, edits, role=who.role, author_id=who.person_id, author_name=_author(s, who), note=note, at=now)
-    rt.add_version(
-        s,
-        cipher,
-        report,
-        number=v.number,
-        kind=v.kind,
-        content=v.content,
-        author_id=v.author_id,
-        author_name=v.author_name,
-        note=v.note,
-        at=v.at,
-        status=hist.status,
-    )
+    _save_version(s, cipher, report, v, status=hist.status)
     _audit_write(
         s,
         who,
@@ -675,19 +670,7 @@ def release_report(
     report = rt.get_report(s, report_id, patient_id=patient_id)
     hist = load_history(s, cipher, report.id)
     v = review.release(hist, role=who.role, author_id=who.person_id, author_name=_author(s, who), note=note, at=now)
-    rt.add_version(
-        s,
-        cipher,
-        report,
-        number=v.number,
-        kind=v.kind,
-        content=v.content,
-        author_id=v.author_id,
-        author_name=v.author_name,
-        note=v.note,
-        at=v.at,
-        status="released",
-    )
+    _save_version(s, cipher, report, v, status="released")
     _audit_write(s, who, "update", report.id, patient_id, {"version": v.number, "kind": "release"})
     return v
 
