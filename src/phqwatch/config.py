@@ -43,7 +43,10 @@ class Settings(BaseSettings):
     token_ttl_minutes: int = Field(60, ge=1)
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Larger request bodies get HTTP 413.")
     login_attempts_per_minute: int = Field(10, ge=1)
-    crisis_text: str = Field(DEFAULT_CRISIS_TEXT, description="Shown with every crisis-safety hit.")
+    crisis_text: str | None = Field(None, description="Crisis-resources text; None: the locale's own text.")
+    crisis_locale: str = Field("en-US", description="Locale of the crisis-resources text (en-US, en-GB, zh-CN).")
+    crisis_model_dir: Path | None = Field(None, description="Risk-model folder; None: the shipped one.")
+    crisis_use_model: bool = Field(True, description="Run the learned risk model beside the rules.")
 
     # --- LLM teacher (OpenAI-compatible) ------------------------------------------------------
     teacher_base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8080/v1")

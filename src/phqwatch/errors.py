@@ -15,6 +15,7 @@ __all__ = [
     "TeacherError",
     "StoreError",
     "NotFoundError",
+    "ConflictError",
     "PermissionDeniedError",
 ]
 
@@ -78,6 +79,10 @@ class StoreError(PhqwatchError):
 
 class NotFoundError(PhqwatchError, LookupError):
     """A requested record (patient, alert, report) does not exist."""
+
+
+class ConflictError(PhqwatchError):
+    """The request conflicts with stored data (e.g. a message id another person already used)."""
 
 
 class PermissionDeniedError(PhqwatchError):

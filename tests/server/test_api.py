@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from phqwatch.safety.resources import crisis_resources
 from phqwatch.store import jobs
 from phqwatch.store.tables import AuditEntry, MessageRow
 
@@ -20,7 +21,7 @@ def test_ingest_screens_every_user_message_and_is_idempotent(world):
     assert r.status_code == 200, r.text
     out = r.json()
     assert (out["accepted"], out["duplicates"], out["crisis"]) == (2, 0, True)
-    assert out["crisis_text"] == w.settings.crisis_text
+    assert out["crisis_text"] == crisis_resources(w.settings.crisis_locale, w.settings.crisis_text)
     assert len(out["crisis_alert_ids"]) == 1 and out["jobs_queued"] == 1
     again = w.client.post("/api/v1/messages/batch", json=body, headers=w.h("service")).json()
     assert (again["accepted"], again["duplicates"], again["crisis_alert_ids"]) == (0, 2, [])

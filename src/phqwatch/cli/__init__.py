@@ -5,7 +5,7 @@ evaluation  evaluate                 teacher     pseudolabel
 service     db upgrade|seed, serve, worker, demo
 """
 
-from phqwatch.cli import evaluation, scoring, service, teacher, training  # noqa: F401  (register the commands)
+from phqwatch.cli import evaluation, safety, scoring, service, teacher, training  # noqa: F401  (register the commands)
 from phqwatch.cli.base import cli, friendly_errors, main
 
 __all__ = ["cli", "friendly_errors", "main"]

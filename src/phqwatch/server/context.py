@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from phqwatch.config import Settings
 from phqwatch.store import Database, TextCipher
 
 if TYPE_CHECKING:
+    from phqwatch.safety import CrisisScreen
     from phqwatch.server.auth import LoginRateLimiter
     from phqwatch.server.worker import Worker
 
@@ -25,3 +27,12 @@ class ServerContext:
     worker: Worker | None = None
     #: Set after each ingestion that queued a job, so an in-process worker wakes at once.
     job_signal: threading.Event = field(default_factory=threading.Event)
+
+    @cached_property
+    def crisis_screen(self) -> CrisisScreen:
+        """The crisis screen as configured (rules + the shipped or configured risk model), built once."""
+        from phqwatch.safety import CrisisScreen, ScreenConfig
+
+        s = self.settings
+        model = str(s.crisis_model_dir) if s.crisis_model_dir else None
+        return CrisisScreen(ScreenConfig(use_model=s.crisis_use_model, model_path=model))

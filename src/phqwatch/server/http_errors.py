@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from phqwatch.errors import (
     ConfigError,
+    ConflictError,
     InputError,
     NotFoundError,
     PermissionDeniedError,
@@ -26,6 +27,7 @@ STATUS = (
     (RateLimitedError, 429),
     (PermissionDeniedError, 403),
     (NotFoundError, 404),
+    (ConflictError, 409),
     (InputError, 422),
     (StoreError, 503),
     (ConfigError, 500),

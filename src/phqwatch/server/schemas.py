@@ -28,10 +28,21 @@ class BatchIn(BaseModel):
     messages: list[MessageIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
+class ScreenOut(BaseModel):
+    """The crisis screen's decision on one user message."""
+
+    flag: bool = Field(description="Opens the crisis path (severity high, urgent or imminent).")
+    severity: Literal["none", "review", "high", "urgent", "imminent"]
+    categories: list[str] = []
+    score: float | None = Field(None, description="The learned risk model's probability of crisis risk.")
+    rules: list[str] = Field([], description="Ids of the rules and context checks that fired.")
+
+
 class IngestedOut(BaseModel):
     index: int
     status: Literal["accepted", "duplicate"]
     id: int | None
+    screen: ScreenOut | None = Field(None, description="Crisis-screen result (user messages only).")
 
 
 class IngestOut(BaseModel):

@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from phqwatch.monitoring.safety import SafetyResult, screen
+from phqwatch.safety import CrisisScreen, ScreenResult, Turn, default_screen
+from phqwatch.safety.stream import MAX_CONTEXT_TURNS
+from phqwatch.safety.types import SEVERITY_ORDER
 from phqwatch.store import TextCipher, alerts, audit, estimates, jobs, messages, questionnaires
 from phqwatch.store.tables import Estimate, Person
 from phqwatch.transcripts.schema import Message
@@ -21,6 +23,11 @@ from phqwatch.transcripts.schema import Message
 log = logging.getLogger("phqwatch.server")
 
 CRISIS_KIND = "crisis"
+#: Past risk or ambiguous distress: a clinician's look at the next contact, no crisis path.
+REVIEW_KIND = "risk-review"
+#: Screen severity -> alert severity (imminent and urgent page; high is urgent in the queue too).
+ALERT_SEVERITY = {"imminent": "urgent", "urgent": "urgent", "high": "urgent", "review": "warning"}
+ALERT_RANK = {"info": 0, "warning": 1, "high": 2, "urgent": 3}
 #: Interval half-width used for alert rules when a model gives no interval (typical estimate error).
 FALLBACK_HALF_WIDTH = 4.0
 
@@ -28,6 +35,7 @@ FALLBACK_HALF_WIDTH = 4.0
 @dataclass
 class IngestOutcome:
     results: list[messages.Ingested]
+    screened: dict[int, ScreenResult] = field(default_factory=dict)  # batch index -> screen result
     crisis_alert_ids: list[int] = field(default_factory=list)
     jobs_queued: int = 0
 
@@ -36,8 +44,23 @@ class IngestOutcome:
         return sum(r.status == "accepted" for r in self.results)
 
 
-def _excerpt(result: SafetyResult) -> str:
-    return " … ".join(dict.fromkeys(m.excerpt for m in result.matches))[:500]
+def _screen_batch(
+    s: Session, cipher: TextCipher, organisation_id: int, items: Sequence[Message], screen: CrisisScreen
+) -> dict[int, ScreenResult]:
+    """Screen every user message of the batch, each with the turns before it (stored ones first, then the
+    batch's own), before anything is stored or deduplicated."""
+    stored = messages.recent_turns(
+        s, cipher, organisation_id, [(m.user_id, m.conversation_id) for m in items], limit=MAX_CONTEXT_TURNS
+    )
+    history = {k: [Turn(role, text) for role, text in v] for k, v in stored.items()}
+    todo: list[tuple[int, str, tuple[Turn, ...]]] = []
+    for i, m in enumerate(items):
+        turns = history.setdefault((m.user_id, m.conversation_id), [])
+        if m.role == "user":
+            todo.append((i, m.text, tuple(turns[-MAX_CONTEXT_TURNS:])))
+        turns.append(Turn(m.role, m.text))
+    results = screen.screen_many([t for _, t, _ in todo], [c for _, _, c in todo])
+    return {i: r for (i, _, _), r in zip(todo, results, strict=True)}
 
 
 def ingest(
@@ -49,11 +72,14 @@ def ingest(
     actor_id: int | None,
     actor_role: str,
     ip: str | None,
+    screen: CrisisScreen | None = None,
 ) -> IngestOutcome:
-    """Store messages, screen every new user message for crisis risk (opening urgent alerts), queue one
-    re-estimation job per patient, and audit - all in the caller's transaction (all or nothing)."""
+    """Screen every user message for crisis risk (with its conversation context), store messages, open or
+    grow crisis alerts, queue one re-estimation job per patient, and audit - all in the caller's
+    transaction (all or nothing). A message id another person already used raises ConflictError (409)."""
+    screened = _screen_batch(s, cipher, organisation_id, items, screen or default_screen())
     results = messages.ingest_messages(s, cipher, organisation_id, items)
-    out = IngestOutcome(results)
+    out = IngestOutcome(results, screened={r.index: screened[r.index] for r in results if r.index in screened})
     per_patient: dict[int, int] = defaultdict(int)
     needs_estimate: set[int] = set()
     flagged: list[int] = []
@@ -61,59 +87,18 @@ def ingest(
         if r.status != "accepted":
             continue
         per_patient[r.patient_id] += 1
-        m = items[r.index]
         if r.role != "user":
             continue
         if r.is_patient:
             needs_estimate.add(r.patient_id)
-        result = screen(m.text)
+        result = screened[r.index]
         if not result.hit:
             continue
-        flagged.append(r.message_id)  # type: ignore[arg-type]
-        speaker = "the patient" if r.is_patient else "a family member"
-        pending = alerts.active_unacknowledged(s, r.patient_id, CRISIS_KIND)  # type: ignore[arg-type]
-        if pending is not None:  # nobody has acknowledged the last one yet: fold this hit into it
-            alerts.add_hit(
-                s,
-                cipher,
-                pending,
-                message_id=r.message_id,  # type: ignore[arg-type]
-                excerpt=_excerpt(result),
-                details={"screen_severity": result.severity, "speaker": "patient" if r.is_patient else "family"},
-            )
-            if pending.id not in out.crisis_alert_ids:
-                out.crisis_alert_ids.append(pending.id)
-            log.info("further crisis hit added to urgent alert %s for patient %s", pending.id, r.patient_id)
-            continue
-        alert = alerts.open_alert(
-            s,
-            cipher,
-            organisation_id=organisation_id,
-            patient_id=r.patient_id,
-            kind=CRISIS_KIND,
-            severity="urgent",
-            key=f"crisis:{r.message_id}",
-            message=(
-                f"Possible self-harm or suicide risk in a message from {speaker} "
-                f"(screen severity: {result.severity}; {', '.join(result.categories)}). "
-                "Contact the person and assess risk now."
-            ),
-            excerpt=_excerpt(result),
-            details={
-                "screen_severity": result.severity,
-                "categories": list(result.categories),
-                "rules": [mm.rule for mm in result.matches],
-                "speaker": "patient" if r.is_patient else "family",
-                "person_id": r.person_id,
-            },
-            evidence=[f"message:{r.message_id}"],
-            message_id=r.message_id,
-            actor_id=actor_id,
-        )
-        if alert is not None:
-            out.crisis_alert_ids.append(alert.id)
-            # No text in logs: ids only.
-            log.warning("urgent crisis alert %s opened for patient %s", alert.id, r.patient_id)
+        if result.flag:
+            flagged.append(r.message_id)  # type: ignore[arg-type]
+        alert_id = _raise_alert(s, cipher, organisation_id, r, result, actor_id)
+        if alert_id is not None and result.flag and alert_id not in out.crisis_alert_ids:
+            out.crisis_alert_ids.append(alert_id)
     messages.set_crisis_flag(s, flagged)
     for pid in sorted(needs_estimate):
         out.jobs_queued += int(jobs.enqueue(s, "estimate", organisation_id=organisation_id, patient_id=pid))
@@ -133,6 +118,71 @@ def ingest(
             },
         )
     return out
+
+
+def _raise_alert(
+    s: Session,
+    cipher: TextCipher,
+    organisation_id: int,
+    r: messages.Ingested,
+    result: ScreenResult,
+    actor_id: int | None,
+) -> int | None:
+    """Open the patient's crisis (or risk-review) alert, or fold this hit into the one nobody has
+    acknowledged yet: one open alert per episode, whose severity a new hit can raise, never lower."""
+    kind = CRISIS_KIND if result.flag else REVIEW_KIND
+    alert_severity = ALERT_SEVERITY[result.severity]
+    speaker = "patient" if r.is_patient else "family"
+    details = {
+        "screen_severity": result.severity,
+        "categories": list(result.categories),
+        "rules": list(result.rules),
+        "detectors": list(result.detectors),
+        "score": None if result.score is None else round(result.score, 4),
+        "pages": result.pages,
+        "speaker": speaker,
+    }
+    pending = alerts.active_unacknowledged(s, r.patient_id, kind)
+    if pending is not None:
+        alerts.add_hit(s, cipher, pending, message_id=r.message_id, excerpt=result.excerpt, details=details)  # type: ignore[arg-type]
+        if ALERT_RANK[alert_severity] > ALERT_RANK[pending.severity]:
+            pending.severity = alert_severity
+        old = (pending.details or {}).get("screen_severity", "none")
+        if SEVERITY_ORDER[result.severity] > SEVERITY_ORDER.get(old, 0):
+            pending.details = {**(pending.details or {}), "screen_severity": result.severity, "pages": result.pages}
+        log.info("further %s hit added to alert %s for patient %s", kind, pending.id, r.patient_id)
+        return pending.id
+    who = "the patient" if r.is_patient else "a family member"
+    if result.flag:
+        message = (
+            f"Possible crisis risk in a message from {who} (screen severity: {result.severity}; "
+            f"{', '.join(result.categories)}). Contact the person and assess risk now."
+        )
+    else:
+        message = (
+            f"A message from {who} mentions past risk or ambiguous distress ({', '.join(result.categories)}). "
+            "Review it at the next contact."
+        )
+    alert = alerts.open_alert(
+        s,
+        cipher,
+        organisation_id=organisation_id,
+        patient_id=r.patient_id,
+        kind=kind,
+        severity=alert_severity,
+        key=f"{kind}:{r.message_id}",
+        message=message,
+        excerpt=result.excerpt,
+        details={**details, "person_id": r.person_id},
+        evidence=[f"message:{r.message_id}"],
+        message_id=r.message_id,
+        actor_id=actor_id,
+    )
+    if alert is None:
+        return None
+    # No text in logs: ids only.
+    log.warning("%s alert %s (%s) opened for patient %s", kind, alert.id, result.severity, r.patient_id)
+    return alert.id
 
 
 # ---- re-estimation (run by the worker, never inside a request) ------------------------------------------

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from phqwatch.errors import InputError, NotFoundError
+from phqwatch.errors import ConflictError, InputError, NotFoundError
 from phqwatch.store.crypto import TextCipher
 from phqwatch.store.people import people_by_external_ids
 from phqwatch.store.tables import Conversation, MessageRow, Person, utcnow
@@ -83,14 +83,25 @@ def ingest_messages(
     keys = [dedup_key(cipher, m, received_at=now) for m in messages]
 
     existing: dict[str, bool] = {}  # dedup key -> crisis flag of the stored message
+    owner: dict[str, int] = {}  # dedup key -> the person who wrote the stored message
     uniq = sorted(set(keys))
     for j in range(0, len(uniq), 500):
-        for k, flag in s.execute(
-            select(MessageRow.dedup_key, MessageRow.crisis_flag).where(
+        for k, flag, person_id in s.execute(
+            select(MessageRow.dedup_key, MessageRow.crisis_flag, MessageRow.person_id).where(
                 MessageRow.organisation_id == organisation_id, MessageRow.dedup_key.in_(uniq[j : j + 500])
             )
         ):
             existing[k] = bool(flag)
+            owner[k] = person_id
+    for i, (m, k) in enumerate(zip(messages, keys, strict=True)):
+        # A message id is a retry only when the same person sent it; another person's reuse is a conflict,
+        # never a silent duplicate (the message would go unscreened and unstored).
+        pid = people[m.user_id].id
+        if owner.setdefault(k, pid) != pid:
+            raise ConflictError(
+                f"messages[{i}].message_id '{m.message_id}' is already used by another person's message.",
+                fix="Message ids must be unique within the organisation: send a new message_id for this message.",
+            )
 
     # conversations: (person, external id) -> row id, created when missing
     conv_ids = _conversation_ids(s, organisation_id, [(people[m.user_id], m.conversation_id) for m in messages])
@@ -178,6 +189,34 @@ def _conversation_ids(s: Session, organisation_id: int, pairs: list[tuple[Person
         s.add(conv)
         s.flush()
         out[(pid, ext)] = conv.id
+    return out
+
+
+def recent_turns(
+    s: Session,
+    cipher: TextCipher,
+    organisation_id: int,
+    conversations: Sequence[tuple[str, str]],
+    *,
+    limit: int = 6,
+) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """The last ``limit`` stored turns (role, text), oldest first, of each (user external id, conversation
+    external id): the context the crisis screen reads with a new message."""
+    out: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for user_ext, conv_ext in dict.fromkeys(conversations):
+        rows = s.execute(
+            select(MessageRow.role, MessageRow.text_enc)
+            .join(Conversation, Conversation.id == MessageRow.conversation_id)
+            .join(Person, Person.id == MessageRow.person_id)
+            .where(
+                MessageRow.organisation_id == organisation_id,
+                Person.external_id == user_ext,
+                Conversation.external_id == conv_ext,
+            )
+            .order_by(MessageRow.sent_at.desc(), MessageRow.id.desc())
+            .limit(limit)
+        ).all()
+        out[(user_ext, conv_ext)] = [(role, cipher.decrypt(enc)) for role, enc in reversed(rows)]
     return out
 
 

@@ -6,11 +6,13 @@ from datetime import UTC, datetime, time
 
 from fastapi import APIRouter, Depends
 
+from phqwatch.safety.resources import crisis_resources
 from phqwatch.errors import NotFoundError
 from phqwatch.server.auth import Principal, check_patient_access, require_roles
 from phqwatch.server.context import ServerContext
 from phqwatch.server.deps import get_ctx
-from phqwatch.server.schemas import BatchIn, IngestedOut, IngestOut, MessageIn, QuestionnaireIn, QuestionnaireOut
+from phqwatch.safety import ScreenResult
+from phqwatch.server.schemas import BatchIn, IngestedOut, ScreenOut, IngestOut, MessageIn, QuestionnaireIn, QuestionnaireOut
 from phqwatch.server.services import ingest
 from phqwatch.store import audit, people, questionnaires
 from phqwatch.transcripts.schema import Message
@@ -26,6 +28,13 @@ def _to_message(m: MessageIn) -> Message:
     return Message(m.user_id, m.conversation_id, m.role, m.text, ts, m.message_id)
 
 
+def _screen_out(r: ScreenResult | None) -> ScreenOut | None:
+    if r is None:
+        return None
+    score = None if r.score is None else round(r.score, 4)
+    return ScreenOut(flag=r.flag, severity=r.severity, categories=list(r.categories), score=score, rules=list(r.rules))
+
+
 def _ingest(ctx: ServerContext, principal: Principal, items: list[MessageIn]) -> IngestOut:
     msgs = [_to_message(m) for m in items]
     with ctx.db.write() as s:
@@ -37,17 +46,25 @@ def _ingest(ctx: ServerContext, principal: Principal, items: list[MessageIn]) ->
             actor_id=principal.person_id,
             actor_role=principal.role,
             ip=principal.ip,
+            screen=ctx.crisis_screen,
         )
     if outcome.jobs_queued:
         ctx.job_signal.set()
     # A re-sent message that was flagged before gets the crisis text again (its alert is not duplicated).
-    crisis = bool(outcome.crisis_alert_ids) or any(r.flagged for r in outcome.results)
+    crisis = (
+        bool(outcome.crisis_alert_ids)
+        or any(r.flagged for r in outcome.results)
+        or any(v.flag for v in outcome.screened.values())
+    )
     return IngestOut(
         accepted=outcome.accepted,
         duplicates=len(outcome.results) - outcome.accepted,
-        results=[IngestedOut(index=r.index, status=r.status, id=r.message_id) for r in outcome.results],
+        results=[
+            IngestedOut(index=r.index, status=r.status, id=r.message_id, screen=_screen_out(outcome.screened.get(r.index)))
+            for r in outcome.results
+        ],
         crisis=crisis,
-        crisis_text=ctx.settings.crisis_text if crisis else None,
+        crisis_text=crisis_resources(ctx.settings.crisis_locale, ctx.settings.crisis_text) if crisis else None,
         crisis_alert_ids=outcome.crisis_alert_ids,
         jobs_queued=outcome.jobs_queued,
     )

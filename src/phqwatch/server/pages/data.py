@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from phqwatch.safety.resources import crisis_resources
 from phqwatch import phq9
 from phqwatch.errors import InputError, NotFoundError, PermissionDeniedError
 from phqwatch.monitoring.change import trend
@@ -571,7 +572,7 @@ def draft_report(
         conversations=texts,
         administered=admin,
         patient_label=_person_name(patient),
-        crisis_text=settings.crisis_text,
+        crisis_text=crisis_resources(settings.crisis_locale, settings.crisis_text),
         now=now,
     )
     if getattr(settings, "teacher_base_url", None):

@@ -27,6 +27,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from phqwatch.safety.resources import crisis_resources
 from phqwatch import phq9
 from phqwatch.errors import InputError, NotFoundError, PermissionDeniedError, PhqwatchError
 from phqwatch.server.auth import SESSION_COOKIE, AuthError, Principal, RateLimitedError, client_ip, issue_token
@@ -94,7 +95,7 @@ def _common(request: Request, who: Principal, **extra: Any) -> dict[str, Any]:
         "csrf": page_csrf(request, who),
         "home": HOME.get(who.role, "/"),
         "bands": phq9.BANDS,
-        "crisis_text": _ctx(request).settings.crisis_text,
+        "crisis_text": crisis_resources(_ctx(request).settings.crisis_locale, _ctx(request).settings.crisis_text),
         **extra,
     }
 

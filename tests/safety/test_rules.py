@@ -7,15 +7,17 @@ from pathlib import Path
 import pytest
 
 from phqwatch.errors import ConfigError
-from phqwatch.monitoring.safety import (
-    DEFAULT_RULES,
-    FILTERS,
-    Rule,
-    SafetyConfig,
-    SafetyScreen,
-    screen,
-    screen_many,
-)
+from phqwatch.safety.filters import FILTERS
+from phqwatch.safety.rule_screen import RuleConfig, RuleScreen
+from phqwatch.safety.rules import DEFAULT_RULES
+from phqwatch.safety.types import Rule
+
+_RULES = RuleScreen()
+screen = _RULES.screen
+
+
+def screen_many(texts):
+    return [screen(t) for t in texts]
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "safety"
 
@@ -98,7 +100,7 @@ def test_matches_carry_span_excerpt_and_rule():
     assert r.hit
     m = r.matches[0]
     assert text[m.span[0] : m.span[1]].lower().startswith("kill")
-    assert "kill myself" in m.excerpt and m.rule == "kill_myself" and m.category == "direct ideation"
+    assert "kill myself" in m.excerpt and m.rule == "kill_myself" and m.category == "suicide"
     long = "word " * 100 + "I want to die" + " word" * 100
     ex = screen(long).matches[0].excerpt
     assert ex.startswith("…") and ex.endswith("…") and len(ex) < 200
@@ -128,24 +130,24 @@ def test_spans_index_the_original_text_after_normalisation():
 
 def test_config_extra_and_disabled_rules_and_filters():
     extra = Rule("custom_phrase", "euphemism", "high", r"\bgo\s+see\s+the\s+stars\s+forever\b")
-    s = SafetyScreen(SafetyConfig(extra_rules=(extra,)))
+    s = RuleScreen(RuleConfig(extra_rules=(extra,)))
     assert s.screen("I want to go see the stars forever").hit
     assert not screen("I want to go see the stars forever").hit
-    no_kms = SafetyScreen(SafetyConfig(disabled_rules=frozenset({"kms"})))
+    no_kms = RuleScreen(RuleConfig(disabled_rules=frozenset({"kms"})))
     assert not no_kms.screen("kms").hit and screen("kms").hit
-    raw = SafetyScreen(SafetyConfig(disabled_filters=frozenset(FILTERS)))
+    raw = RuleScreen(RuleConfig(disabled_filters=frozenset(FILTERS)))
     assert raw.screen("I'd never hurt myself").hit  # maximum recall mode
     with pytest.raises(ConfigError):
-        SafetyConfig(disabled_rules=frozenset({"no_such_rule"}))
+        RuleConfig(disabled_rules=frozenset({"no_such_rule"}))
     with pytest.raises(ConfigError):
-        SafetyConfig(disabled_filters=frozenset({"sarcasm"}))
+        RuleConfig(disabled_filters=frozenset({"sarcasm"}))
     with pytest.raises(ConfigError, match="invalid regular expression"):
-        SafetyScreen(SafetyConfig(extra_rules=(Rule("bad", "x", "high", "(unclosed"),)))
+        RuleScreen(RuleConfig(extra_rules=(Rule("bad", "x", "high", "(unclosed"),)))
     assert len({r.name for r in DEFAULT_RULES}) == len(DEFAULT_RULES)
 
 
 def test_gate_agrees_with_full_scan_and_empty_text():
-    s = SafetyScreen()
+    s = RuleScreen()
     for r in _load("phrasings.jsonl") + _load("heldout.jsonl"):
         assert s.screen(r["text"]) == s.screen(r["text"], gate=False), r["text"]
     assert not screen("").hit and screen("").severity == "none"

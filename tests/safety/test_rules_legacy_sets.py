@@ -30,7 +30,9 @@ import json
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from phqwatch.monitoring.safety import SafetyScreen, screen
+from phqwatch.safety.rule_screen import RuleScreen
+
+screen = RuleScreen().screen
 
 BLIND = Path(__file__).resolve().parents[1] / "fixtures" / "safety" / "blind.jsonl"
 
@@ -82,6 +84,6 @@ def test_blind_recall_and_precision(capsys):
 
 
 def test_gate_agrees_with_full_scan_on_blind_set():
-    s = SafetyScreen()
+    s = RuleScreen()
     for r in _rows():
         assert s.screen(r["text"]) == s.screen(r["text"], gate=False), r["text"]

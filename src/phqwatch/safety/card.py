@@ -1,0 +1,68 @@
+"""The risk model's card: what it was trained on (and under which licences), how it was measured, and
+where it fails."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from phqwatch.safety.model import RiskModel
+    from phqwatch.safety.train import TrainReport
+
+
+def model_card(model: RiskModel, report: TrainReport) -> str:
+    """Markdown model card for a freshly trained risk model."""
+    from phqwatch import __version__
+
+    rows = "\n".join(
+        f"| {w} | {int(v['n'])} | {v['auc']:.3f} | {v.get('recall', float('nan')):.3f} | "
+        f"{v.get('precision', float('nan')):.3f} |"
+        for w, v in sorted(report.writers.items())
+    )
+    aux = ", ".join(report.aux_sources) or "none"
+    return f"""# risk-ngram: the crisis screen's learned risk model
+
+phqwatch {__version__}. Decision support for a human safety path, never a diagnosis and never a reason
+to delay one: the screen flags a message when the pattern rules **or** this model fire.
+
+## What it does
+Scores one user message, read with its conversation context (the assistant's last question, the user's
+preceding fragments), for crisis risk: the probability that it voices suicide, self-harm, harm to others
+or being harmed at severity high or above. A second head grades a flagged message (high, urgent,
+imminent) and a third names its categories. Text is normalised first (censoring, spacing, leetspeak,
+stretched letters, full-width characters, a few emoji).
+
+## Model
+Hashed character 1-5-grams and word 1-2-grams (TF-IDF, sublinear) plus context tokens, logistic heads
+(C = {model.C}). Weights in `weights.safetensors` (float16), no pickle. Thresholds, chosen on
+leave-one-writer-out scores so that rules-or-model reach {report.flag_threshold and "the target"} recall:
+crisis at score >= {model.flag_threshold:.2f}, review at >= {model.review_threshold:.2f}.
+
+## Training data
+- {report.n_examples} chat messages written for this project by independent writers with separate briefs
+  (`phqwatch/safety/trainset/`, one file per writer; English and Chinese; every severity and category, at
+  least as many hard negatives as positives). The project's own writing, Apache-2.0 like the code.
+- {report.n_variants} systematic variants of them (censored, misspelled, lower-case run-on, buried in a
+  long message about something else, spaced Chinese).
+- {report.n_aux} auxiliary examples at weight {model.metadata.get("aux_weight", 0)} ({aux}): the Reddit
+  C-SSRS post-level set (Gaur et al. 2019; post-level file with no stated licence, research use; the
+  fifth of users held out for testing never trained on) and PsySUICIDE valid (Qiu et al. 2024, MIT).
+  Research-use data: the texts are not in this folder, only weights learned from them.
+
+## Leave-one-writer-out (each writer's messages scored by a model trained without that writer)
+Recall and precision are for the whole screen (rules or model) at the shipped threshold.
+
+| writer | messages | AUC | recall (high+) | precision |
+|---|---|---|---|---|
+{rows}
+
+Figures on blind sets that no writer of the training set saw are in the project README.
+
+## Known failure modes
+- Long Reddit-style posts and formal prose are out of its domain (trained on chat messages).
+- Risk that is only implied by facts the text does not state (a medication's lethality, a location's
+  meaning) is missed unless the phrasing resembles the training set.
+- Context: it sees only the turns passed with the message; a disclosure many turns earlier is not read.
+- Languages: English and Simplified Chinese only. Other languages score near zero: keep the rules on.
+- Dark humour and quoted lyrics close to risk phrasing raise false alarms; the clinician decides.
+"""

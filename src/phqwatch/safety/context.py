@@ -1,0 +1,163 @@
+"""Conversation context: a reply is judged with the question it answers, a fragment with the fragments
+before it.
+
+``Turn`` is one preceding turn (oldest first). ``asks_about_risk`` recognises the assistant's (or a
+clinician's) risk questions in English and Chinese and says what a "yes" to them would mean;
+``affirms`` recognises short affirmative answers ("yeah every night", "kind of", "嗯", "每天晚上"); a
+reply that affirms a risk question is a hit at that question's severity, whatever its own words.
+``preceding_fragments`` gives the user's turns just before this one (no assistant turn between), which the
+screen reads joined with the message ("i just want it" / "to stop. forever").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from phqwatch.safety.types import Category, Severity
+
+__all__ = ["Turn", "RiskQuestion", "asks_about_risk", "affirms", "denies", "preceding_fragments"]
+
+#: How many of the user's preceding fragments are read with a message.
+MAX_FRAGMENTS = 3
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A preceding turn of the same conversation."""
+
+    role: str  # "user" or "assistant"
+    text: str
+
+
+@dataclass(frozen=True)
+class RiskQuestion:
+    """What a "yes" to this question means."""
+
+    severity: Severity
+    category: Category
+    rule: str
+
+
+_Q = [
+    # (pattern on the normalised question, severity of a yes, category, rule id); first match wins
+    (
+        r"\b(?:(?:have|did|do|are)\s+you\s+(?:already\s+)?(?:taken|took|take|swallowed|done|hurt|cut|started)\s+"
+        r"(?:anything|something|them|it|any|some)|are\s+you\s+(?:safe|somewhere\s+safe)\s+(?:right\s+)?now|"
+        r"(?:is|are)\s+(?:the|those|they|it)\s+(?:\w+\s+)?(?:with|near|next\s+to|in\s+front\s+of)\s+you|"
+        r"do\s+you\s+have\s+(?:\w+\s+){0,3}(?:with\s+you|nearby|near\s+you|at\s+hand|in\s+the\s+house|access)|"
+        r"anything\s+(?:nearby|around\s+you|at\s+home)\s+(?:that\s+)?you\s+could\s+(?:use|hurt))",
+        "imminent",
+        "suicide",
+        "context_means",
+    ),
+    (
+        r"\b(?:when\s+(?:are|were|do)\s+you\s+(?:planning|going|thinking)|have\s+you\s+(?:picked|chosen|set)\s+a\s+"
+        r"(?:time|date|day))",
+        "imminent",
+        "suicide",
+        "context_time",
+    ),
+    (
+        r"\b(?:hurt(?:ing)?|harm(?:ing)?|cut(?:ting)?|burn(?:ing)?)\s+yourself|self[\s-]*harm",
+        "urgent",
+        "self-harm",
+        "context_self_harm",
+    ),
+    (
+        r"\b(?:hurt(?:ing)?|harm(?:ing)?|kill(?:ing)?)\s+(?:someone|anyone|somebody|them|him|her|others|other\s+people)",
+        "urgent",
+        "harm-to-others",
+        "context_harm_others",
+    ),
+    (
+        r"\b(?:(?:is|has)\s+(?:someone|anyone|he|she|they)\s+(?:hurting|hitting|hurt|hit|threaten\w*)\s+you|"
+        r"are\s+you\s+(?:safe\s+at\s+home|afraid\s+of))",
+        "urgent",
+        "harmed-by-others",
+        "context_harmed",
+    ),
+    (
+        r"\b(?:suicid\w*|kill(?:ing)?\s+yourself|end(?:ing)?\s+(?:your|ur)\s+(?:own\s+)?life|take\s+your\s+(?:own\s+)?life|"
+        r"ending\s+(?:it|things)|a\s+plan\b|plans?\s+(?:to|for)\s+(?:die|dying|end)|(?:thoughts?|thinking)\s+"
+        r"(?:of|about)\s+(?:death|dying|not\s+being\s+alive|not\s+wanting\s+to\s+live))",
+        "urgent",
+        "suicide",
+        "context_suicide",
+    ),
+    (
+        r"\b(?:better\s+off\s+dead|wish(?:ed)?\s+you\s+(?:were\s+dead|could\s+die|wouldn'?t\s+wake)|"
+        r"not\s+(?:wanting|want)\s+to\s+(?:live|be\s+alive|wake\s+up)|life\s+(?:is\s+)?(?:not\s+)?worth\s+living|"
+        r"(?:go\s+to\s+sleep|fall\s+asleep)\s+and\s+not\s+wake|disappear\s+forever|burden)",
+        "high",
+        "suicide",
+        "context_passive",
+    ),
+    (r"(?:伤害|伤|割|划)(?:你)?自己|自残|自伤", "urgent", "self-harm", "context_self_harm"),
+    (r"自杀|轻生|结束(?:自己的|你的)?生命|不想活|想死|死的念头|计划|打算怎么", "urgent", "suicide", "context_suicide"),
+    (r"(?:现在|身边|手边).{0,6}(?:安全|药|刀|绳)|已经(?:吃|割|做)了", "imminent", "suicide", "context_means"),
+]
+_QUESTIONS = [(re.compile(p), sev, cat, rule) for p, sev, cat, rule in _Q]
+
+_YES = re.compile(
+    r"^\W*(?:yes|yeah|yea|yep|yup|ya|yah|ye|y|mhm+|mm+|uh\s*huh|sure|right|true|correct|i\s+(?:do|am|have|did|guess)|"
+    r"kind\s+of|kinda|sort\s+of|sorta|a\s+(?:little|bit|lot)|sometimes|often|always|constantly|every\s+(?:day|night|"
+    r"morning|week)|all\s+the\s+time|most\s+(?:days|nights)|lately|recently|again|still|maybe|probably|idk|"
+    r"i\s+don'?t\s+know|not\s+sure|i\s+think\s+so|more\s+than\s+(?:once|i'?d\s+like)|since|tonight|today|tomorrow|"
+    r"this\s+(?:week|weekend)|soon|already|honestly|if\s+i'?m\s+honest|👍|✅|"
+    r"嗯|恩|是|是的|对|有|有的|有过|会|经常|总是|每天|每晚|天天|偶尔|有时|有时候|一直|最近|好像|可能|也许|不知道|已经|今晚|明天)"
+)
+_NO = re.compile(
+    r"^\W*(?:no+|nope|nah|never|not\s+(?:really|at\s+all|anymore|now|lately)|i\s+(?:don'?t|do\s+not|haven'?t|wouldn'?t|"
+    r"won'?t|am\s+not|'m\s+not)|none|nothing|absolutely\s+not|of\s+course\s+not|"
+    r"没有|没|不会|不是|不想|从来没|绝对不|不)"
+)
+_NEG_AFTER_YES = re.compile(r"^\W*(?:yes|yeah|sure|ok|okay)\W+(?:but\s+)?(?:no|not|never|i'?m\s+safe|i\s+won'?t)\b")
+_ANSWER_WORDS = 12
+
+
+def asks_about_risk(question: str) -> RiskQuestion | None:
+    """What a "yes" to this (normalised) assistant question would mean, or None for a question about
+    something else."""
+    tail = question[-300:]
+    for rx, sev, cat, rule in _QUESTIONS:
+        if rx.search(tail):
+            return RiskQuestion(sev, cat, rule)  # type: ignore[arg-type]
+    return None
+
+
+def denies(reply: str) -> bool:
+    """A (normalised) short reply that answers no."""
+    return bool(_NO.match(reply) or _NEG_AFTER_YES.match(reply))
+
+
+def affirms(reply: str) -> bool:
+    """A (normalised) short reply that answers yes, or names a time or means, to the question before it."""
+    if denies(reply):
+        return False
+    words = reply.split()
+    if len(words) > _ANSWER_WORDS and not re.search(r"[\u3400-\u9fff]", reply):
+        return False
+    return bool(_YES.match(reply)) or bool(
+        re.match(r"^\W*(?:the\s+|my\s+|some\s+|a\s+)?(?:pills?|meds|tablets|rope|knife|razor|blade|gun|bridge|roof|"
+        r"car|garage|bottle|belt|cord)\b", reply)
+    )
+
+
+def last_question(context: Sequence[Turn]) -> str | None:
+    """The assistant's turn that the message answers (the last assistant turn), if any."""
+    for t in reversed(context):
+        if t.role == "assistant":
+            return t.text
+    return None
+
+
+def preceding_fragments(context: Sequence[Turn]) -> list[str]:
+    """The user's turns right before this message, oldest first (stops at an assistant turn)."""
+    out: list[str] = []
+    for t in reversed(context):
+        if t.role != "user" or len(out) >= MAX_FRAGMENTS:
+            break
+        out.append(t.text)
+    return out[::-1]

@@ -1,0 +1,121 @@
+"""Features of the learned risk model: hashed character and word n-grams of the normalised message, plus
+tokens from its conversation context (the question it answers, the user's preceding fragments).
+
+Stateless hashing (scikit-learn's ``HashingVectorizer``), so a model folder stores only an IDF vector and
+weights. Context tokens are prefixed ("q:" for the assistant's last turn, "u:" for the user's preceding
+fragments) and crossed with the first words of a short reply ("x:yes") so that a linear model can tell
+"yes" to "are you thinking of ending your life?" from "yes" to "did you manage the walk?".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sp
+
+from phqwatch.safety.context import Turn, asks_about_risk, preceding_fragments
+from phqwatch.safety.normalise import normalise
+
+__all__ = ["FeatureSpec", "Featuriser"]
+
+_WORD = re.compile(r"[a-z0-9']+|[\u3400-\u9fff]")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Hyperparameters of the featuriser (stored in the model folder's config)."""
+
+    char_ngram: tuple[int, int] = (1, 5)
+    word_ngram: tuple[int, int] = (1, 2)
+    char_bits: int = 18
+    word_bits: int = 17
+    context: bool = True
+    short_reply_words: int = 8
+
+    @property
+    def n_features(self) -> int:
+        return 2**self.char_bits + 2**self.word_bits
+
+    def to_json(self) -> dict:
+        return {
+            "char_ngram": list(self.char_ngram),
+            "word_ngram": list(self.word_ngram),
+            "char_bits": self.char_bits,
+            "word_bits": self.word_bits,
+            "context": self.context,
+            "short_reply_words": self.short_reply_words,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> FeatureSpec:
+        return cls(
+            char_ngram=tuple(d["char_ngram"]),  # type: ignore[arg-type]
+            word_ngram=tuple(d["word_ngram"]),  # type: ignore[arg-type]
+            char_bits=int(d["char_bits"]),
+            word_bits=int(d["word_bits"]),
+            context=bool(d["context"]),
+            short_reply_words=int(d["short_reply_words"]),
+        )
+
+
+class Featuriser:
+    """Messages (with their context) -> a sparse matrix of raw term counts."""
+
+    def __init__(self, spec: FeatureSpec) -> None:
+        self.spec = spec
+
+    @cached_property
+    def _char(self):  # type: ignore[no-untyped-def]
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        return HashingVectorizer(
+            analyzer="char_wb",
+            ngram_range=self.spec.char_ngram,
+            n_features=2**self.spec.char_bits,
+            alternate_sign=False,
+            norm=None,
+            lowercase=False,
+            dtype=np.float32,
+        )
+
+    @cached_property
+    def _word(self):  # type: ignore[no-untyped-def]
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        return HashingVectorizer(
+            analyzer=lambda tokens: tokens,
+            n_features=2**self.spec.word_bits,
+            alternate_sign=False,
+            norm=None,
+            lowercase=False,
+            dtype=np.float32,
+        )
+
+    def word_tokens(self, text: str, context: Sequence[Turn] = ()) -> list[str]:
+        words = _WORD.findall(text)
+        lo, hi = self.spec.word_ngram
+        out = [" ".join(words[i : i + n]) for n in range(lo, hi + 1) for i in range(len(words) - n + 1)]
+        if self.spec.context and context:
+            question = next((t.text for t in reversed(context) if t.role == "assistant"), None)
+            if question is not None:
+                q = normalise(question).text
+                out.extend("q:" + w for w in _WORD.findall(q))
+                if asks_about_risk(q) and len(words) <= self.spec.short_reply_words:
+                    out.append("q:RISK")
+                    out.extend("x:" + w for w in words[:4])
+                    out.append("x:" + " ".join(words[:2]))
+            for frag in preceding_fragments(context):
+                out.extend("u:" + w for w in _WORD.findall(normalise(frag).text))
+        return out
+
+    def transform(self, texts: Sequence[str], contexts: Sequence[Sequence[Turn]] | None = None) -> sp.csr_matrix:
+        """Raw counts for each (normalised) message and its context."""
+        norm = [normalise(t).text for t in texts]
+        ctx = contexts if contexts is not None else [()] * len(texts)
+        chars = self._char.transform(norm)
+        words = self._word.transform([self.word_tokens(t, c) for t, c in zip(norm, ctx, strict=True)])
+        return sp.hstack([chars, words], format="csr", dtype=np.float32)

@@ -1,0 +1,249 @@
+"""Context filters: judge one raw rule match in its sentence (negated, reported speech, quoted, lyrics,
+idiom, educational, past history). Pure functions over normalised text."""
+
+from __future__ import annotations
+
+import re
+
+from phqwatch.safety.types import Rule
+
+FILTERS = ("idiom", "quoted", "lyrics", "reported speech", "educational", "negated", "history")
+
+_LEET = str.maketrans({"1": "i", "!": "i", "|": "i", "3": "e", "0": "o", "@": "a", "$": "s", "4": "a", "5": "s"})
+_LEET_RE = re.compile(r"(?<=[a-z])[1!|30@$45](?=[a-z])", re.I)
+_APOS_RE = re.compile(r"(?<=\w)[’`´](?=\w)")
+_SENT_RE = re.compile(r"[.!?\n]+|\s+-\s+")
+_CLAUSE_RE = re.compile(r"[,;:()]|\b(?:but|though|although|yet|however|except|and|so|because|cause|cuz)\b", re.I)
+_NEG_RE = re.compile(
+    r"(?:\b(?:never|not|no|nor|cannot|nobody|nothing|none|without|deny|denies|denied|zero|nah|dont|cant|wont|"
+    r"didnt|doesnt|isnt|wasnt|wouldnt|couldnt|shouldnt|aint|havent|hasnt)\b|(?<=\w)n't\b)",
+    re.I,
+)
+#: A negator followed by these is a hedge or a double negative, not a denial.
+_HEDGE_AFTER_RE = re.compile(
+    r"^\s*(?:\w+\s+)?(?:sure|know|think|certain|care|mind|stop|help|see\s+(?:a|any|the)\s+(?:point|reason)|"
+    r"bear|stand|wait|handle|cope|anymore|any\s+more|longer|one|way\s+out|point|reason|matter|other|see|"
+    r"change|different|miss|notice|care|this|so|such|that|"
+    r"(?:a|any)\s+(?:other\s+)?(?:option|choice|way))\b",
+    re.I,
+)
+#: A new clause (subject + verb) between a negator and a match ends the negator's scope, punctuation or not.
+_NEW_CLAUSE_RE = re.compile(
+    r"\b(?:i|i'm|im|i've|ive|i'll|i'd|you|he|she|we|they|it's|my\s+\w+)\s+"
+    r"(?!(?:don'?t|dont|do\s+not|can'?t|cant|cannot|won'?t|wont|never|not|no|didn'?t|didnt)\b)[a-z']+",
+)
+_TEMPORAL_NEG_RE = re.compile(r"\b(?:haven'?t|hasn'?t|havent|hasnt|not\s+since|no\s+longer|stopped|quit)\b", re.I)
+_CONTRAST_AFTER_RE = re.compile(
+    r"\b(?:but|yet|though|although)\b[^.!?\n]{0,60}\b(?:maybe|might|sometimes|tempt\w*|think\s+about|"
+    r"thought\s+about|part\s+of\s+me|want\s+to|urges?|close|tomorrow|soon|lately|wish|scared\s+i|plan)",
+    re.I,
+)
+_FIRST_RE = re.compile(r"\b(?:i|i'm|im|i've|ive|i'd|i'll|me|myself)\b", re.I)
+_THIRD_RE = re.compile(
+    r"\b(?:he|she|they|he's|she's|they're|hes|shes|his|him|her|hers|their|them|friend|friends|sister|brother|"
+    r"mom|mum|mother|dad|father|cousin|aunt|uncle|grandma|grandpa|grandmother|grandfather|coworker|co-worker|"
+    r"colleague|roommate|partner|boyfriend|girlfriend|husband|wife|son|daughter|kid|child|classmate|patient|"
+    r"client|character|neighbou?r|teacher|student|someone|somebody|people|singer|narrator|protagonist|"
+    r"person|guy|girl|man|woman|bf|gf|bestie|buddy|teen|teens|author|rapper|band)\b",
+    re.I,
+)
+_QUOTE_RE = re.compile(  # a single-quoted span may hold apostrophes between letters ('I'm going to ...')
+    r"\"[^\"\n]{1,300}\"|“[^”\n]{1,300}”|‘[^’\n]{1,300}’|(?<!\w)'(?:[^'\n]|(?<=\w)'(?=\w)){1,300}'(?!\w)"
+)
+_ATTRIB_RE = re.compile(
+    r"\b(?:said|says|say|sang|sings|singing|sing|song|songs|lyrics?|line|lines|quote|quoted|quoting|goes|wrote|"
+    r"writes|posted|tweeted|texted|character|movie|film|book|show|poem|album|track|meme|caption|verse|chorus|"
+    r"called|titled|named|screams?|screamed|yelled|asked|asks|tells|told|tattoo|shirt|sign|episode|novel|joked|"
+    r"jokes|humming|hummed|listening|playing|played|shuffle|playlist)\b",
+    re.I,
+)
+_OWN_SPEECH_RE = re.compile(
+    r"\bi\s+(?:\w+\s+){0,2}?(?:said|say|told|tell|keep\s+(?:thinking|saying|telling)|kept\s+(?:thinking|saying)|"
+    r"thought|think|wrote|write|texted|text|screamed|yelled|whisper\w*|typed|messaged|journal\w*|joked|joke)\b",
+    re.I,
+)
+_AFTER_QUOTE_RE = re.compile(
+    r"^\W{0,3}\s*(?:\w+\s+){0,5}?(?:line|lyric|lyrics|song|quote|track|album|from|by|chorus|verse|meme|title|"
+    r"movie|film|book|show|poem|novel|episode|series|band|game|theme|tune|single|b-side|came\s+on|playlist|"
+    r"cover)\b",
+    re.I,
+)
+_LYRIC_CUE_RE = re.compile(
+    r"(?:♪|🎵|🎶|\b(?:lyrics?|line|song|chorus|verse|track)\s+(?:that\s+)?(?:goes|is|says|went)\b|"
+    r"\bsing(?:ing)?\s+along\b|\bsang\b|\bsong\s+(?:called|titled|named)\b|\bcalled\b)",
+    re.I,
+)
+_EDU_RE = re.compile(
+    r"\b(?:clinical(?:ly)?|class|classes|lecture|course|module|exam|essay|paper|thesis|dissertation|research|study|studies|"
+    r"article|news|documentary|podcast|training|workshop|seminar|textbook|statistics|stats|rates?|awareness|"
+    r"prevention|questionnaire|survey|phq(?:-?9)?|item\s+9|question\s+9|screening|assessment|policy|protocol|"
+    r"chapter|novel|movie|film|episode|squad|doors?|assignment|homework|presentation|opioid|epidemic|crisis|"
+    r"report|campaign|volunteer\w*|charity|research\w*|history\s+of\s+the|museum|literature|poem|poetry|"
+    r"character|season|book|game|show|song|band|album|guidelines?|drills?|sprints?|practice)\b",
+    re.I,
+)
+_OWN_STATE_RE = re.compile(
+    r"(?:\bi\s*(?:am|'m|m)|\bim|\bi\s+feel|\bfeel(?:ing|s)?|\bfelt|\bi'?ve\s+been|\bbeen|\bgetting|\bgot|"
+    r"\bi\s+was|\bhaving|\bhad|\bmy|\bi\s+keep|\bi\s+started|\bi\s+still|\bi)\s+"
+    r"(?:(?:so|really|very|pretty|kind\s+of|kinda|feeling|a\s+bit|quite|super|extremely|always|still|often|"
+    r"constantly|actually|been|having|getting|more|these|some|bad|serious|intense|dark|recurring|a\s+lot\s+of|"
+    r"lots\s+of|feel|felt|a\s+little)\s+){0,3}$",
+    re.I,
+)
+_IDIOM_AFTER_RE = re.compile(
+    r"^[\s.…,!-]*(?:of|from|with)\s+(?:embarrassment|shame|laughter|laughing|boredom|cringe|cuteness|jealousy|envy|"
+    r"happiness|excitement|hunger|curiosity)\b|^\s*(?:laughing|lol\s+at)\b|^\s*(?:my|her|his|your)\s+hair\b|"
+    r"^\s*with\s+(?:him|her|them|my\s+\w+|this\s+\w+|that\s+\w+|the\s+\w+)\b|"
+    r"^\s*(?:for|on)\s+(?:the\s+weekend|vacation|holiday|a\s+trip|business|work)\b|"
+    r"^\s*(?:into|in)\s+(?:the\s+|a\s+)?(?:water|lake|pool|sea|ocean|river)\b|"
+    r"^\s*on\s+(?:netflix|tv|coffee|caffeine|sugar|candy|chocolate|cake|carbs|youtube|tiktok|memes|anime|"
+    r"k-?dramas?|nostalgia|sunshine)\b|"
+    r"^\s*(?:for\s+(?:my\s+|the\s+|a\s+|our\s+)?(?:climbing|camping|boat|sailing|tent|swing|hammock|crafts?|"
+    r"macrame|tug|washing\s+line|laundry)|to\s+(?:tie|secure|tow)\s+(?:the|a|my|our|down|up))\b|"
+    r"^[^.!?\n]{0,40}\bto\s+(?:respawn|reset\s+the\s+(?:level|run|game)|get\s+the\s+achievement)\b",
+    re.I,
+)
+#: A game named just before a match in the same clause ("in Minecraft I jumped off a cliff"): not the speaker.
+_GAME_PREFIX_RE = re.compile(
+    r"\bin\s+(?:minecraft|fortnite|roblox|apex|warzone|call\s+of\s+duty|cod|gta|valorant|overwatch|skyrim|"
+    r"elden\s+ring|dark\s+souls|the\s+sims|terraria|zelda|mario)\b",
+    re.I,
+)
+#: A denial of the speaker's own thoughts ("I haven't had any thoughts of ..."), unlike "I haven't cut in years".
+_DENIAL_RE = re.compile(
+    r"\b(?:haven'?t|havent|hasn'?t|hasnt|never)\s+(?:ever\s+)?(?:had|been\s+having|experienced|felt|got|gotten)\s+"
+    r"any\s+(?:(?:thoughts?|urges?|ideas?|feelings?|plans?)\s+(?:of|about|to)\s+)?$",
+    re.I,
+)
+#: Words after a denial that undo it ("... in years", "... until now", "... but I am").
+_UNDO_DENIAL_RE = re.compile(
+    r"\b(?:(?:in|for|since)\s+(?:\w+\s+)?(?:years?|months?|weeks?|days?|a\s+while|ages|\d{4})|until|till|before|but|"
+    r"yet|though|although|except|lately|recently|now)\b",
+    re.I,
+)
+#: A negation right after the term ("suicide has never crossed my mind").
+_NEG_AFTER_RE = re.compile(
+    r"^\s*(?:has|have|had)\s+never\s+(?:once\s+)?(?:crossed|entered|been\s+on)\s+my\s+mind|"
+    r"^\s*(?:is|'s|was)\s+(?:not|never)\s+(?:an\s+option|something\s+i(?:'d|\s+would)\s+(?:ever\s+)?(?:do|consider))",
+    re.I,
+)
+#: Someone asked the speaker and the speaker answered no ("she asked if I'd ever wanted to die and I said no").
+_ASKED_RE = re.compile(r"\b(?:asked|asks|asking)\s+(?:me\s+)?(?:if|whether)\b", re.I)
+_ANSWER_NO_RE = re.compile(
+    r"\b(?:said|told\s+\w+|answered|replied)\s+(?:honestly\s+|truthfully\s+)?(?:that\s+)?(?:no\b|not\b|"
+    r"i\s+(?:haven'?t|hadn'?t|don'?t|didn'?t|wasn'?t|am\s+not|'m\s+not)\b)",
+    re.I,
+)
+_ACCIDENT_AFTER_RE = re.compile(
+    r"^\s*(?:\w+\s+){0,3}?(?:on\s+(?:a|the|some|my)\s+(?!purpose)\w+|while\s+\w+ing|when\s+i\s+(?:fell|tripped|"
+    r"slipped)|lifting|playing|running|shaving|cooking|chopping|slicing|cleaning|gardening|skiing|skating|"
+    r"climbing|baking|ironing|working\s+out|at\s+the\s+gym|at\s+practice|by\s+accident|accidentally|studying|"
+    r"working|training|cramming|in\s+(?:a|the)\s+(?:fall|accident|game|match|kitchen|garden)|"
+    r"(?:\w+\s+){0,4}?with\s+(?:a|the|my)\s+(?:door|ball|hammer|racket|bat|branch|cupboard|drawer|pan|car\s+door))|"
+    r"\b(?:ouch|oops|clumsy)\b",
+    re.I,
+)
+_ACCIDENT_BEFORE_RE = re.compile(
+    r"\baccident(?:ally|al)\b|\bby\s+mistake\b|\b(?:fell|tripped|slipped|crashed)\s+(?:off|over|on|down|in)\b", re.I
+)
+_HARM_CATEGORIES = {"self-harm", "direct ideation"}
+_IDIOM_CATEGORIES = _HARM_CATEGORIES | {"farewell/burden", "plan/means", "intent/plan", "passive ideation"}
+_HISTORY_RE = re.compile(
+    r"\b(?:used\s+to|years?\s+ago|months?\s+ago|a\s+long\s+time\s+ago|long\s+ago|in\s+the\s+past|back\s+in|"
+    r"back\s+when|when\s+i\s+was\s+(?:a\s+|younger|little|\d+|in)|as\s+a\s+(?:teen|teenager|kid|child)|"
+    r"in\s+(?:high\s+school|middle\s+school|college|uni|my\s+teens|my\s+twenties|my\s+20s|\d{4})|"
+    r"haven'?t|hasn'?t|havent|clean\s+(?:for|since)|\d+\s+(?:years?|months?|days?|weeks?)\s+clean|"
+    r"recovered|recovery|no\s+longer|stopped|history\s+of|past\s+attempt|previous\s+attempt|survivor|"
+    r"old\s+scars|scars\s+from|once\s+(?:tried|attempted))\b",
+    re.I,
+)
+_PRESENT_RE = re.compile(
+    r"\b(?:now|again|lately|these\s+days|today|tonight|recently|right\s+now|this\s+(?:week|morning|month)|"
+    r"started\s+again|relaps\w*|still|anymore\s+but|currently|last\s+night|yesterday)\b",
+    re.I,
+)
+
+
+
+
+def _bounds(regex: re.Pattern[str], text: str, pos: int) -> tuple[int, int]:
+    """Start and end of the segment (sentence or clause) that contains ``pos``."""
+    start, end = 0, len(text)
+    for m in regex.finditer(text):
+        if m.end() <= pos:
+            start = m.end()
+        elif m.start() >= pos:
+            end = m.start()
+            break
+    return start, end
+
+
+def judge(text: str, start: int, end: int, rule: Rule, off: frozenset[str] = frozenset()) -> tuple[str | None, str | None]:
+    """(suppression reason or None, note or None) for one raw match."""
+    s0, s1 = _bounds(_SENT_RE, text, start)
+    sentence_prefix = text[s0:start]
+    after = text[end:s1]
+    c0 = s0 + _bounds(_CLAUSE_RE, text[s0:start] + " ", len(text[s0:start]))[0]
+    clause_prefix = text[c0:start]
+
+    if "idiom" not in off and rule.kind in _IDIOM_CATEGORIES:
+        if _IDIOM_AFTER_RE.search(text[end : end + 60]):
+            return "idiom", None
+        if _GAME_PREFIX_RE.search(clause_prefix):
+            return "idiom", None
+        if rule.kind == "self-harm" or rule.name in ("kill_myself", "end_my_life"):
+            if _ACCIDENT_AFTER_RE.search(after) or _ACCIDENT_BEFORE_RE.search(sentence_prefix):
+                return "idiom", None
+    if "quoted" not in off:
+        q = _quoted(text, start, end, s0)
+        if q:
+            return q, None
+    if "lyrics" not in off and (_LYRIC_CUE_RE.search(sentence_prefix[-60:]) or "♪" in text[s0:s1]):
+        if not _OWN_SPEECH_RE.search(sentence_prefix[-40:]):
+            return "lyrics", None
+    if "reported speech" not in off and not rule.first_person:
+        last_first = max((m.end() for m in _FIRST_RE.finditer(sentence_prefix)), default=-1)
+        last_third = max((m.end() for m in _THIRD_RE.finditer(sentence_prefix)), default=-1)
+        if last_third > last_first and not _FIRST_RE.search(text[start:end]):
+            return "reported speech", None
+    if "educational" not in off and rule.mention and _EDU_RE.search(text[s0:s1]):
+        if not _OWN_STATE_RE.search(text[max(s0, start - 40) : start]):
+            return "educational", None
+    if "negated" not in off:
+        denied = _DENIAL_RE.search(clause_prefix[-60:]) or _NEG_AFTER_RE.search(after)
+        if not denied and _ASKED_RE.search(sentence_prefix):
+            answer = _ANSWER_NO_RE.search(after)
+            denied = answer and not _UNDO_DENIAL_RE.search(after[answer.end() :])
+            if denied:
+                return "negated", None
+        if denied and not _UNDO_DENIAL_RE.search(after):
+            return "negated", None
+    history = "history" not in off and bool(_HISTORY_RE.search(text[s0:s1])) and not _PRESENT_RE.search(text[s0:s1])
+    if "negated" not in off and not history:
+        window = clause_prefix[-45:]
+        for neg in _NEG_RE.finditer(window):
+            if _HEDGE_AFTER_RE.search(window[neg.end() :] + text[start:end]):
+                continue
+            if _TEMPORAL_NEG_RE.search(window[max(0, neg.start() - 6) : neg.end() + 6]):
+                continue
+            if _NEW_CLAUSE_RE.search(window[neg.end() :]):
+                continue  # a new subject and verb after the negator: its scope ended ("i can't sleep i want to ...")
+            if _CONTRAST_AFTER_RE.search(after):
+                break
+            return "negated", None
+    if history:
+        return None, "past history: surfaced at review severity"
+    return None, None
+
+def _quoted(text: str, start: int, end: int, s0: int) -> str | None:
+    for q in _QUOTE_RE.finditer(text):
+        if q.start() > start:
+            break
+        if q.start() < start and end <= q.end():
+            before = text[max(0, s0 - 0, q.start() - 80) : q.start()]
+            after = text[q.end() : q.end() + 60]
+            if _OWN_SPEECH_RE.search(before[-50:]):
+                return None
+            if _ATTRIB_RE.search(before) or _AFTER_QUOTE_RE.search(after) or _THIRD_RE.search(before[-30:]):
+                return "quoted"
+    return None

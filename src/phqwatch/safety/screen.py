@@ -1,0 +1,202 @@
+"""Two detectors, one decision: the pattern rules and the learned risk model read every user message with
+its conversation context; the higher severity of the two (and of the context check) is the decision.
+
+``CrisisScreen().screen(text, context) -> ScreenResult``. Synchronous, CPU, no I/O, no logging of text.
+A result's ``flag`` (severity high, urgent or imminent) opens the crisis path; ``pages`` (urgent or
+imminent) also pages the care team; "review" surfaces history and ambiguous distress for a clinician's look.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from phqwatch.safety.context import Turn, affirms, asks_about_risk, last_question, preceding_fragments
+from phqwatch.safety.model import RiskModel, load_risk_model
+from phqwatch.safety.normalise import normalise
+from phqwatch.safety.rule_screen import RuleConfig, RuleScreen
+from phqwatch.safety.types import (
+    CRISIS_SEVERITIES,
+    PAGING_SEVERITIES,
+    SEVERITY_ORDER,
+    Category,
+    Match,
+    RuleResult,
+    Severity,
+    Suppressed,
+    max_severity,
+)
+
+__all__ = ["ScreenConfig", "ScreenResult", "CrisisScreen", "screen", "default_screen"]
+
+_TIME = re.compile(
+    r"\b(?:tonight|today|tomorrow|this\s+(?:weekend|week|evening|afternoon|morning|friday|saturday|sunday)|"
+    r"(?:on|by|this|next)\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|soon|now|right\s+now|"
+    r"after\s+(?:work|school|my\s+shift|everyone|they)|\d{1,2}\s*(?:am|pm|o'?clock))\b|今晚|今天|明天|周末|马上|现在"
+)
+
+
+@dataclass(frozen=True)
+class ScreenConfig:
+    """How the screen decides. ``model_path`` None uses the shipped model; ``use_model`` False runs the rules
+    alone. Thresholds override the model folder's own (lower = more recall, more alerts)."""
+
+    rules: RuleConfig = field(default_factory=RuleConfig)
+    use_model: bool = True
+    model_path: str | None = None
+    flag_threshold: float | None = None
+    review_threshold: float | None = None
+    use_context: bool = True
+
+
+@dataclass(frozen=True)
+class ScreenResult:
+    """The screen's decision on one user message."""
+
+    severity: Severity
+    categories: tuple[Category, ...] = ()
+    score: float | None = None  # the learned model's probability of crisis risk (None: model off)
+    rules: tuple[str, ...] = ()  # ids of the rules (and context checks) that fired
+    matches: tuple[Match, ...] = ()
+    suppressed: tuple[Suppressed, ...] = ()
+    detectors: tuple[str, ...] = ()  # which of "rules", "context", "model" reached this severity
+    excerpt: str = ""
+
+    @property
+    def hit(self) -> bool:
+        """Anything worth a clinician's look (review or above)."""
+        return self.severity != "none"
+
+    @property
+    def flag(self) -> bool:
+        """Opens the crisis path (high, urgent or imminent)."""
+        return self.severity in CRISIS_SEVERITIES
+
+    @property
+    def pages(self) -> bool:
+        """Pages the care team at once (urgent or imminent)."""
+        return self.severity in PAGING_SEVERITIES
+
+
+class CrisisScreen:
+    """Rules + learned model + context. Build once; ``screen`` or ``screen_many`` per message."""
+
+    def __init__(self, config: ScreenConfig | None = None, *, model: RiskModel | None = None) -> None:
+        self.config = config or ScreenConfig()
+        self.rules = RuleScreen(self.config.rules)
+        self.model: RiskModel | None = None
+        if self.config.use_model:
+            self.model = model or load_risk_model(self.config.model_path)
+            flag = self.config.flag_threshold
+            review = self.config.review_threshold
+            if flag is not None or review is not None:
+                m = RiskModel.__new__(RiskModel)
+                m.__dict__.update(self.model.__dict__)
+                m.flag_threshold = flag if flag is not None else self.model.flag_threshold
+                m.review_threshold = review if review is not None else self.model.review_threshold
+                self.model = m
+
+    def screen(self, text: str, context: Sequence[Turn] = ()) -> ScreenResult:
+        """Screen one user message read with its preceding turns (oldest first)."""
+        return self.screen_many([text], [context])[0]
+
+    def screen_many(self, texts: Sequence[str], contexts: Sequence[Sequence[Turn]] | None = None) -> list[ScreenResult]:
+        """Screen several messages (the learned model scores them in one batch)."""
+        ctxs: list[Sequence[Turn]] = (
+            [tuple(c) for c in contexts] if contexts is not None and self.config.use_context else [()] * len(texts)
+        )
+        outputs = self.model.predict(texts, ctxs) if self.model is not None and texts else [None] * len(texts)
+        return [self._decide(t, c, o) for t, c, o in zip(texts, ctxs, outputs, strict=True)]
+
+    def _decide(self, text: str, context: Sequence[Turn], output) -> ScreenResult:  # type: ignore[no-untyped-def]
+        if not text or not text.strip():
+            return ScreenResult("none", score=None if output is None else output.score)
+        norm = normalise(text)
+        found = self.rules.screen(norm)
+        found = self._with_fragments(text, context, found)
+        severity: Severity = found.severity
+        categories: list[Category] = list(found.categories)
+        rules = list(found.rules)
+        detectors = ["rules"] if found.hit else []
+        excerpts = [m.excerpt for m in found.matches]
+
+        ctx = self._context_hit(norm.text, context) if context else None
+        if ctx is not None:
+            sev, cat, rule = ctx
+            if SEVERITY_ORDER[sev] >= SEVERITY_ORDER[severity]:
+                detectors.append("context")
+            severity = max_severity(severity, sev)
+            categories.append(cat)
+            rules.append(rule)
+            excerpts.append(_clip(text))
+
+        score = None
+        if output is not None:
+            score = output.score
+            if output.severity != "none":
+                if SEVERITY_ORDER[output.severity] >= SEVERITY_ORDER[severity]:
+                    detectors.append("model")
+                severity = max_severity(severity, output.severity)
+                categories.extend(output.categories)
+                if not excerpts:
+                    excerpts.append(_clip(text))
+        if severity == "none":
+            return ScreenResult("none", score=score, suppressed=found.suppressed)
+        return ScreenResult(
+            severity,
+            tuple(dict.fromkeys(categories)),
+            score,
+            tuple(dict.fromkeys(rules)),
+            found.matches,
+            found.suppressed,
+            tuple(dict.fromkeys(detectors)),
+            " … ".join(dict.fromkeys(excerpts))[:500],
+        )
+
+    def _with_fragments(self, text: str, context: Sequence[Turn], found: RuleResult) -> RuleResult:
+        """Read the message joined with the user's preceding fragments; keep the joined reading when it is
+        more severe and its match reaches into this message."""
+        frags = preceding_fragments(context) if self.config.use_context else []
+        if not frags:
+            return found
+        prefix = " ".join(frags) + " "
+        joined = self.rules.screen(prefix + text)
+        if SEVERITY_ORDER[joined.severity] <= SEVERITY_ORDER[found.severity]:
+            return found
+        reaching = tuple(m for m in joined.matches if m.span[1] > len(prefix))
+        if not reaching:
+            return found
+        top = max((m.severity for m in reaching), key=SEVERITY_ORDER.__getitem__)
+        return RuleResult(True, top, reaching, found.suppressed)
+
+    @staticmethod
+    def _context_hit(norm: str, context: Sequence[Turn]) -> tuple[Severity, Category, str] | None:
+        """A short reply that affirms the risk question before it."""
+        question = last_question(context)
+        if question is None:
+            return None
+        asked = asks_about_risk(normalise(question).text)
+        if asked is None or not affirms(norm):
+            return None
+        severity: Severity = asked.severity
+        if asked.category in ("suicide", "self-harm") and _TIME.search(norm):
+            severity = "imminent"
+        return severity, asked.category, asked.rule
+
+
+def _clip(text: str, n: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= n else flat[: n - 1] + "…"
+
+
+@lru_cache(maxsize=1)
+def default_screen() -> CrisisScreen:
+    """The screen with the shipped rules and model, built once per process."""
+    return CrisisScreen()
+
+
+def screen(text: str, context: Sequence[Turn] = ()) -> ScreenResult:
+    """Screen one user message with the default screen."""
+    return default_screen().screen(text, context)

@@ -1,0 +1,175 @@
+"""Build the risk model: the hand-written chat set (plus systematic variants), optionally the public risk
+data as auxiliary signal, leave-one-writer-out evaluation, thresholds chosen on out-of-fold scores, and a
+model folder with its card. ``phqwatch safety train`` runs this; a fixed seed rebuilds the shipped model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from phqwatch.errors import DatasetUnavailableError
+from phqwatch.safety.card import model_card
+from phqwatch.safety.examples import Example, read_examples, trainset_dir, variants
+from phqwatch.safety.features import FeatureSpec
+from phqwatch.safety.model import RiskModel
+from phqwatch.safety.rule_screen import RuleScreen
+
+__all__ = ["TrainConfig", "TrainReport", "train_risk_model", "aux_examples"]
+
+#: Recall on crisis messages (high and above) that the thresholds aim for on out-of-fold scores.
+TARGET_RECALL = 0.97
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    seed: int = 0
+    C: float = 8.0
+    variants_per_example: float = 1.0
+    aux: bool = True  # add the public risk data (C-SSRS train users, PsySUICIDE valid) at aux_weight
+    aux_weight: float = 0.3
+    target_recall: float = TARGET_RECALL
+    features: FeatureSpec = field(default_factory=FeatureSpec)
+
+
+@dataclass
+class TrainReport:
+    n_examples: int
+    n_variants: int
+    n_aux: int
+    writers: dict[str, dict[str, float]]  # writer -> leave-one-writer-out figures
+    flag_threshold: float
+    review_threshold: float
+    aux_sources: list[str]
+
+
+def aux_examples(root: str | Path | None = None, weight: float = 0.3) -> list[Example]:
+    """C-SSRS posts of the training users and PsySUICIDE valid, as weighted examples (empty when the
+    shared data is missing)."""
+    from phqwatch.datasets import risk
+
+    out: list[Example] = []
+    try:
+        for i, r in enumerate(risk.load_cssrs_posts(root)):
+            if risk.cssrs_is_test_user(r["group"]):
+                continue
+            out.append(_aux(r, f"cssrs-{i}", "en", weight, text=r["text"][:1500]))
+        for i, r in enumerate(risk.load_psysuicide("valid", root)):
+            out.append(_aux(r, f"psy-{i}", "zh", weight))
+    except DatasetUnavailableError:
+        return []
+    return out
+
+
+def _aux(r: dict, rid: str, lang: str, weight: float, text: str | None = None) -> Example:
+    return Example(
+        id=rid,
+        text=text or r["text"],
+        context=(),
+        severity=r["severity"],
+        categories=tuple(r["categories"]),
+        lang=lang,
+        kind=r["source"],
+        writer=r["source"],
+        weight=weight,
+    )
+
+
+def _fit(examples: Sequence[Example], cfg: TrainConfig, *, risk_only: bool = False) -> RiskModel:
+    model = RiskModel(cfg.features, C=cfg.C)
+    return model.fit(
+        [e.text for e in examples],
+        [e.context for e in examples],
+        [e.severity for e in examples],
+        [e.categories for e in examples],
+        weights=[e.weight for e in examples],
+        seed=cfg.seed,
+        risk_only=risk_only,
+    )
+
+
+def _auc(y: np.ndarray, s: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, s)) if 0 < y.sum() < len(y) else float("nan")
+
+
+def train_risk_model(
+    trainset: str | Path | None = None,
+    *,
+    data_root: str | Path | None = None,
+    config: TrainConfig | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[RiskModel, TrainReport]:
+    """Leave-one-writer-out evaluation, thresholds from the out-of-fold scores, then the final fit on all."""
+    cfg = config or TrainConfig()
+    say = progress or (lambda _msg: None)
+    base = read_examples(trainset or trainset_dir())
+    aux = aux_examples(data_root, cfg.aux_weight) if cfg.aux else []
+    writers = sorted({e.writer for e in base})
+    rules = RuleScreen()
+    rule_flag = np.array([rules.screen(e.text).severity in ("high", "urgent", "imminent") for e in base])
+    y = np.array([e.crisis for e in base])
+    oof = np.zeros(len(base))
+    per_writer: dict[str, dict[str, float]] = {}
+    for k, w in enumerate(writers):
+        say(f"leave-one-writer-out {k + 1}/{len(writers)}: holding out {w}")
+        train = [e for e in base if e.writer != w]
+        held = np.array([e.writer == w for e in base])
+        model = _fit([*train, *variants(train, seed=cfg.seed, per_example=cfg.variants_per_example), *aux], cfg, risk_only=True)
+        test = [e for e in base if e.writer == w]
+        oof[held] = model.score([e.text for e in test], [e.context for e in test])
+        per_writer[w] = {"n": float(held.sum()), "auc": _auc(y[held], oof[held])}
+
+    flag_t = _choose_threshold(y, oof, rule_flag, cfg.target_recall)
+    review_t = round(flag_t * 0.6, 4)
+    for w in writers:
+        held = np.array([e.writer == w for e in base])
+        pred = rule_flag[held] | (oof[held] >= flag_t)
+        tp = float((pred & y[held]).sum())
+        per_writer[w]["recall"] = tp / max(1.0, float(y[held].sum()))
+        per_writer[w]["precision"] = tp / max(1.0, float(pred.sum()))
+
+    say(f"final fit on {len(base)} examples, their variants and {len(aux)} auxiliary examples")
+    extra = variants(base, seed=cfg.seed, per_example=cfg.variants_per_example)
+    model = _fit([*base, *extra, *aux], cfg)
+    model.flag_threshold, model.review_threshold = flag_t, review_t
+    report = TrainReport(
+        n_examples=len(base),
+        n_variants=len(extra),
+        n_aux=len(aux),
+        writers=per_writer,
+        flag_threshold=flag_t,
+        review_threshold=review_t,
+        aux_sources=sorted({e.writer for e in aux}),
+    )
+    model.metadata = {
+        "seed": cfg.seed,
+        "C": cfg.C,
+        "aux_weight": cfg.aux_weight if aux else 0.0,
+        "n_examples": len(base),
+        "n_variants": len(extra),
+        "n_aux": len(aux),
+        "aux_sources": report.aux_sources,
+        "leave_one_writer_out": per_writer,
+    }
+    return model, report
+
+
+def _choose_threshold(y: np.ndarray, oof: np.ndarray, rule_flag: np.ndarray, target: float) -> float:
+    """The highest score threshold at which rules OR model reach ``target`` recall on out-of-fold scores."""
+    best = 0.05
+    for t in np.round(np.arange(0.95, 0.04, -0.01), 2):
+        pred = rule_flag | (oof >= t)
+        if (pred & y).sum() / max(1, y.sum()) >= target:
+            best = float(t)
+            break
+    return best
+
+
+def save_with_card(model: RiskModel, report: TrainReport, out: str | Path) -> Path:
+    """Write the model folder with its model card."""
+    return model.save(out, card=model_card(model, report))
