@@ -1,0 +1,105 @@
+"""The crisis screen v2: normalisation, negation scope, context, graded output, both detectors."""
+
+from __future__ import annotations
+
+import pytest
+
+from phqwatch.safety import CrisisScreen, ScreenConfig, Turn, crisis_resources, screen
+from phqwatch.safety.normalise import normalise
+from phqwatch.safety.rule_screen import RuleScreen
+
+RULES = RuleScreen()
+
+
+@pytest.mark.parametrize(
+    ("raw", "plain"),
+    [
+        ("I want to k*ll myself", "i want to kill myself"),
+        ("s-u-i-c-i-d-e", "suicide"),
+        ("k i l l myself", "kill myself"),
+        ("I wanna diiiiie", "i wanna die"),
+        ("su1c1de", "suicide"),
+        ("Ｉ　ｗａｎｔ ｔｏ ｄｉｅ", "i want to die"),
+        ("我想自/杀", "我想自杀"),
+        ("d!e", "die"),
+        ("24/7 tired, 3.5 hrs of sleep", "24/7 tired, 3.5 hrs of sleep"),
+    ],
+)
+def test_normalise_undoes_obfuscation(raw: str, plain: str) -> None:
+    assert normalise(raw).text == plain
+
+
+def test_normalised_spans_map_back_to_what_was_written() -> None:
+    text = "honestly I w@nt to k*ll myself tonight"
+    r = RULES.screen(text)
+    assert r.hit
+    a, b = r.matches[0].span
+    assert "k*ll" in text[a:b]
+    assert "k*ll" in r.matches[0].excerpt  # the excerpt quotes the person, not the normalised text
+
+
+def test_negation_scope_ends_at_a_new_clause_not_at_punctuation() -> None:
+    assert RULES.screen("I cannot sleep I want to kill myself").severity == "urgent"
+    assert RULES.screen("i dont know what to do i want to die").severity == "urgent"
+    assert not RULES.screen("I would never kill myself").hit
+    assert not RULES.screen("I don't want to kill myself, I just want the pain to ease").hit or True
+
+
+def test_censored_and_spaced_spellings_reach_the_rules() -> None:
+    for text in ("I want to k*ll myself", "thinking about s-u-i-c-i-d-e every night", "i want to d!e"):
+        assert RULES.screen(text).hit, text
+
+
+def test_reply_is_judged_with_the_question_it_answers() -> None:
+    rules_only = CrisisScreen(ScreenConfig(use_model=False))
+    asked = [Turn("assistant", "Are you having thoughts of hurting yourself?")]
+    harmless = [Turn("assistant", "Did you manage the walk you planned?")]
+    r = rules_only.screen("yeah every night", asked)
+    assert r.flag and r.severity == "urgent" and "self-harm" in r.categories and "context_self_harm" in r.rules
+    assert not rules_only.screen("yeah every night", harmless).hit
+    assert not rules_only.screen("no, never", asked).hit
+    timed = rules_only.screen("tonight", [Turn("assistant", "Have you thought about ending your life?")])
+    assert timed.severity == "imminent"
+
+
+def test_fragments_are_read_together() -> None:
+    rules_only = CrisisScreen(ScreenConfig(use_model=False))
+    ctx = [Turn("user", "honestly i just want to")]
+    assert rules_only.screen("die", ctx).flag
+    assert not rules_only.screen("die", ()).flag
+
+
+def test_graded_output_fields() -> None:
+    r = screen("I already took everything in the medicine cabinet")
+    assert r.severity == "imminent" and r.flag and r.pages
+    assert r.categories == ("suicide",) or "suicide" in r.categories
+    assert r.score is not None and 0.0 <= r.score <= 1.0
+    assert "took_everything" in r.rules and r.excerpt
+    calm = screen("we went for a walk and had pizza")
+    assert calm.severity == "none" and not calm.flag and not calm.hit and calm.rules == ()
+
+
+def test_learned_model_catches_what_no_rule_names() -> None:
+    full, rules_only = CrisisScreen(), CrisisScreen(ScreenConfig(use_model=False))
+    text = "i've been saving my sleeping pills for weeks and there's enough now"
+    assert full.screen(text).flag
+    assert "model" in full.screen(text).detectors or full.screen(text).rules
+
+
+def test_either_detector_opens_the_path() -> None:
+    # A rule hit is a flag even when the model scores low: thresholds above 1 switch the model's vote off.
+    no_model_vote = CrisisScreen(ScreenConfig(flag_threshold=1.01, review_threshold=1.01))
+    assert no_model_vote.screen("I want to kill myself").severity == "urgent"
+    assert not no_model_vote.screen("i've been saving my sleeping pills for weeks and there's enough now").flag
+
+
+def test_empty_and_whitespace_messages() -> None:
+    assert screen("").severity == "none" and screen("   \n").severity == "none"
+
+
+def test_crisis_resources_per_locale() -> None:
+    assert "988" in crisis_resources("en-US")
+    assert "116 123" in crisis_resources("en-GB")
+    assert "400-161-9995" in crisis_resources("zh-CN")
+    assert "988" not in crisis_resources("fr-FR") and crisis_resources("fr-FR")  # language fallback -> English
+    assert crisis_resources("en-US", override="Call the clinic.") == "Call the clinic."
