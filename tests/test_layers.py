@@ -12,6 +12,7 @@ LAYER = {
     "transcripts": 1,
     "datasets": 2,
     "models": 2,
+    "safety": 2,
     "teacher": 2,
     "training": 3,
     "evaluation": 3,

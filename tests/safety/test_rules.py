@@ -19,6 +19,7 @@ screen = _RULES.screen
 def screen_many(texts):
     return [screen(t) for t in texts]
 
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "safety"
 
 

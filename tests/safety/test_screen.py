@@ -42,7 +42,6 @@ def test_negation_scope_ends_at_a_new_clause_not_at_punctuation() -> None:
     assert RULES.screen("I cannot sleep I want to kill myself").severity == "urgent"
     assert RULES.screen("i dont know what to do i want to die").severity == "urgent"
     assert not RULES.screen("I would never kill myself").hit
-    assert not RULES.screen("I don't want to kill myself, I just want the pain to ease").hit or True
 
 
 def test_censored_and_spaced_spellings_reach_the_rules() -> None:
@@ -82,8 +81,9 @@ def test_graded_output_fields() -> None:
 def test_learned_model_catches_what_no_rule_names() -> None:
     full, rules_only = CrisisScreen(), CrisisScreen(ScreenConfig(use_model=False))
     text = "i've been saving my sleeping pills for weeks and there's enough now"
-    assert full.screen(text).flag
-    assert "model" in full.screen(text).detectors or full.screen(text).rules
+    assert not rules_only.screen(text).flag
+    r = full.screen(text)
+    assert r.flag and "model" in r.detectors
 
 
 def test_either_detector_opens_the_path() -> None:

@@ -18,7 +18,9 @@ def _screen(model_dir: Path | None, rules_only: bool):  # type: ignore[no-untype
 
 @cli.command("screen")
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
-@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path), help="Rows to write (.csv or .jsonl).")
+@click.option(
+    "--out", "out_path", required=True, type=click.Path(path_type=Path), help="Rows to write (.csv or .jsonl)."
+)
 @click.option("--model", "model_dir", type=click.Path(path_type=Path), default=None, help="Risk-model folder.")
 @click.option("--rules-only", is_flag=True, help="Run the pattern rules alone (no learned model).")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
@@ -54,7 +56,9 @@ def screen_cmd(input_path: Path, out_path: Path, model_dir: Path | None, rules_o
         bar.close()
 
     write_rows(rows(), out_path, SCREEN_COLUMNS)
-    click.echo(f"Screened {counts['rows']} user messages: {counts['flagged']} flagged for the crisis path -> {out_path}")
+    click.echo(
+        f"Screened {counts['rows']} user messages: {counts['flagged']} flagged for the crisis path -> {out_path}"
+    )
 
 
 @cli.group()
@@ -70,7 +74,9 @@ def safety() -> None:
     default=None,
     help="Folder of labelled JSONL files, one per writer (default: the shipped hand-written set).",
 )
-@click.option("--data-root", type=click.Path(path_type=Path), default=None, help="Shared data (default ../shared/data).")
+@click.option(
+    "--data-root", type=click.Path(path_type=Path), default=None, help="Shared data (default ../shared/data)."
+)
 @click.option("--no-aux", is_flag=True, help="Leave out the public risk data (hand-written set only).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @friendly_errors
@@ -91,7 +97,9 @@ def safety_train(out_dir: Path, trainset: Path | None, data_root: Path | None, n
     )
     save_with_card(model, report, out_dir)
     for w, v in sorted(report.writers.items()):
-        click.echo(f"  {w}: AUC {v['auc']:.3f}, recall {v['recall']:.3f}, precision {v['precision']:.3f} (n={int(v['n'])})")
+        click.echo(
+            f"  {w}: AUC {v['auc']:.3f}, recall {v['recall']:.3f}, precision {v['precision']:.3f} (n={int(v['n'])})"
+        )
     click.echo(f"Wrote {out_dir} (flag threshold {report.flag_threshold:.2f}, {report.n_aux} auxiliary examples)")
 
 

@@ -12,12 +12,22 @@ import csv
 import gzip
 import hashlib
 import json
+import random
+import re
+import sys
 from pathlib import Path
 
 from phqwatch.datasets.proxy import data_root
 from phqwatch.errors import DatasetUnavailableError
 
-__all__ = ["load_cssrs_posts", "load_psysuicide", "load_sdcnl", "load_moderation", "cssrs_is_test_user"]
+__all__ = [
+    "load_cssrs_posts",
+    "load_psysuicide",
+    "load_sdcnl",
+    "load_moderation",
+    "load_everyday_chunks",
+    "cssrs_is_test_user",
+]
 
 #: C-SSRS post grades -> the screen's ladder (post-level grades describe the writer's state in that post).
 CSSRS_SEVERITY = {
@@ -144,3 +154,33 @@ def load_moderation(root: str | Path | None = None) -> list[dict]:
                 }
             )
     return out
+
+
+#: Reddit DR training codes whose authors were not depressed (nd, ndf), or who post about breast cancer (bc)
+#: or family and friends (ff): everyday text for the "nothing to flag" side.
+EVERYDAY_CODES = ("nd", "ndf", "bc", "ff")
+
+
+def load_everyday_chunks(root: str | Path | None = None, *, n: int = 6000, seed: int = 0) -> list[dict]:
+    """``n`` chat-sized chunks (one to three sentences) of everyday Reddit posts from the Reddit DR training
+    split (codes in EVERYDAY_CODES), labelled none: ordinary life, illness, family, study, with the odd
+    strong word, which is what most of a caseload's messages look like."""
+    path = data_root(root) / "reddit_dr" / "train.csv"
+    if not path.is_file():
+        raise DatasetUnavailableError(f"{path} is missing.", fix="Place the Reddit DR set at ../shared/data/reddit_dr.")
+    csv.field_size_limit(sys.maxsize)
+    chunks: list[str] = []
+    with path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row.get("label") not in EVERYDAY_CODES:
+                continue
+            sentences = [x.strip() for x in re.split(r"(?<=[.!?])\s+", row.get("text") or "") if x.strip()]
+            for i in range(0, len(sentences), 3):
+                chunk = " ".join(sentences[i : i + 3])
+                if 20 <= len(chunk) <= 400:
+                    chunks.append(chunk)
+    rng = random.Random(seed)
+    picked = rng.sample(chunks, k=min(n, len(chunks)))
+    return [
+        {"text": t, "severity": "none", "categories": [], "group": "reddit_dr", "source": "everyday"} for t in picked
+    ]

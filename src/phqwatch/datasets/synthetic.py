@@ -131,10 +131,16 @@ def _items_for(total: float, weights: tuple[float, ...], rng: random.Random) -> 
     return items
 
 
-def _message(items: list[int], rng: random.Random) -> str:
+#: Users (by index) who voice thoughts of death or self-harm (item 9) in chat: a few, as in a real caseload.
+#: Everyone else may still score item 9 on the questionnaire without saying so to the app.
+RISK_VOICING_USERS = frozenset({4, 19})
+_ITEM_9 = 8
+
+
+def _message(items: list[int], rng: random.Random, *, voices_risk: bool = False) -> str:
     sentences: list[str] = []
     for _ in range(rng.randint(2, 4)):
-        active = [i for i in range(9) if items[i] > 0]
+        active = [i for i in range(9) if items[i] > 0 and (voices_risk or i != _ITEM_9)]
         if active and rng.random() < 0.25 + 0.6 * sum(items) / 27:
             i = rng.choice(active)
             level = min(3, max(0, items[i] - 1 + rng.choice((0, 0, 1))))
@@ -166,7 +172,7 @@ def generate(n_users: int = 36, seed: int = 7, start: datetime | None = None) ->
             items = _items_for(sev, user.weights, rng)
             when = start + timedelta(days=day, hours=rng.randint(0, 12))
             for turn in range(1 if short_user else rng.randint(3, 6)):
-                text = "ok thanks" if short_user else _message(items, rng)
+                text = "ok thanks" if short_user else _message(items, rng, voices_risk=u in RISK_VOICING_USERS)
                 messages.append(
                     {
                         "user_id": user.user_id,

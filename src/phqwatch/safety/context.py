@@ -140,8 +140,11 @@ def affirms(reply: str) -> bool:
     if len(words) > _ANSWER_WORDS and not re.search(r"[\u3400-\u9fff]", reply):
         return False
     return bool(_YES.match(reply)) or bool(
-        re.match(r"^\W*(?:the\s+|my\s+|some\s+|a\s+)?(?:pills?|meds|tablets|rope|knife|razor|blade|gun|bridge|roof|"
-        r"car|garage|bottle|belt|cord)\b", reply)
+        re.match(
+            r"^\W*(?:the\s+|my\s+|some\s+|a\s+)?(?:pills?|meds|tablets|rope|knife|razor|blade|gun|bridge|roof|"
+            r"car|garage|bottle|belt|cord)\b",
+            reply,
+        )
     )
 
 

@@ -65,7 +65,9 @@ def _read_file(f: Path) -> Iterable[Example]:
             try:
                 d = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise InputError(f"not valid JSON ({exc.msg}).", path=str(f), line=n, fix="One JSON object per line.") from exc
+                raise InputError(
+                    f"not valid JSON ({exc.msg}).", path=str(f), line=n, fix="One JSON object per line."
+                ) from exc
             yield _example(d, f, n, writer)
 
 
@@ -84,11 +86,15 @@ def _example(d: dict, f: Path, n: int, writer: str) -> Example:
     text = str(need("text", str))
     sev = str(need("severity", str))
     if sev not in SEVERITIES:
-        raise InputError(f"unknown severity {sev!r}.", path=str(f), line=n, field="severity", fix=f"Use one of {SEVERITIES}.")
+        raise InputError(
+            f"unknown severity {sev!r}.", path=str(f), line=n, field="severity", fix=f"Use one of {SEVERITIES}."
+        )
     cats = tuple(d.get("categories") or ())
     bad = [c for c in cats if c not in CATEGORIES]
     if bad:
-        raise InputError(f"unknown categories {bad}.", path=str(f), line=n, field="categories", fix=f"Use {CATEGORIES}.")
+        raise InputError(
+            f"unknown categories {bad}.", path=str(f), line=n, field="categories", fix=f"Use {CATEGORIES}."
+        )
     turns = []
     for i, t in enumerate(d.get("context") or []):
         if not isinstance(t, dict) or t.get("role") not in ("user", "assistant") or not isinstance(t.get("text"), str):
@@ -113,7 +119,9 @@ def _example(d: dict, f: Path, n: int, writer: str) -> Example:
 
 
 # ---- systematic variants ----------------------------------------------------------------------------
-_CENSOR_WORDS = re.compile(r"\b(kill|suicide|suicidal|die|dead|death|cut|cutting|myself|overdose|hang|self harm)\b", re.I)
+_CENSOR_WORDS = re.compile(
+    r"\b(kill|suicide|suicidal|die|dead|death|cut|cutting|myself|overdose|hang|self harm)\b", re.I
+)
 
 
 def _censor(text: str, rng: random.Random) -> str:
@@ -153,13 +161,33 @@ def _space_cjk(text: str, rng: random.Random) -> str:
     return re.sub(r"(?<=[\u3400-\u9fff])(?=[\u3400-\u9fff])", lambda _: sep if rng.random() < 0.5 else "", text)
 
 
+_SENTENCE = re.compile(r"(?<=[.!?。！？])\s*")
+
+
+def sentences_of_negatives(examples: Sequence[Example]) -> list[Example]:
+    """Each sentence of a multi-sentence message without crisis risk, as a negative of its own: a sentence
+    of a safe message is safe, and this keeps everyday symptom talk ("I've been sleeping badly") from
+    borrowing risk from the crisis messages it also appears in."""
+    out: list[Example] = []
+    for e in examples:
+        if e.crisis or e.context:
+            continue
+        parts = [p.strip() for p in _SENTENCE.split(e.text) if len(p.strip()) > 3]
+        if len(parts) < 2:
+            continue
+        for k, part in enumerate(parts):
+            out.append(replace(e, id=f"{e.id}#s{k}", text=part, severity="none", categories=(), kind=f"{e.kind}+sentence"))
+    return out
+
+
 def variants(examples: Sequence[Example], *, seed: int = 0, per_example: float = 1.0) -> list[Example]:
     """Systematic variants of ``examples`` (censored, misspelled, lower-case run-on, buried in a long
-    message about something else, spaced Chinese), labelled as their source. About ``per_example`` variants
-    per example, drawn with ``seed``."""
+    message about something else, spaced Chinese), labelled as their source, and the sentences of safe
+    multi-sentence messages (``sentences_of_negatives``). About ``per_example`` variants per example,
+    drawn with ``seed``."""
     rng = random.Random(seed)
     fillers = [e.text for e in examples if e.severity == "none" and not e.context and len(e.text.split()) >= 8]
-    out: list[Example] = []
+    out: list[Example] = sentences_of_negatives(examples)
     for e in examples:
         k = int(per_example) + (rng.random() < per_example - int(per_example))
         for v in range(k):

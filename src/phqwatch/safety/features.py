@@ -35,6 +35,8 @@ class FeatureSpec:
     word_bits: int = 17
     context: bool = True
     short_reply_words: int = 8
+    negation: bool = True  # words in a negator's scope also appear as "neg:<word>"
+    rule_tokens: bool = True  # the pattern rules' hits and suppressions ("rule:<id>", "sup:negated")
 
     @property
     def n_features(self) -> int:
@@ -48,6 +50,8 @@ class FeatureSpec:
             "word_bits": self.word_bits,
             "context": self.context,
             "short_reply_words": self.short_reply_words,
+            "negation": self.negation,
+            "rule_tokens": self.rule_tokens,
         }
 
     @classmethod
@@ -59,7 +63,48 @@ class FeatureSpec:
             word_bits=int(d["word_bits"]),
             context=bool(d["context"]),
             short_reply_words=int(d["short_reply_words"]),
+            negation=bool(d.get("negation", False)),
+            rule_tokens=bool(d.get("rule_tokens", False)),
         )
+
+
+_NEGATOR = re.compile(
+    r"^(?:not|no|never|nothing|nobody|none|nor|cannot|can't|cant|don't|dont|won't|wont|didn't|didnt|isn't|isnt|"
+    r"wasn't|wasnt|wouldn't|wouldnt|couldn't|couldnt|shouldn't|shouldnt|haven't|havent|hasn't|hasnt|aren't|arent|"
+    r"ain't|aint|nah|nope|不|没|没有|别|未|绝不|从不)$"
+)
+_SCOPE_END = re.compile(r"[.,;:!?\n]|\b(?:but|though|although|however|yet|except)\b|[，。；！？但是可是]")
+_SUBJECT = {"i", "i'm", "im", "i've", "ive", "i'll", "i'd", "you", "he", "she", "we", "they", "我", "他", "她"}
+
+
+def _negated(text: str) -> list[str]:
+    """Words inside a negator's scope (to the clause end or a new subject), marked "neg:" - so that "never
+    hurt myself" and "hurt myself" are different features."""
+    out: list[str] = []
+    for clause in _SCOPE_END.split(text):
+        words = _WORD.findall(clause)
+        scope = 0
+        for w in words:
+            if _NEGATOR.match(w):
+                scope = 4
+                continue
+            if scope and w in _SUBJECT:
+                scope = 0
+            if scope:
+                out.append("neg:" + w)
+                scope -= 1
+    return out
+
+
+def _rule_tokens(text: str) -> list[str]:
+    """The pattern rules' view of the message: which rules fired (and at what severity) and which matches
+    the filters suppressed, and why."""
+    from phqwatch.safety.rule_screen import default_rules
+
+    r = default_rules().screen(text)
+    out = [f"rule:{m.rule}" for m in r.matches] + [f"rulesev:{m.severity}" for m in r.matches]
+    out += [f"sup:{x.reason}" for x in r.suppressed] + [f"sup:{x.rule}" for x in r.suppressed]
+    return out
 
 
 class Featuriser:
@@ -99,12 +144,18 @@ class Featuriser:
         words = _WORD.findall(text)
         lo, hi = self.spec.word_ngram
         out = [" ".join(words[i : i + n]) for n in range(lo, hi + 1) for i in range(len(words) - n + 1)]
-        if self.spec.context and context:
+        if self.spec.negation:
+            out.extend(_negated(text))
+        if self.spec.rule_tokens:
+            out.extend(_rule_tokens(text))
+        # Context is read only for short messages (a reply, a fragment): a long message stands on its own,
+        # and the wording of generic check-in questions must not colour it.
+        if self.spec.context and context and len(words) <= self.spec.short_reply_words:
             question = next((t.text for t in reversed(context) if t.role == "assistant"), None)
             if question is not None:
                 q = normalise(question).text
                 out.extend("q:" + w for w in _WORD.findall(q))
-                if asks_about_risk(q) and len(words) <= self.spec.short_reply_words:
+                if asks_about_risk(q):
                     out.append("q:RISK")
                     out.extend("x:" + w for w in words[:4])
                     out.append("x:" + " ".join(words[:2]))

@@ -164,8 +164,6 @@ _PRESENT_RE = re.compile(
 )
 
 
-
-
 def _bounds(regex: re.Pattern[str], text: str, pos: int) -> tuple[int, int]:
     """Start and end of the segment (sentence or clause) that contains ``pos``."""
     start, end = 0, len(text)
@@ -178,7 +176,9 @@ def _bounds(regex: re.Pattern[str], text: str, pos: int) -> tuple[int, int]:
     return start, end
 
 
-def judge(text: str, start: int, end: int, rule: Rule, off: frozenset[str] = frozenset()) -> tuple[str | None, str | None]:
+def judge(
+    text: str, start: int, end: int, rule: Rule, off: frozenset[str] = frozenset()
+) -> tuple[str | None, str | None]:
     """(suppression reason or None, note or None) for one raw match."""
     s0, s1 = _bounds(_SENT_RE, text, start)
     sentence_prefix = text[s0:start]
@@ -234,6 +234,7 @@ def judge(text: str, start: int, end: int, rule: Rule, off: frozenset[str] = fro
     if history:
         return None, "past history: surfaced at review severity"
     return None, None
+
 
 def _quoted(text: str, start: int, end: int, s0: int) -> str | None:
     for q in _QUOTE_RE.finditer(text):

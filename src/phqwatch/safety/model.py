@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from phqwatch.errors import ModelFormatError, NotFittedError
 from phqwatch.safety.context import Turn
-from phqwatch.safety.features import Featuriser, FeatureSpec
+from phqwatch.safety.features import FeatureSpec, Featuriser
 from phqwatch.safety.types import CATEGORIES, SEVERITIES, Category, Severity
 
 __all__ = ["RiskModel", "ModelOutput", "load_risk_model", "DEFAULT_MODEL_DIR"]
@@ -174,7 +174,10 @@ class RiskModel:
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
         try:
-            arrays = {k: np.ascontiguousarray(getattr(self, k + "_")).astype(np.float16 if k.endswith("_w") else np.float32) for k in _HEADS}
+            arrays = {
+                k: np.ascontiguousarray(getattr(self, k + "_")).astype(np.float16 if k.endswith("_w") else np.float32)
+                for k in _HEADS
+            }
             save_file(arrays, str(tmp / "weights.safetensors"))
             config = {
                 "name": MODEL_NAME,
@@ -223,7 +226,9 @@ class RiskModel:
         arrays = load_file(str(weights))
         for k in _HEADS:
             if k not in arrays:
-                raise ModelFormatError(f"{weights} lacks the array {k!r}.", fix="Rebuild it with `phqwatch safety train`.")
+                raise ModelFormatError(
+                    f"{weights} lacks the array {k!r}.", fix="Rebuild it with `phqwatch safety train`."
+                )
             setattr(model, k + "_", arrays[k].astype(np.float32))
         if model.idf_.shape[0] != model.spec.n_features:
             raise ModelFormatError(

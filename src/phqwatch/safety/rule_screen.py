@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import re._parser as _sp
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from phqwatch.errors import ConfigError
 from phqwatch.safety.filters import FILTERS, judge
@@ -17,7 +18,7 @@ from phqwatch.safety.normalise import Normalised, normalise
 from phqwatch.safety.rules import DEFAULT_RULES
 from phqwatch.safety.types import SEVERITY_ORDER, Match, Rule, RuleResult, Severity, Suppressed
 
-__all__ = ["RuleConfig", "RuleScreen"]
+__all__ = ["RuleConfig", "RuleScreen", "default_rules"]
 
 
 @dataclass(frozen=True)
@@ -161,3 +162,9 @@ def _dedupe(matches: list[Match]) -> list[Match]:
         if not inside:
             keep.append(m)
     return sorted(keep, key=lambda m: m.span)
+
+
+@lru_cache(maxsize=1)
+def default_rules() -> RuleScreen:
+    """The default rules, compiled once per process."""
+    return RuleScreen()

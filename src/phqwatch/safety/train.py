@@ -20,6 +20,11 @@ from phqwatch.safety.rule_screen import RuleScreen
 
 __all__ = ["TrainConfig", "TrainReport", "train_risk_model", "aux_examples"]
 
+#: Auxiliary public sources (research use; read from ../shared/data, never copied into the repository).
+AUX_SOURCES = ("cssrs", "psysuicide", "everyday")
+#: The sources the shipped model uses: PsySUICIDE valid lowered leave-one-writer-out AUC on Chinese chat
+#: (0.81 -> 0.77), so it is kept for testing only.
+DEFAULT_AUX = ("cssrs", "everyday")
 #: Recall on crisis messages (high and above) that the thresholds aim for on out-of-fold scores.
 TARGET_RECALL = 0.97
 
@@ -31,6 +36,8 @@ class TrainConfig:
     variants_per_example: float = 1.0
     aux: bool = True  # add the public risk data (C-SSRS train users, PsySUICIDE valid) at aux_weight
     aux_weight: float = 0.3
+    everyday_weight: float = 1.0  # everyday text is most of a caseload: as much weight as a hand-written example
+    aux_sources: tuple[str, ...] = DEFAULT_AUX
     target_recall: float = TARGET_RECALL
     features: FeatureSpec = field(default_factory=FeatureSpec)
 
@@ -46,19 +53,29 @@ class TrainReport:
     aux_sources: list[str]
 
 
-def aux_examples(root: str | Path | None = None, weight: float = 0.3) -> list[Example]:
-    """C-SSRS posts of the training users and PsySUICIDE valid, as weighted examples (empty when the
-    shared data is missing)."""
+def aux_examples(
+    root: str | Path | None = None,
+    weight: float = 0.3,
+    sources: Sequence[str] = AUX_SOURCES,
+    everyday_weight: float = 1.0,
+) -> list[Example]:
+    """Weighted examples from the public risk data: ``cssrs`` (C-SSRS posts of the training users),
+    ``psysuicide`` (PsySUICIDE valid, Chinese), ``everyday`` (chunks of Reddit DR posts by authors without
+    depression, labelled none). Empty when the shared data is missing."""
     from phqwatch.datasets import risk
 
     out: list[Example] = []
     try:
-        for i, r in enumerate(risk.load_cssrs_posts(root)):
-            if risk.cssrs_is_test_user(r["group"]):
-                continue
-            out.append(_aux(r, f"cssrs-{i}", "en", weight, text=r["text"][:1500]))
-        for i, r in enumerate(risk.load_psysuicide("valid", root)):
-            out.append(_aux(r, f"psy-{i}", "zh", weight))
+        if "cssrs" in sources:
+            for i, r in enumerate(risk.load_cssrs_posts(root)):
+                if not risk.cssrs_is_test_user(r["group"]):
+                    out.append(_aux(r, f"cssrs-{i}", "en", weight, text=r["text"][:1500]))
+        if "psysuicide" in sources:
+            for i, r in enumerate(risk.load_psysuicide("valid", root)):
+                out.append(_aux(r, f"psy-{i}", "zh", weight))
+        if "everyday" in sources:
+            for i, r in enumerate(risk.load_everyday_chunks(root)):
+                out.append(_aux(r, f"everyday-{i}", "en", everyday_weight))
     except DatasetUnavailableError:
         return []
     return out
@@ -108,7 +125,7 @@ def train_risk_model(
     cfg = config or TrainConfig()
     say = progress or (lambda _msg: None)
     base = read_examples(trainset or trainset_dir())
-    aux = aux_examples(data_root, cfg.aux_weight) if cfg.aux else []
+    aux = aux_examples(data_root, cfg.aux_weight, cfg.aux_sources, cfg.everyday_weight) if cfg.aux else []
     writers = sorted({e.writer for e in base})
     rules = RuleScreen()
     rule_flag = np.array([rules.screen(e.text).severity in ("high", "urgent", "imminent") for e in base])
@@ -119,7 +136,9 @@ def train_risk_model(
         say(f"leave-one-writer-out {k + 1}/{len(writers)}: holding out {w}")
         train = [e for e in base if e.writer != w]
         held = np.array([e.writer == w for e in base])
-        model = _fit([*train, *variants(train, seed=cfg.seed, per_example=cfg.variants_per_example), *aux], cfg, risk_only=True)
+        model = _fit(
+            [*train, *variants(train, seed=cfg.seed, per_example=cfg.variants_per_example), *aux], cfg, risk_only=True
+        )
         test = [e for e in base if e.writer == w]
         oof[held] = model.score([e.text for e in test], [e.context for e in test])
         per_writer[w] = {"n": float(held.sum()), "auc": _auc(y[held], oof[held])}

@@ -3,6 +3,10 @@
 Runs in-process (a daemon thread started by `create_app(..., worker=True)`, for the SQLite demo) or as
 separate `phqwatch worker` processes (PostgreSQL: several share the queue with SKIP LOCKED). The model is
 loaded once per worker. A job whose worker died is re-queued after `lease_s`; nothing is lost.
+
+Jobs of kind "safety_review" (an LLM second opinion on crisis-screen decisions) go to
+`server.safety_review.run_safety_review`; the worker has a teacher client only when the teacher endpoint is
+configured (otherwise such a job completes and every first decision stands).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,11 +45,15 @@ class Worker:
         poll_s: float = 1.0,
         lease_s: float = 600.0,
         wake: threading.Event | None = None,
+        screen: Any = None,
+        teacher_client_factory: Callable[[Settings], Any] | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.cipher = cipher
         self._model = model
+        self._screen = screen
+        self._teacher_client_factory = teacher_client_factory
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         self.poll_s = poll_s
         self.lease_s = lease_s
@@ -62,14 +71,40 @@ class Worker:
             self._model = load_model(self.settings.model_dir)
         return self._model
 
+    @property
+    def screen(self) -> Any:
+        """The crisis screen as configured (the same settings as the server's), built once."""
+        if self._screen is None:
+            from phqwatch.safety import CrisisScreen, ScreenConfig
+
+            s = self.settings
+            model = str(s.crisis_model_dir) if s.crisis_model_dir else None
+            self._screen = CrisisScreen(ScreenConfig(use_model=s.crisis_use_model, model_path=model))
+        return self._screen
+
+    @property
+    def teacher_client_factory(self) -> Callable[[Settings], Any] | None:
+        """Builds the teacher client for safety reviews; None when no teacher endpoint is configured."""
+        if self._teacher_client_factory is not None:
+            return self._teacher_client_factory
+        from phqwatch.server.safety_review import second_opinion_enabled
+
+        if not second_opinion_enabled(self.settings):
+            return None
+        from phqwatch.teacher.client import TeacherClient
+
+        return TeacherClient
+
     # ---- one job ------------------------------------------------------------------------------------
     def process(self, job_id: int) -> None:
         """Read the windows (one read transaction), score them (no transaction held), then store the
-        estimates, run the alert rules and complete the job (one write transaction)."""
+        estimates, run the alert rules and complete the job (one write transaction). A "safety_review" job
+        goes to `run_safety_review` (which keeps the same read / work / write split)."""
         cfg = self.settings
         with self.db.read() as s:
             job = s.get(Job, job_id)
-            patient = s.get(Person, job.patient_id) if job is not None else None
+            review = job is not None and job.kind == "safety_review"
+            patient = s.get(Person, job.patient_id) if job is not None and not review else None
             windows = []
             if job is not None and patient is not None:
                 windows = [
@@ -83,6 +118,11 @@ class Worker:
                     )
                     for end in self._window_ends(s, job.kind, patient)
                 ]
+        if review:
+            from phqwatch.server.safety_review import run_safety_review
+
+            run_safety_review(self.db, self.cipher, job_id, cfg, self.screen, self.teacher_client_factory)
+            return
         scored = [
             (w, score_window(self.model, w, min_words=cfg.min_words, include_assistant=cfg.include_assistant))
             for w in windows

@@ -1,5 +1,8 @@
 """The durable job table: enqueue (coalesced per kind and patient), claim, complete, fail, recover.
 
+Kinds: "estimate" and "backfill" (re-estimation), "safety_review" (an LLM second opinion on crisis-screen
+decisions; its payload lists message ids, grown by `enqueue_or_extend` while the job waits in the queue).
+
 PostgreSQL: several workers claim with `FOR UPDATE SKIP LOCKED`. SQLite: claims run inside a
 `BEGIN IMMEDIATE` transaction (one writer at a time), so one worker (or a few, serialised) is safe. A job
 left `running` by a killed worker is re-queued by `requeue_stale` after its lease runs out: nothing is lost.
@@ -14,9 +17,10 @@ from typing import Any
 from sqlalchemy import and_, exists, func, select, text
 from sqlalchemy.orm import Session, aliased
 
+from phqwatch.errors import StoreError
 from phqwatch.store.tables import Job, utcnow
 
-JOB_KINDS = ("estimate", "backfill")
+JOB_KINDS = ("estimate", "backfill", "safety_review")
 
 
 def enqueue(
@@ -55,6 +59,48 @@ def enqueue(
     return s.execute(stmt.values(**row).returning(Job.id)).scalar() is not None
 
 
+def enqueue_or_extend(
+    s: Session,
+    kind: str,
+    *,
+    organisation_id: int,
+    patient_id: int,
+    key: str,
+    values: Sequence[Any],
+    run_after: datetime | None = None,
+) -> bool:
+    """Queue a job whose payload is ``{key: values}``, or, when one of the same kind is already queued for the
+    patient, append the values it lacks to its ``payload[key]`` (order kept, no duplicates). True when new.
+
+    A job already running is never changed: the values then go to a new queued job (``claim`` waits for the
+    running one to finish before it hands the new one out)."""
+    wanted = list(dict.fromkeys(values))
+    for _ in range(3):
+        if enqueue(
+            s, kind, organisation_id=organisation_id, patient_id=patient_id, payload={key: wanted}, run_after=run_after
+        ):
+            return True
+        q = select(Job).where(Job.kind == kind, Job.patient_id == patient_id, Job.status == "queued")
+        if s.get_bind().dialect.name == "postgresql":
+            q = q.with_for_update()  # a worker claiming it waits (or skips it) until this transaction ends
+        job = s.scalar(q.limit(1))
+        if job is None:  # claimed between the two statements: queue a fresh one
+            continue
+        payload = dict(job.payload or {})
+        old = list(payload.get(key) or [])
+        new = old + [v for v in wanted if v not in old]
+        if new != old:
+            payload[key] = new
+            job.payload = payload  # a new dict: the JSON column sees the change
+            job.updated_at = utcnow()
+            s.flush()
+        return False
+    raise StoreError(
+        f"Could not queue or extend a '{kind}' job for patient {patient_id}: it kept being claimed.",
+        fix="Retry the request; if it persists, check the workers are not restarting in a loop.",
+    )
+
+
 def claim(s: Session, worker_id: str, *, limit: int = 1, now: datetime | None = None) -> list[Job]:
     """Mark up to `limit` due jobs as running for `worker_id` and return them (oldest first).
 
@@ -87,9 +133,12 @@ def claim(s: Session, worker_id: str, *, limit: int = 1, now: datetime | None = 
     return jobs
 
 
-def complete(s: Session, job_id: int) -> None:
+def complete(s: Session, job_id: int, *, result: dict[str, Any] | None = None) -> None:
+    """Mark a job done. ``result`` (ids and counts only, never text) is kept under ``payload["result"]``."""
     j = s.get(Job, job_id)
     if j is not None:
+        if result is not None:
+            j.payload = {**(j.payload or {}), "result": result}
         j.status = "done"
         j.locked_by = None
         j.updated_at = utcnow()

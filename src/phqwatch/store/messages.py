@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from phqwatch.errors import ConflictError, InputError, NotFoundError
@@ -218,6 +218,45 @@ def recent_turns(
         ).all()
         out[(user_ext, conv_ext)] = [(role, cipher.decrypt(enc)) for role, enc in reversed(rows)]
     return out
+
+
+def message_with_context(
+    s: Session, cipher: TextCipher, message_id: int, *, limit: int = 6
+) -> tuple[StoredMessage, list[tuple[str, str]]] | None:
+    """One stored message, decrypted, with the last ``limit`` turns (role, text) of its conversation before it,
+    oldest first (the context the crisis screen read it with). None when there is no such message."""
+    found = s.execute(
+        select(MessageRow, Conversation.external_id)
+        .join(Conversation, Conversation.id == MessageRow.conversation_id)
+        .where(MessageRow.id == message_id)
+    ).first()
+    if found is None:
+        return None
+    row, ext = found
+    message = StoredMessage(
+        id=row.id,
+        conversation_id=ext,
+        person_id=row.person_id,
+        patient_id=row.patient_id,
+        role=row.role,
+        text=cipher.decrypt(row.text_enc),
+        sent_at=row.sent_at,
+        external_message_id=row.external_message_id,
+        by_patient=row.person_id == row.patient_id,
+    )
+    before = s.execute(
+        select(MessageRow.role, MessageRow.text_enc)
+        .where(
+            MessageRow.conversation_id == row.conversation_id,
+            or_(
+                MessageRow.sent_at < row.sent_at,
+                and_(MessageRow.sent_at == row.sent_at, MessageRow.id < row.id),
+            ),
+        )
+        .order_by(MessageRow.sent_at.desc(), MessageRow.id.desc())
+        .limit(limit)
+    ).all()
+    return message, [(role, cipher.decrypt(enc)) for role, enc in reversed(before)]
 
 
 def set_crisis_flag(s: Session, message_ids: Sequence[int]) -> None:

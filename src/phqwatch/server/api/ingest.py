@@ -6,13 +6,21 @@ from datetime import UTC, datetime, time
 
 from fastapi import APIRouter, Depends
 
-from phqwatch.safety.resources import crisis_resources
 from phqwatch.errors import NotFoundError
+from phqwatch.safety import ScreenResult
+from phqwatch.safety.resources import crisis_resources
 from phqwatch.server.auth import Principal, check_patient_access, require_roles
 from phqwatch.server.context import ServerContext
 from phqwatch.server.deps import get_ctx
-from phqwatch.safety import ScreenResult
-from phqwatch.server.schemas import BatchIn, IngestedOut, ScreenOut, IngestOut, MessageIn, QuestionnaireIn, QuestionnaireOut
+from phqwatch.server.schemas import (
+    BatchIn,
+    IngestedOut,
+    IngestOut,
+    MessageIn,
+    QuestionnaireIn,
+    QuestionnaireOut,
+    ScreenOut,
+)
 from phqwatch.server.services import ingest
 from phqwatch.store import audit, people, questionnaires
 from phqwatch.transcripts.schema import Message
@@ -60,7 +68,9 @@ def _ingest(ctx: ServerContext, principal: Principal, items: list[MessageIn]) ->
         accepted=outcome.accepted,
         duplicates=len(outcome.results) - outcome.accepted,
         results=[
-            IngestedOut(index=r.index, status=r.status, id=r.message_id, screen=_screen_out(outcome.screened.get(r.index)))
+            IngestedOut(
+                index=r.index, status=r.status, id=r.message_id, screen=_screen_out(outcome.screened.get(r.index))
+            )
             for r in outcome.results
         ],
         crisis=crisis,

@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from phqwatch.safety.resources import crisis_resources
 from phqwatch import phq9
 from phqwatch.errors import InputError, NotFoundError, PermissionDeniedError
 from phqwatch.monitoring.change import trend
@@ -24,6 +23,7 @@ from phqwatch.monitoring.smoothing import smooth
 from phqwatch.reports import review
 from phqwatch.reports.assistive import AdministeredScore, EstimateInput, build_report
 from phqwatch.reports.monthly import DayEstimate, monthly_analysis
+from phqwatch.safety.resources import crisis_resources
 from phqwatch.server.auth import Principal, check_patient_access, visible_patient_ids
 from phqwatch.store import TextCipher, audit, estimates, messages, people, questionnaires
 from phqwatch.store import report_tables as rt

@@ -27,9 +27,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from phqwatch.safety.resources import crisis_resources
 from phqwatch import phq9
 from phqwatch.errors import InputError, NotFoundError, PermissionDeniedError, PhqwatchError
+from phqwatch.safety.resources import crisis_resources
 from phqwatch.server.auth import SESSION_COOKIE, AuthError, Principal, RateLimitedError, client_ip, issue_token
 from phqwatch.server.pages import data
 from phqwatch.server.pages.render import STATIC_DIR, html, respond, wants_json
