@@ -63,7 +63,13 @@ def screen_cmd(input_path: Path, out_path: Path, model_dir: Path | None, rules_o
 
 @cli.group()
 def safety() -> None:
-    """The crisis screen's learned risk model: rebuild it, measure it."""
+    """The crisis screen's learned risk model: rebuild it, measure it.
+
+    \b
+    Examples:
+      phqwatch safety train --out models/risk
+      phqwatch safety evaluate tests/fixtures/safety/blind_v2_b.jsonl
+    """
 
 
 @safety.command("train")

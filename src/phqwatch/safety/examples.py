@@ -19,7 +19,7 @@ from phqwatch.errors import InputError
 from phqwatch.safety.context import Turn
 from phqwatch.safety.types import CATEGORIES, SEVERITIES
 
-__all__ = ["Example", "read_examples", "trainset_dir", "variants"]
+__all__ = ["Example", "SENTENCE_END", "read_examples", "sentences_of_negatives", "trainset_dir", "variants"]
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,7 @@ def _space_cjk(text: str, rng: random.Random) -> str:
     return re.sub(r"(?<=[\u3400-\u9fff])(?=[\u3400-\u9fff])", lambda _: sep if rng.random() < 0.5 else "", text)
 
 
-_SENTENCE = re.compile(r"(?<=[.!?。！？])\s*")
+SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
 
 
 def sentences_of_negatives(examples: Sequence[Example]) -> list[Example]:
@@ -172,7 +172,7 @@ def sentences_of_negatives(examples: Sequence[Example]) -> list[Example]:
     for e in examples:
         if e.crisis or e.context:
             continue
-        parts = [p.strip() for p in _SENTENCE.split(e.text) if len(p.strip()) > 3]
+        parts = [p.strip() for p in SENTENCE_END.split(e.text) if len(p.strip()) > 3]
         if len(parts) < 2:
             continue
         for k, part in enumerate(parts):

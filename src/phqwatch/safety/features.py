@@ -1,7 +1,7 @@
 """Features of the learned risk model: hashed character and word n-grams of the normalised message, plus
 tokens from its conversation context (the question it answers, the user's preceding fragments).
 
-Stateless hashing (scikit-learn's ``HashingVectorizer``), so a model folder stores only an IDF vector and
+Stateless hashing (MurmurHash3, as scikit-learn's ``FeatureHasher``), so a model folder stores only an IDF vector and
 weights. Context tokens are prefixed ("q:" for the assistant's last turn, "u:" for the user's preceding
 fragments) and crossed with the first words of a short reply ("x:yes") so that a linear model can tell
 "yes" to "are you thinking of ending your life?" from "yes" to "did you manage the walk?".
@@ -19,6 +19,7 @@ import scipy.sparse as sp
 
 from phqwatch.safety.context import Turn, asks_about_risk, preceding_fragments
 from phqwatch.safety.normalise import normalise
+from phqwatch.safety.types import RuleResult
 
 __all__ = ["FeatureSpec", "Featuriser"]
 
@@ -96,12 +97,13 @@ def _negated(text: str) -> list[str]:
     return out
 
 
-def _rule_tokens(text: str) -> list[str]:
+def _rule_tokens(text: str, r: RuleResult | None = None) -> list[str]:
     """The pattern rules' view of the message: which rules fired (and at what severity) and which matches
-    the filters suppressed, and why."""
-    from phqwatch.safety.rule_screen import default_rules
+    the filters suppressed, and why. ``r``: the rules' result when the caller already has it."""
+    if r is None:
+        from phqwatch.safety.rule_screen import default_rules
 
-    r = default_rules().screen(text)
+        r = default_rules().screen(text)
     out = [f"rule:{m.rule}" for m in r.matches] + [f"rulesev:{m.severity}" for m in r.matches]
     out += [f"sup:{x.reason}" for x in r.suppressed] + [f"sup:{x.rule}" for x in r.suppressed]
     return out
@@ -114,40 +116,19 @@ class Featuriser:
         self.spec = spec
 
     @cached_property
-    def _char(self):  # type: ignore[no-untyped-def]
+    def _char_ngrams(self):  # type: ignore[no-untyped-def]
         from sklearn.feature_extraction.text import HashingVectorizer
 
-        return HashingVectorizer(
-            analyzer="char_wb",
-            ngram_range=self.spec.char_ngram,
-            n_features=2**self.spec.char_bits,
-            alternate_sign=False,
-            norm=None,
-            lowercase=False,
-            dtype=np.float32,
-        )
+        return HashingVectorizer(analyzer="char_wb", ngram_range=self.spec.char_ngram, lowercase=False).build_analyzer()
 
-    @cached_property
-    def _word(self):  # type: ignore[no-untyped-def]
-        from sklearn.feature_extraction.text import HashingVectorizer
-
-        return HashingVectorizer(
-            analyzer=lambda tokens: tokens,
-            n_features=2**self.spec.word_bits,
-            alternate_sign=False,
-            norm=None,
-            lowercase=False,
-            dtype=np.float32,
-        )
-
-    def word_tokens(self, text: str, context: Sequence[Turn] = ()) -> list[str]:
+    def word_tokens(self, text: str, context: Sequence[Turn] = (), rules: RuleResult | None = None) -> list[str]:
         words = _WORD.findall(text)
         lo, hi = self.spec.word_ngram
         out = [" ".join(words[i : i + n]) for n in range(lo, hi + 1) for i in range(len(words) - n + 1)]
         if self.spec.negation:
             out.extend(_negated(text))
         if self.spec.rule_tokens:
-            out.extend(_rule_tokens(text))
+            out.extend(_rule_tokens(text, rules))
         # Context is read only for short messages (a reply, a fragment): a long message stands on its own,
         # and the wording of generic check-in questions must not colour it.
         if self.spec.context and context and len(words) <= self.spec.short_reply_words:
@@ -163,10 +144,36 @@ class Featuriser:
                 out.extend("u:" + w for w in _WORD.findall(normalise(frag).text))
         return out
 
-    def transform(self, texts: Sequence[str], contexts: Sequence[Sequence[Turn]] | None = None) -> sp.csr_matrix:
-        """Raw counts for each (normalised) message and its context."""
+    def tokens(self, text: str, context: Sequence[Turn] = (), rules: RuleResult | None = None) -> list[str]:
+        """Every feature of one normalised message: character n-grams, then word tokens ("w:" prefixed)."""
+        return [*self._char_ngrams(text), *("w:" + t for t in self.word_tokens(text, context, rules))]
+
+    def transform(
+        self,
+        texts: Sequence[str],
+        contexts: Sequence[Sequence[Turn]] | None = None,
+        rules: Sequence[RuleResult] | None = None,
+    ) -> sp.csr_matrix:
+        """Raw counts for each message and its context, all features hashed into one space."""
         norm = [normalise(t).text for t in texts]
         ctx = contexts if contexts is not None else [()] * len(texts)
-        chars = self._char.transform(norm)
-        words = self._word.transform([self.word_tokens(t, c) for t, c in zip(norm, ctx, strict=True)])
-        return sp.hstack([chars, words], format="csr", dtype=np.float32)
+        found: Sequence[RuleResult | None] = rules if rules is not None else [None] * len(texts)
+        docs = [self.tokens(t, c, r) for t, c, r in zip(norm, ctx, found, strict=True)]
+        return _hash(docs, self.spec.n_features)
+
+
+def _hash(docs: list[list[str]], n_features: int) -> sp.csr_matrix:
+    """Signed-free feature hashing (MurmurHash3, seed 0, as scikit-learn's FeatureHasher) of token lists."""
+    try:  # the Cython kernel behind FeatureHasher, without its per-call validation (most of the cost here)
+        from sklearn.feature_extraction._hashing_fast import transform as hashing_transform
+    except ImportError:  # pragma: no cover - a future scikit-learn may move it
+        from sklearn.feature_extraction import FeatureHasher
+
+        x = FeatureHasher(n_features=n_features, input_type="string", alternate_sign=False, dtype=np.float32)
+        return sp.csr_matrix(x.transform(docs), dtype=np.float32)
+    indices, indptr, values = hashing_transform(
+        (((t, 1) for t in doc) for doc in docs), n_features, np.float32, False, seed=0
+    )
+    x = sp.csr_matrix((values, indices, indptr), shape=(len(docs), n_features), dtype=np.float32)
+    x.sum_duplicates()
+    return x

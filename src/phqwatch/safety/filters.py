@@ -158,7 +158,9 @@ _HISTORY_RE = re.compile(
     re.I,
 )
 _PRESENT_RE = re.compile(
-    r"\b(?:now|again|lately|these\s+days|today|tonight|recently|right\s+now|this\s+(?:week|morning|month)|"
+    # bare "now" is not enough: "I attempted years ago, I'm in a better place now" is history
+    r"\b(?:(?<!place\s)(?<!better\s)(?<!fine\s)(?<!okay\s)(?<!ok\s)(?<!well\s)now|again|lately|these\s+days|today|"
+    r"tonight|recently|right\s+now|this\s+(?:week|morning|month)|"
     r"started\s+again|relaps\w*|still|anymore\s+but|currently|last\s+night|yesterday)\b",
     re.I,
 )

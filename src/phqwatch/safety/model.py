@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from phqwatch.errors import ModelFormatError, NotFittedError
 from phqwatch.safety.context import Turn
 from phqwatch.safety.features import FeatureSpec, Featuriser
-from phqwatch.safety.types import CATEGORIES, SEVERITIES, Category, Severity
+from phqwatch.safety.types import CATEGORIES, SEVERITIES, Category, RuleResult, Severity
 
 __all__ = ["RiskModel", "ModelOutput", "load_risk_model", "DEFAULT_MODEL_DIR"]
 
@@ -62,16 +62,24 @@ class RiskModel:
 
     # ---- features ---------------------------------------------------------------------------------
     def _tfidf(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """Sublinear TF times IDF, each row scaled to unit length (computed on the CSR arrays directly)."""
         x = counts.astype(np.float32, copy=True)
-        np.log1p(x.data, out=x.data)
-        x = x @ sp.diags(self.idf_)
-        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        return sp.csr_matrix(sp.diags(1.0 / norms) @ x, dtype=np.float32)
+        x.data = np.log1p(x.data) * self.idf_[x.indices]
+        sq = np.add.reduceat(x.data * x.data, x.indptr[:-1]) if x.nnz else np.zeros(x.shape[0], np.float32)
+        lengths = np.diff(x.indptr)
+        sq[lengths == 0] = 1.0
+        x.data /= np.repeat(np.sqrt(sq), lengths).astype(np.float32)
+        return x
 
-    def features(self, texts: Sequence[str], contexts: Sequence[Sequence[Turn]] | None = None) -> sp.csr_matrix:
+    def features(
+        self,
+        texts: Sequence[str],
+        contexts: Sequence[Sequence[Turn]] | None = None,
+        rules: Sequence[RuleResult] | None = None,
+    ) -> sp.csr_matrix:
+        """TF-IDF rows; ``rules`` are the pattern rules' results for these texts when the caller has them."""
         self._check_fitted()
-        return self._tfidf(self.featuriser.transform(texts, contexts))
+        return self._tfidf(self.featuriser.transform(texts, contexts, rules))
 
     # ---- training ---------------------------------------------------------------------------------
     def fit(
@@ -89,6 +97,7 @@ class RiskModel:
         on the ladder; ``categories`` per message (empty for none)."""
         from sklearn.linear_model import LogisticRegression
 
+        self._stacked = None
         counts = self.featuriser.transform(texts, contexts)
         df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float64)
         n = counts.shape[0]
@@ -135,21 +144,42 @@ class RiskModel:
                 "This RiskModel is not fitted.", fix="Call fit(...) or load a model folder with RiskModel.load(path)."
             )
 
+    def _heads(self) -> np.ndarray:
+        """All head weights as one C-contiguous (features x heads) matrix: one sparse product per batch."""
+        cached = getattr(self, "_stacked", None)
+        if cached is None:
+            cached = np.ascontiguousarray(np.vstack([self.risk_w_, self.severity_w_, self.category_w_]).T)
+            self._stacked = cached
+        return cached
+
+    def _logits(
+        self,
+        texts: Sequence[str],
+        contexts: Sequence[Sequence[Turn]] | None,
+        rules: Sequence[RuleResult] | None = None,
+    ) -> np.ndarray:
+        z = np.asarray(self.features(texts, contexts, rules) @ self._heads())
+        return z + np.concatenate([self.risk_b_, self.severity_b_, self.category_b_])
+
     def score(self, texts: Sequence[str], contexts: Sequence[Sequence[Turn]] | None = None) -> np.ndarray:
         """Probability of crisis risk (severity high or above) per message."""
-        x = self.features(texts, contexts)
-        z = np.asarray(x @ self.risk_w_.T).ravel() + self.risk_b_[0]
-        return 1.0 / (1.0 + np.exp(-z))
+        if not texts:
+            return np.zeros(0)
+        return 1.0 / (1.0 + np.exp(-self._logits(texts, contexts)[:, 0]))
 
-    def predict(self, texts: Sequence[str], contexts: Sequence[Sequence[Turn]] | None = None) -> list[ModelOutput]:
-        """Score, grade and categorise each message."""
+    def predict(
+        self,
+        texts: Sequence[str],
+        contexts: Sequence[Sequence[Turn]] | None = None,
+        rules: Sequence[RuleResult] | None = None,
+    ) -> list[ModelOutput]:
+        """Score, grade and categorise each message (``rules``: the pattern rules' results, if known)."""
         if not texts:
             return []
-        x = self.features(texts, contexts)
-        z = np.asarray(x @ self.risk_w_.T).ravel() + self.risk_b_[0]
-        scores = 1.0 / (1.0 + np.exp(-z))
-        sev = np.asarray(x @ self.severity_w_.T) + self.severity_b_
-        cat = np.asarray(x @ self.category_w_.T) + self.category_b_
+        z = self._logits(texts, contexts, rules)
+        scores = 1.0 / (1.0 + np.exp(-z[:, 0]))
+        sev = z[:, 1 : 1 + len(SEVERITIES)]
+        cat = z[:, 1 + len(SEVERITIES) :]
         out: list[ModelOutput] = []
         hi = SEVERITIES.index("high")
         for i, s in enumerate(scores):

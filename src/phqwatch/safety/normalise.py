@@ -90,16 +90,26 @@ def _unmask(token: str) -> str | None:
     return fits.pop() if len(fits) == 1 else None
 
 
+_MAYBE_LEET = re.compile(r"[a-z][0-9!|@$]")
+_MAYBE_SPELLED = re.compile(r"(?<![a-z0-9])[a-z](?:[-.*_ /·•][a-z]){2,}(?![a-z0-9])|[\u3400-\u9fff][-.*_ /·•][\u3400-\u9fff]")
+
+
+@lru_cache(maxsize=4096)
 def normalise(text: str) -> Normalised:
-    """Lower-case, de-obfuscated ``text`` with a character map back to the original (see module doc)."""
+    """Lower-case, de-obfuscated ``text`` with a character map back to the original (see module doc).
+    Cached: the screen and the learned model normalise the same message."""
     chars: list[str] = []
     index: list[int] = []
     for i, c in enumerate(text):
         for ch in _fold_char(c):
             chars.append(ch)
             index.append(i)
-    chars, index = _leet(chars, index)
-    chars, index = _join_spelled(chars, index)
+    low = "".join(chars)
+    if _MAYBE_LEET.search(low):
+        chars, index = _leet(chars, index)
+        low = "".join(chars)
+    if _MAYBE_SPELLED.search(low):
+        chars, index = _join_spelled(chars, index)
     chars, index = _rewrite_tokens(chars, index)
     return Normalised("".join(chars), tuple(index), text)
 

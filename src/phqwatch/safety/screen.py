@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from phqwatch.safety.context import Turn, affirms, asks_about_risk, last_question, preceding_fragments
-from phqwatch.safety.model import RiskModel, load_risk_model
-from phqwatch.safety.normalise import normalise
+from phqwatch.safety.model import ModelOutput, RiskModel, load_risk_model
+from phqwatch.safety.normalise import Normalised, normalise
 from phqwatch.safety.rule_screen import RuleConfig, RuleScreen
 from phqwatch.safety.types import (
     CRISIS_SEVERITIES,
@@ -107,14 +107,20 @@ class CrisisScreen:
         ctxs: list[Sequence[Turn]] = (
             [tuple(c) for c in contexts] if contexts is not None and self.config.use_context else [()] * len(texts)
         )
-        outputs = self.model.predict(texts, ctxs) if self.model is not None and texts else [None] * len(texts)
-        return [self._decide(t, c, o) for t, c, o in zip(texts, ctxs, outputs, strict=True)]
+        norms = [normalise(t) for t in texts]
+        found = [self.rules.screen(n) for n in norms]
+        outputs = (
+            self.model.predict(texts, ctxs, found) if self.model is not None and texts else [None] * len(texts)
+        )
+        return [
+            self._decide(t, n, r, c, o) for t, n, r, c, o in zip(texts, norms, found, ctxs, outputs, strict=True)
+        ]
 
-    def _decide(self, text: str, context: Sequence[Turn], output) -> ScreenResult:  # type: ignore[no-untyped-def]
+    def _decide(
+        self, text: str, norm: Normalised, found: RuleResult, context: Sequence[Turn], output: ModelOutput | None
+    ) -> ScreenResult:
         if not text or not text.strip():
             return ScreenResult("none", score=None if output is None else output.score)
-        norm = normalise(text)
-        found = self.rules.screen(norm)
         found = self._with_fragments(text, context, found)
         severity: Severity = found.severity
         categories: list[Category] = list(found.categories)

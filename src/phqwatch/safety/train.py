@@ -144,7 +144,7 @@ def train_risk_model(
         per_writer[w] = {"n": float(held.sum()), "auc": _auc(y[held], oof[held])}
 
     flag_t = _choose_threshold(y, oof, rule_flag, cfg.target_recall)
-    review_t = round(flag_t * 0.6, 4)
+    review_t = flag_t  # the model alone never files a "review": history and ambiguous distress come from the rules
     for w in writers:
         held = np.array([e.writer == w for e in base])
         pred = rule_flag[held] | (oof[held] >= flag_t)

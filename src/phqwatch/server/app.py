@@ -59,7 +59,7 @@ def create_app(
     if worker:
         from phqwatch.server.worker import Worker
 
-        ctx.worker = Worker(settings, db, ctx.cipher, model=model, wake=ctx.job_signal)
+        ctx.worker = Worker(settings, db, ctx.cipher, model=model, wake=ctx.job_signal, screen=ctx.crisis_screen)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

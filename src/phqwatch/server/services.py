@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from phqwatch.safety import CrisisScreen, ScreenResult, Turn, default_screen
 from phqwatch.safety.stream import MAX_CONTEXT_TURNS
 from phqwatch.safety.types import SEVERITY_ORDER
+from phqwatch.server.safety_review import pick_for_review, queue_second_opinions
 from phqwatch.store import TextCipher, alerts, audit, estimates, jobs, messages, questionnaires
 from phqwatch.store.tables import Estimate, Person
 from phqwatch.transcripts.schema import Message
@@ -73,11 +74,14 @@ def ingest(
     actor_role: str,
     ip: str | None,
     screen: CrisisScreen | None = None,
+    second_opinion: bool = False,
 ) -> IngestOutcome:
     """Screen every user message for crisis risk (with its conversation context), store messages, open or
     grow crisis alerts, queue one re-estimation job per patient, and audit - all in the caller's
-    transaction (all or nothing). A message id another person already used raises ConflictError (409)."""
-    screened = _screen_batch(s, cipher, organisation_id, items, screen or default_screen())
+    transaction (all or nothing). A message id another person already used raises ConflictError (409).
+    ``second_opinion``: queue an LLM review for messages in the screen's uncertain band (raise-only)."""
+    screen = screen or default_screen()
+    screened = _screen_batch(s, cipher, organisation_id, items, screen)
     results = messages.ingest_messages(s, cipher, organisation_id, items)
     out = IngestOutcome(results, screened={r.index: screened[r.index] for r in results if r.index in screened})
     per_patient: dict[int, int] = defaultdict(int)
@@ -100,6 +104,11 @@ def ingest(
         if alert_id is not None and result.flag and alert_id not in out.crisis_alert_ids:
             out.crisis_alert_ids.append(alert_id)
     messages.set_crisis_flag(s, flagged)
+    if second_opinion:
+        for pid, ids in pick_for_review(results, out.screened, screen).items():
+            out.jobs_queued += int(
+                queue_second_opinions(s, organisation_id=organisation_id, patient_id=pid, message_ids=ids)
+            )
     for pid in sorted(needs_estimate):
         out.jobs_queued += int(jobs.enqueue(s, "estimate", organisation_id=organisation_id, patient_id=pid))
     for pid, n in per_patient.items():

@@ -12,6 +12,7 @@ from phqwatch.safety.resources import crisis_resources
 from phqwatch.server.auth import Principal, check_patient_access, require_roles
 from phqwatch.server.context import ServerContext
 from phqwatch.server.deps import get_ctx
+from phqwatch.server.safety_review import second_opinion_enabled
 from phqwatch.server.schemas import (
     BatchIn,
     IngestedOut,
@@ -55,6 +56,7 @@ def _ingest(ctx: ServerContext, principal: Principal, items: list[MessageIn]) ->
             actor_role=principal.role,
             ip=principal.ip,
             screen=ctx.crisis_screen,
+            second_opinion=second_opinion_enabled(ctx.settings),
         )
     if outcome.jobs_queued:
         ctx.job_signal.set()
