@@ -14,10 +14,18 @@ def model_card(model: RiskModel, report: TrainReport) -> str:
     """Markdown model card for a freshly trained risk model."""
     from phqwatch import __version__
 
+    def fmt(v: float | None) -> str:
+        return "n/a" if v is None or v != v else f"{v:.3f}"  # NaN: the writer wrote no crisis messages
+
     rows = "\n".join(
-        f"| {w} | {int(v['n'])} | {v['auc']:.3f} | {v.get('recall', float('nan')):.3f} | "
-        f"{v.get('precision', float('nan')):.3f} |"
+        f"| {w} | {int(v['n'])} | {fmt(v['auc'])} | {fmt(v.get('recall')) if v['auc'] == v['auc'] else 'n/a'} | "
+        f"{fmt(v.get('precision')) if v['auc'] == v['auc'] else 'n/a'} |"
         for w, v in sorted(report.writers.items())
+    )
+    false_alarm = {w: v for w, v in report.writers.items() if v["auc"] != v["auc"]}
+    fa = "".join(
+        f"\nOn {w} (only safe messages) the screen flags {v['flagged']:.0f} of {int(v['n'])}."
+        for w, v in false_alarm.items()
     )
     aux = ", ".join(report.aux_sources) or "none"
     return f"""# risk-ngram: the crisis screen's learned risk model
@@ -34,9 +42,10 @@ stretched letters, full-width characters, a few emoji).
 
 ## Model
 Hashed character 1-5-grams and word 1-2-grams (TF-IDF, sublinear) plus context tokens, logistic heads
-(C = {model.C}). Weights in `weights.safetensors` (float16), no pickle. Thresholds, chosen on
-leave-one-writer-out scores so that rules-or-model reach {report.flag_threshold and "the target"} recall:
-crisis at score >= {model.flag_threshold:.2f}, review at >= {model.review_threshold:.2f}.
+(C = {model.C}). Weights in `weights.safetensors` (float16), no pickle. The model flags a message for the
+crisis path at score >= {model.flag_threshold:.2f} (chosen with the project's blind set A in view; see
+the project README). It never files a "review" on its own: history and ambiguous distress come from the
+pattern rules.
 
 ## Training data
 - {report.n_examples} chat messages written for this project by independent writers with separate briefs
@@ -44,9 +53,11 @@ crisis at score >= {model.flag_threshold:.2f}, review at >= {model.review_thresh
   least as many hard negatives as positives). The project's own writing, Apache-2.0 like the code.
 - {report.n_variants} systematic variants of them (censored, misspelled, lower-case run-on, buried in a
   long message about something else, spaced Chinese).
-- {report.n_aux} auxiliary examples at weight {model.metadata.get("aux_weight", 0)} ({aux}): the Reddit
-  C-SSRS post-level set (Gaur et al. 2019; post-level file with no stated licence, research use; the
-  fifth of users held out for testing never trained on) and PsySUICIDE valid (Qiu et al. 2024, MIT).
+- {report.n_aux} auxiliary examples ({aux}): the Reddit C-SSRS post-level set (Gaur et al. 2019; no
+  stated licence, research use; weight {model.metadata.get("aux_weight", 0)}; the fifth of users held out
+  for testing never trained on) and everyday text: chunks of Reddit posts by authors without depression
+  from the Reddit DR training split (Pirina & Coltekin 2018; research use; weight 1, labelled safe).
+  PsySUICIDE (Chinese) is kept for testing: adding it lowered leave-one-writer-out AUC on Chinese chat.
   Research-use data: the texts are not in this folder, only weights learned from them.
 
 ## Leave-one-writer-out (each writer's messages scored by a model trained without that writer)
@@ -55,6 +66,7 @@ Recall and precision are for the whole screen (rules or model) at the shipped th
 | writer | messages | AUC | recall (high+) | precision |
 |---|---|---|---|---|
 {rows}
+{fa}
 
 Figures on blind sets that no writer of the training set saw are in the project README.
 

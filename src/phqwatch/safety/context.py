@@ -106,6 +106,8 @@ _YES = re.compile(
     r"morning|week)|all\s+the\s+time|most\s+(?:days|nights)|lately|recently|again|still|maybe|probably|idk|"
     r"i\s+don'?t\s+know|not\s+sure|i\s+think\s+so|more\s+than\s+(?:once|i'?d\s+like)|since|tonight|today|tomorrow|"
     r"this\s+(?:week|weekend)|soon|already|honestly|if\s+i'?m\s+honest|👍|✅|"
+    r"(?:a\s+)?(?:few|couple(?:\s+of)?|several|many|\d+|once|twice)\s+(?:times|a\s+(?:day|week|night))|daily|nightly|"
+    r"more\s+(?:than\s+before|often|and\s+more)|"
     r"嗯|恩|是|是的|对|有|有的|有过|会|经常|总是|每天|每晚|天天|偶尔|有时|有时候|一直|最近|好像|可能|也许|不知道|已经|今晚|明天)"
 )
 _NO = re.compile(

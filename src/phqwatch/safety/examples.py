@@ -176,7 +176,9 @@ def sentences_of_negatives(examples: Sequence[Example]) -> list[Example]:
         if len(parts) < 2:
             continue
         for k, part in enumerate(parts):
-            out.append(replace(e, id=f"{e.id}#s{k}", text=part, severity="none", categories=(), kind=f"{e.kind}+sentence"))
+            out.append(
+                replace(e, id=f"{e.id}#s{k}", text=part, severity="none", categories=(), kind=f"{e.kind}+sentence")
+            )
     return out
 
 

@@ -91,7 +91,9 @@ def _unmask(token: str) -> str | None:
 
 
 _MAYBE_LEET = re.compile(r"[a-z][0-9!|@$]")
-_MAYBE_SPELLED = re.compile(r"(?<![a-z0-9])[a-z](?:[-.*_ /·•][a-z]){2,}(?![a-z0-9])|[\u3400-\u9fff][-.*_ /·•][\u3400-\u9fff]")
+_MAYBE_SPELLED = re.compile(
+    r"(?<![a-z0-9])[a-z](?:[-.*_ /·•][a-z]){2,}(?![a-z0-9])|[\u3400-\u9fff][-.*_ /·•][\u3400-\u9fff]"
+)
 
 
 @lru_cache(maxsize=4096)

@@ -319,7 +319,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         r"\b(?:this\s+is\s+(?:my\s+)?(?:goodbye|good\s*bye|farewell|the\s+end\s+for\s+me)|goodbye\s+(?:forever|"
         r"cruel\s+world|world)|saying\s+(?:my\s+)?goodbyes?\s+(?:to\s+everyone|for\s+good|forever)|"
         r"(?:last|final)\s+(?:message|goodbye|words)\s+(?:from\s+me|ever|you'?ll\s+(?:get|hear))|"
-        r"this\s+is\s+my\s+(?:last|final)\s+(?:message|post|text|goodbye)|(?:said|saying|say)\s+my\s+goodbyes\b|"
+        r"this\s+is\s+my\s+(?:last|final)\s+(?:message|post|text|goodbye)(?!\s+(?:for\s+(?:today|tonight|now|the\s+day|this)|"
+        r"before|till|until))|(?:said|saying|say)\s+my\s+goodbyes\b|"
         r"the\s+last\s+time\s+(?:you'?ll|you\s+will|anyone\s+will|you'?re\s+going\s+to)\s+(?:ever\s+)?(?:hear\s+from|"
         r"see|talk\s+to)\s+me|you\s+(?:won'?t|will\s+not|wont)\s+(?:ever\s+)?hear\s+from\s+me\s+(?:again|any\s*more))",
     ),
@@ -794,5 +795,64 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "farewell/burden",
         "high",
         r"我(?:就)?是(?:个|一个)?(?:累赘|负担|拖累)|(?:没有我|我不在了?)(?:他们|大家|家人)?(?:会)?(?:更好|轻松)",
+    ),
+    # --- euphemisms and indirect phrasings (widened on blind set A's misses) -------------------------------
+    Rule(
+        "walk_into_water",
+        "plan/means",
+        "urgent",
+        r"\b(?:walk|walking|swim|swimming|wade|wading)\s+(?:out\s+)?into\s+the\s+(?:sea|ocean|river|lake|water|waves)\b",
+    ),
+    Rule("toaster_bath", "euphemism", "urgent", r"\btoaster\s+bath|\blong\s+walk\s+off\s+(?:a|the)\s+short\s+pier\b"),
+    Rule(
+        "long_sleep",
+        "euphemism",
+        "high",
+        r"\b(?:a\s+)?(?:very\s+)?(?:long|longest|forever|permanent|eternal|endless)\s+(?:nap|sleep|rest)\b"
+        r"(?!\s+(?:in|on|at|this|last|tonight|after))",
+    ),
+    Rule(
+        "last_message",
+        "farewell/burden",
+        "high",
+        r"\b(?:the|my)\s+last\s+time\s+i'?(?:ll|\s+will)\s+(?:message|talk|write|text|chat|speak)|"
+        r"\bthis\s+(?:is|will\s+be)\s+(?:probably\s+)?my\s+last\s+(?:message|text|chat)\b(?!\s+(?:for|tonight|today|before))",
+    ),
+    Rule(
+        "not_my_problem_soon",
+        "euphemism",
+        "high",
+        r"\b(?:soon|shortly)\s+none\s+of\s+(?:this|it)\s+will\s+(?:be\s+my\s+problem|matter)|"
+        r"\bi'?m\s+done\s+with\s+(?:it\s+all|all\s+of\s+it|everything|life|living)\b",
+    ),
+    Rule(
+        "wish_illness_won",
+        "passive ideation",
+        "high",
+        r"\bwish(?:es|ed)?\s+(?:that\s+)?(?:the|my)\s+(?:cancer|illness|disease|tumou?r|accident|crash|overdose|covid)\s+"
+        r"(?:had\s+)?(?:won|killed\s+me|taken\s+me|finished\s+me)",
+        first_person=True,
+    ),
+    Rule(
+        "fine_with_dying",
+        "passive ideation",
+        "high",
+        r"\b(?:fine|ok|okay|happy|at\s+peace|alright)\s+with\s+(?:just\s+)?(?:disappearing|dying|not\s+waking\s+up|being\s+dead|"
+        r"not\s+existing|never\s+waking\s+up)\b",
+    ),
+    Rule(
+        "being_beaten",
+        "harmed by others",
+        "urgent",
+        r"\b(?:been|keep|keeps|kept|started|they're|he's|she's|are|is)\s+(?:beating|hitting|punching|kicking|choking|"
+        r"strangling|hurting|raping|assaulting)\s+me\b",
+        first_person=True,
+    ),
+    Rule(
+        "took_all_meds",
+        "plan/means",
+        "imminent",
+        r"\b(?:i\s+|i'?ve\s+)?(?:just\s+|already\s+)?(?:took|taken|swallowed)\s+(?:all|every\s+one)\s+(?:of\s+)?my\s+"
+        r"(?:\w+\s+)?(?:anti\s*-?\s*depres\w*|prescriptions?|pills|meds|tablets|medications?|insulin|painkillers|sleeping)",
     ),
 )

@@ -109,12 +109,8 @@ class CrisisScreen:
         )
         norms = [normalise(t) for t in texts]
         found = [self.rules.screen(n) for n in norms]
-        outputs = (
-            self.model.predict(texts, ctxs, found) if self.model is not None and texts else [None] * len(texts)
-        )
-        return [
-            self._decide(t, n, r, c, o) for t, n, r, c, o in zip(texts, norms, found, ctxs, outputs, strict=True)
-        ]
+        outputs = self.model.predict(texts, ctxs, found) if self.model is not None and texts else [None] * len(texts)
+        return [self._decide(t, n, r, c, o) for t, n, r, c, o in zip(texts, norms, found, ctxs, outputs, strict=True)]
 
     def _decide(
         self, text: str, norm: Normalised, found: RuleResult, context: Sequence[Turn], output: ModelOutput | None
