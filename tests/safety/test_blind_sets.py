@@ -24,8 +24,8 @@ SHA256 = {
 }
 #: The figures the README quotes for the shipped screen (recall on high+, precision, imminent missed).
 REPORTED = {
-    "blind_v2_a.jsonl": {"recall": 0.0, "precision": 0.0, "imminent_missed": 0},
-    "blind_v2_b.jsonl": {"recall": 0.0, "precision": 0.0, "imminent_missed": 0},
+    "blind_v2_a.jsonl": {"recall": 0.9894, "precision": 0.7907, "imminent_missed": 0},
+    "blind_v2_b.jsonl": {"recall": 0.9451, "precision": 0.8032, "imminent_missed": 0},
 }
 
 
@@ -42,6 +42,6 @@ def test_shipped_screen_keeps_its_reported_figures(name: str, capsys: pytest.Cap
     with capsys.disabled():
         print(f"\n{name}: {figures.summary()}")
     want = REPORTED[name]
-    assert figures.recall >= want["recall"] - 1e-9
-    assert figures.precision >= want["precision"] - 1e-9
+    assert figures.recall >= want["recall"] - 5e-5
+    assert figures.precision >= want["precision"] - 5e-5
     assert figures.n_imminent - figures.imminent_flagged <= want["imminent_missed"]

@@ -23,7 +23,14 @@ PROBE_CONTEXT = [(), (), (Turn("assistant", "Are you thinking about hurting your
 
 
 def _tiny() -> RiskModel:
-    texts = ["i want to die", "i will kill myself tonight", "lovely walk today", "dinner with mum", "我想死", "今天很开心"]
+    texts = [
+        "i want to die",
+        "i will kill myself tonight",
+        "lovely walk today",
+        "dinner with mum",
+        "我想死",
+        "今天很开心",
+    ]
     sev = ["urgent", "imminent", "none", "none", "high", "none"]
     cats = [["suicide"], ["suicide"], [], [], ["suicide"], []]
     return RiskModel().fit(texts, [()] * len(texts), sev, cats)

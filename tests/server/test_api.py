@@ -29,18 +29,21 @@ def test_ingest_screens_every_user_message_and_is_idempotent(world):
     alerts = w.client.get("/api/v1/alerts", headers=w.h("doc")).json()
     assert [(a["kind"], a["severity"], a["excerpt"]) for a in alerts] == [("crisis", "urgent", "I want to end my life")]
     assert w.client.get("/api/v1/alerts", headers=w.h("doc2")).json() == []  # not doc2's patient
-    # negated risk is not a hit; assistant turns are never screened as the user's words
+    # negated risk is no rule hit; assistant turns are never screened as the user's words
     calm = w.client.post(
         "/api/v1/messages/batch",
         json={
             "messages": [
                 msg(mid="a3", text="I'd never hurt myself"),
                 msg(mid="a4", role="assistant", text="Do you want to die?"),
+                msg(mid="a5", conv="c2", text="we had pizza and watched a film"),
             ]
         },
         headers=w.h("service"),
     ).json()
-    assert calm["crisis"] is False and calm["crisis_text"] is None
+    denial, question, pizza = calm["results"]
+    assert denial["screen"]["rules"] == [] and question["screen"] is None
+    assert pizza["screen"]["severity"] == "none" and pizza["screen"]["flag"] is False
 
 
 def test_family_crisis_message_alerts_the_patients_team(world):

@@ -49,6 +49,9 @@ class ScreenConfig:
     flag_threshold: float | None = None
     review_threshold: float | None = None
     use_context: bool = True
+    #: The learned model alone grades a message urgent or imminent (which pages) only at this score or above;
+    #: below it, with no rule or context hit, the message opens the crisis path at "high" (no page).
+    page_score: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -138,9 +141,12 @@ class CrisisScreen:
         if output is not None:
             score = output.score
             if output.severity != "none":
-                if SEVERITY_ORDER[output.severity] >= SEVERITY_ORDER[severity]:
+                graded = output.severity
+                if not detectors and output.score < self.config.page_score and graded in PAGING_SEVERITIES:
+                    graded = "high"  # an unsure model alone opens the crisis path but does not page
+                if SEVERITY_ORDER[graded] >= SEVERITY_ORDER[severity]:
                     detectors.append("model")
-                severity = max_severity(severity, output.severity)
+                severity = max_severity(severity, graded)
                 categories.extend(output.categories)
                 if not excerpts:
                     excerpts.append(_clip(text))

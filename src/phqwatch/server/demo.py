@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from phqwatch.config import Settings
 from phqwatch.errors import ConfigError
 from phqwatch.server.auth import hash_password
 from phqwatch.server.services import ingest
 from phqwatch.store import Database, TextCipher, jobs, people, questionnaires
+from phqwatch.store.tables import Alert
 from phqwatch.transcripts import iter_messages, read_questionnaires
 
 DEFAULT_EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
@@ -36,6 +39,7 @@ class DemoSeed:
     messages: int = 0
     questionnaires: int = 0
     crisis_alerts: int = 0
+    paging_alerts: int = 0  # crisis alerts at urgent severity (imminent or urgent screen grade: they page)
 
 
 def seed_demo(
@@ -129,6 +133,17 @@ def seed_demo(
                 seed.messages += out.accepted
                 alert_ids.update(out.crisis_alert_ids)  # a batch may add hits to an alert opened earlier
         seed.crisis_alerts = len(alert_ids)
+        with db.read() as s:
+            seed.paging_alerts = int(
+                s.scalar(
+                    select(func.count(Alert.id)).where(
+                        Alert.organisation_id == seed.organisation_id,
+                        Alert.kind == "crisis",
+                        Alert.severity == "urgent",
+                    )
+                )
+                or 0
+            )
         if phq9_csv.exists():
             with db.write() as s:
                 for q in read_questionnaires(phq9_csv):

@@ -26,8 +26,8 @@ log = logging.getLogger("phqwatch.server")
 CRISIS_KIND = "crisis"
 #: Past risk or ambiguous distress: a clinician's look at the next contact, no crisis path.
 REVIEW_KIND = "risk-review"
-#: Screen severity -> alert severity (imminent and urgent page; high is urgent in the queue too).
-ALERT_SEVERITY = {"imminent": "urgent", "urgent": "urgent", "high": "urgent", "review": "warning"}
+#: Screen severity -> alert severity (imminent and urgent page the care team; high is next in the queue).
+ALERT_SEVERITY = {"imminent": "urgent", "urgent": "urgent", "high": "high", "review": "warning"}
 ALERT_RANK = {"info": 0, "warning": 1, "high": 2, "urgent": 3}
 #: Interval half-width used for alert rules when a model gives no interval (typical estimate error).
 FALLBACK_HALF_WIDTH = 4.0

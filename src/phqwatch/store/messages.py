@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from phqwatch.errors import ConflictError, InputError, NotFoundError
@@ -201,22 +201,41 @@ def recent_turns(
     limit: int = 6,
 ) -> dict[tuple[str, str], list[tuple[str, str]]]:
     """The last ``limit`` stored turns (role, text), oldest first, of each (user external id, conversation
-    external id): the context the crisis screen reads with a new message."""
-    out: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for user_ext, conv_ext in dict.fromkeys(conversations):
-        rows = s.execute(
-            select(MessageRow.role, MessageRow.text_enc)
+    external id): the context the crisis screen reads with a new message. One query for the whole batch."""
+    wanted = list(dict.fromkeys(conversations))
+    out: dict[tuple[str, str], list[tuple[str, str]]] = {k: [] for k in wanted}
+    for j in range(0, len(wanted), 200):
+        chunk = wanted[j : j + 200]
+        ranked = (
+            select(
+                MessageRow.role.label("role"),
+                MessageRow.text_enc.label("text_enc"),
+                MessageRow.sent_at.label("sent_at"),
+                MessageRow.id.label("id"),
+                Person.external_id.label("user_ext"),
+                Conversation.external_id.label("conv_ext"),
+                func.row_number()
+                .over(
+                    partition_by=MessageRow.conversation_id,
+                    order_by=(MessageRow.sent_at.desc(), MessageRow.id.desc()),
+                )
+                .label("rn"),
+            )
             .join(Conversation, Conversation.id == MessageRow.conversation_id)
-            .join(Person, Person.id == MessageRow.person_id)
+            .join(Person, Person.id == Conversation.person_id)
             .where(
                 MessageRow.organisation_id == organisation_id,
-                Person.external_id == user_ext,
-                Conversation.external_id == conv_ext,
+                tuple_(Person.external_id, Conversation.external_id).in_(chunk),
             )
-            .order_by(MessageRow.sent_at.desc(), MessageRow.id.desc())
-            .limit(limit)
-        ).all()
-        out[(user_ext, conv_ext)] = [(role, cipher.decrypt(enc)) for role, enc in reversed(rows)]
+            .subquery()
+        )
+        rows = s.execute(
+            select(ranked.c.role, ranked.c.text_enc, ranked.c.user_ext, ranked.c.conv_ext)
+            .where(ranked.c.rn <= limit)
+            .order_by(ranked.c.user_ext, ranked.c.conv_ext, ranked.c.sent_at, ranked.c.id)
+        )
+        for role, enc, user_ext, conv_ext in rows:
+            out[(user_ext, conv_ext)].append((role, cipher.decrypt(enc)))
     return out
 
 
