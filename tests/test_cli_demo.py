@@ -20,4 +20,4 @@ def test_demo_scores_evaluates_and_seeds_without_serving(tmp_path):
     assert "<html" in html.lower() and 'src="http' not in html
     assert (out / "phqwatch-demo.db").exists()
     assert "Demo logins" in result.output and "clinician" in result.output
-    assert "urgent crisis alerts" in result.output
+    assert "crisis alerts opened by the crisis screen" in result.output and "urgent (paging)" in result.output

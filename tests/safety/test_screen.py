@@ -103,3 +103,11 @@ def test_crisis_resources_per_locale() -> None:
     assert "400-161-9995" in crisis_resources("zh-CN")
     assert "988" not in crisis_resources("fr-FR") and crisis_resources("fr-FR")  # language fallback -> English
     assert crisis_resources("en-US", override="Call the clinic.") == "Call the clinic."
+
+
+def test_an_unsure_model_alone_opens_the_path_without_paging() -> None:
+    text = "i've been saving my sleeping pills for weeks and there's enough now"
+    never_pages = CrisisScreen(ScreenConfig(page_score=1.01)).screen(text)
+    assert never_pages.flag and never_pages.severity == "high" and not never_pages.pages
+    # a rule hit still pages whatever the model's score
+    assert CrisisScreen(ScreenConfig(page_score=1.01)).screen("I'm going to kill myself tonight").pages

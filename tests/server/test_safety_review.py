@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from phqwatch.config import Settings
+from phqwatch.safety import Turn
 from phqwatch.safety.second_opinion import MESSAGE_CLOSE, MESSAGE_OPEN, PROMPT_VERSION, in_uncertain_band
 from phqwatch.safety.types import SEVERITY_ORDER
 from phqwatch.server.safety_review import (
@@ -39,6 +40,13 @@ from .tiny_model import fitted
 #: Messages the shipped screen grades "none" or "review" with a learned-model score inside the uncertain band;
 #: the tests take the first that still is (the shipped model is retrained from time to time).
 BAND_CANDIDATES = (
+    "no. just sad lately",
+    "no, I just feel flat",
+    "no but it has been a rough week",
+    "I don't care anymore",
+    "I'm running out of reasons",
+    "I wish things were different",
+    "I feel trapped",
     "I can't do this anymore",
     "I feel so empty inside",
     "I just feel numb all the time",
@@ -96,11 +104,13 @@ def opinion(severity: str, *categories: str) -> str:
 
 
 # ---- helpers --------------------------------------------------------------------------------------------------
-def band_text(w) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-    """A message in the screen's uncertain band whose first decision opens no crisis path, and that decision."""
+def band_text(w, question: str | None = None) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """A message in the screen's uncertain band whose first decision opens no crisis path, and that decision
+    (read after the assistant's ``question`` when the test sends one first)."""
     screen = w.ctx.crisis_screen
+    context = [Turn("assistant", question)] if question else []
     for text in BAND_CANDIDATES:
-        r = screen.screen(text)
+        r = screen.screen(text, context)
         if in_uncertain_band(r, screen.model) and r.severity in ("none", "review"):
             return text, r.severity
     raise AssertionError("no candidate is in the uncertain band any more: add one to BAND_CANDIDATES")
@@ -215,9 +225,10 @@ def test_ingestion_picks_only_new_user_messages_in_the_uncertain_band(sqlite_wor
 # ---- raise only -----------------------------------------------------------------------------------------------
 def test_an_imminent_opinion_raises_an_uncertain_message_to_a_paging_crisis_alert(world):
     w = world
-    q = post(w, "Are you having thoughts of ending your life?", "a0", ts="2026-01-10T09:59:00Z", role="assistant")
+    question = "Are you having thoughts of ending your life?"
+    q = post(w, question, "a0", ts="2026-01-10T09:59:00Z", role="assistant")
     assert q["screen"] is None
-    band, severity = band_text(w)
+    band, severity = band_text(w, question)
     first = post(w, band, "m1")
     assert first["screen"]["severity"] == severity and not first["screen"]["flag"]
     review_alerts = alert_rows(w, "risk-review")  # one when the first decision was "review"
@@ -401,8 +412,9 @@ def llama_settings(w, srv) -> Settings:  # type: ignore[no-untyped-def]
 @needs_llama
 def test_real_llm_review_runs_end_to_end_through_the_worker(sqlite_world, llama_server, caplog):
     w = sqlite_world
-    post(w, "Are you having thoughts of ending your life?", "a0", ts="2026-01-10T09:59:00Z", role="assistant")
-    band, severity = band_text(w)
+    question = "Are you having thoughts of ending your life?"
+    post(w, question, "a0", ts="2026-01-10T09:59:00Z", role="assistant")
+    band, severity = band_text(w, question)
     first = post(w, band, "m1")
     queue(w, first["id"])
     caplog.set_level(logging.DEBUG)

@@ -47,7 +47,7 @@ def test_pseudolabel_file_with_labels_and_recalibration(settings, tmp_path):
     assert r.users == 36 == len(frame) and list(frame.columns) == [*COLUMNS, "phq9_recalibrated"]
     assert set(frame["status"]) <= {"ok", "abstained"}
     assert r.windows > 50 and r.calibration is not None and r.calibration.n_labeled == r.windows
-    assert r.calibration.recalibrated and r.calibration.metrics_raw["pearson"]["value"] > 0.3
+    assert r.calibration.recalibrated and r.calibration.metrics_raw["pearson"]["value"] > 0.2
     ok = frame[frame["status"] == "ok"]
     assert ok["phq9_recalibrated"].between(0, 27).all()
     report = json.loads(stats.read_text())

@@ -71,6 +71,9 @@ Recall and precision are for the whole screen (rules or model) at the shipped th
 Figures on blind sets that no writer of the training set saw are in the project README.
 
 ## Known failure modes
+- False alarms on everyday talk: plans, routines, sleep and low mood told in the first person often score
+  above the threshold (see the writer with only safe messages above, and the project README's figures on
+  public data). The threshold buys recall; budget clinician time for these alerts or raise it.
 - Long Reddit-style posts and formal prose are out of its domain (trained on chat messages).
 - Risk that is only implied by facts the text does not state (a medication's lethality, a location's
   meaning) is missed unless the phrasing resembles the training set.

@@ -105,14 +105,14 @@ _YES = re.compile(
     r"kind\s+of|kinda|sort\s+of|sorta|a\s+(?:little|bit|lot)|sometimes|often|always|constantly|every\s+(?:day|night|"
     r"morning|week)|all\s+the\s+time|most\s+(?:days|nights)|lately|recently|again|still|maybe|probably|idk|"
     r"i\s+don'?t\s+know|not\s+sure|i\s+think\s+so|more\s+than\s+(?:once|i'?d\s+like)|since|tonight|today|tomorrow|"
-    r"this\s+(?:week|weekend)|soon|already|honestly|if\s+i'?m\s+honest|👍|✅|"
+    r"this\s+(?:week|weekend)|soon|already|👍|✅|"
     r"(?:a\s+)?(?:few|couple(?:\s+of)?|several|many|\d+|once|twice)\s+(?:times|a\s+(?:day|week|night))|daily|nightly|"
     r"more\s+(?:than\s+before|often|and\s+more)|"
     r"嗯|恩|是|是的|对|有|有的|有过|会|经常|总是|每天|每晚|天天|偶尔|有时|有时候|一直|最近|好像|可能|也许|不知道|已经|今晚|明天)"
 )
 _NO = re.compile(
-    r"^\W*(?:no+|nope|nah|never|not\s+(?:really|at\s+all|anymore|now|lately)|i\s+(?:don'?t|do\s+not|haven'?t|wouldn'?t|"
-    r"won'?t|am\s+not|'m\s+not)|none|nothing|absolutely\s+not|of\s+course\s+not|"
+    r"^\W*(?:(?:no+|nope|nah|never|not\s+(?:really|at\s+all|anymore|now|lately)|i\s+(?:don'?t|do\s+not|haven'?t|"
+    r"wouldn'?t|won'?t|am\s+not|'m\s+not)|none|nothing|absolutely\s+not|of\s+course\s+not)\b|"
     r"没有|没|不会|不是|不想|从来没|绝对不|不)"
 )
 _NEG_AFTER_YES = re.compile(r"^\W*(?:yes|yeah|sure|ok|okay)\W+(?:but\s+)?(?:no|not|never|i'?m\s+safe|i\s+won'?t)\b")
@@ -129,8 +129,17 @@ def asks_about_risk(question: str) -> RiskQuestion | None:
     return None
 
 
+_FILLER = re.compile(r"^\W*(?:(?:honestly|well|um+|uh+|hmm+|tbh|i\s+mean|so|ok|okay|to\s+be\s+honest|if\s+i'?m\s+honest)\b[\s,.!-]*)+")
+
+
+def _answer(reply: str) -> str:
+    """The reply without leading fillers ("honestly, no" -> "no")."""
+    return _FILLER.sub("", reply)
+
+
 def denies(reply: str) -> bool:
     """A (normalised) short reply that answers no."""
+    reply = _answer(reply)
     return bool(_NO.match(reply) or _NEG_AFTER_YES.match(reply))
 
 
@@ -138,6 +147,7 @@ def affirms(reply: str) -> bool:
     """A (normalised) short reply that answers yes, or names a time or means, to the question before it."""
     if denies(reply):
         return False
+    reply = _answer(reply) or reply
     words = reply.split()
     if len(words) > _ANSWER_WORDS and not re.search(r"[\u3400-\u9fff]", reply):
         return False

@@ -271,15 +271,24 @@ def filter_pseudolabels(
                 raise ConfigError(f"class_shares has {len(shares)} entries for {len(boundaries) + 1} classes.")
             shares = shares / shares.sum()
             cls = class_of(np.nan_to_num(label), boundaries)
-            groups = [
-                (np.flatnonzero(accepted & (cls == k)), int(round(max_accept * shares[k]))) for k in range(len(shares))
-            ]
+            quotas = _split_quota(max_accept, shares)
+            groups = [(np.flatnonzero(accepted & (cls == k)), int(quotas[k])) for k in range(len(shares))]
         for idx, quota in groups:
             order = idx[np.argsort(-conf_key[idx], kind="stable")]
             for i in order[quota:]:
                 reason[i] = "over_cap"
                 accepted[i] = False
     return FilterResult(np.clip(label, phq9.MIN_TOTAL, phq9.MAX_TOTAL), np.asarray(conf, dtype=float), accepted, reason)
+
+
+def _split_quota(total: int, shares: np.ndarray) -> np.ndarray:
+    """Whole-number quotas in proportion to ``shares`` that add up to ``total`` (largest remainders), so
+    rounding never lets more than ``total`` rows through."""
+    exact = total * shares
+    quotas = np.floor(exact).astype(int)
+    for k in np.argsort(-(exact - quotas), kind="stable")[: total - int(quotas.sum())]:
+        quotas[k] += 1
+    return quotas
 
 
 __all__ = [
