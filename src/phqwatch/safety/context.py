@@ -129,7 +129,9 @@ def asks_about_risk(question: str) -> RiskQuestion | None:
     return None
 
 
-_FILLER = re.compile(r"^\W*(?:(?:honestly|well|um+|uh+|hmm+|tbh|i\s+mean|so|ok|okay|to\s+be\s+honest|if\s+i'?m\s+honest)\b[\s,.!-]*)+")
+_FILLER = re.compile(
+    r"^\W*(?:(?:honestly|well|um+|uh+|hmm+|tbh|i\s+mean|so|ok|okay|to\s+be\s+honest|if\s+i'?m\s+honest)\b[\s,.!-]*)+"
+)
 
 
 def _answer(reply: str) -> str:

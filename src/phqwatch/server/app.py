@@ -7,13 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from phqwatch import __version__
 from phqwatch.config import Settings
 from phqwatch.errors import StoreError
 from phqwatch.server.auth import LoginRateLimiter
 from phqwatch.server.context import ServerContext
+from phqwatch.server.deps import bounded_ints
 from phqwatch.server.http_errors import BodySizeLimit, install_error_handlers
 from phqwatch.store import Database, TextCipher, current_revision, head_revision, upgrade
 
@@ -73,6 +74,7 @@ def create_app(
             db.dispose()
 
     app = FastAPI(
+        dependencies=[Depends(bounded_ints)],
         title="phqwatch",
         version=__version__,
         description=DESCRIPTION,

@@ -82,8 +82,9 @@ def _serializer(secret: str):  # type: ignore[no-untyped-def]
 
 
 def issue_token(secret: str, person: Person) -> str:
-    """A signed, timestamped bearer token for a person (expiry is checked on use)."""
-    return _serializer(secret).dumps({"sub": person.id, "role": person.role, "org": person.organisation_id})
+    """A signed, timestamped bearer token for a person (expiry and revocation are checked on use)."""
+    claims = {"sub": person.id, "role": person.role, "org": person.organisation_id, "ver": person.session_version or 0}
+    return _serializer(secret).dumps(claims)
 
 
 def read_token(secret: str, token: str, max_age_s: int) -> dict:
@@ -95,6 +96,41 @@ def read_token(secret: str, token: str, max_age_s: int) -> dict:
         raise AuthError("The token has expired.", fix="Log in again (POST /api/v1/auth/token).") from None
     except BadSignature:
         raise AuthError("The token is not valid.", fix="Log in again (POST /api/v1/auth/token).") from None
+
+
+def token_person(s: Session, claims: dict) -> Person | None:
+    """The person behind verified token claims, or None when the account is gone, disabled, changed role,
+    or revoked the token (logout, password change or disabling bump `session_version`)."""
+    try:
+        person = s.get(Person, int(claims.get("sub", 0)))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if person is None or not person.active or person.role != claims.get("role"):
+        return None
+    if claims.get("ver", 0) != (person.session_version or 0):
+        return None
+    return person
+
+
+def check_same_origin(request: Request) -> None:
+    """Refuse a browser request sent from another site (login CSRF): an `Origin`, or failing that a
+    `Referer`, must name this server's own host (and port), as in the `Host` header. The scheme is not
+    compared, so a proxy that ends TLS needs no extra setup. Clients that send neither (curl, apps) pass;
+    a browser always sends `Origin` on a cross-site form post."""
+    from urllib.parse import urlsplit
+
+    sent = request.headers.get("origin")
+    if sent is None:
+        sent = request.headers.get("referer")
+    if sent is None:
+        return
+    own = urlsplit(str(request.base_url))
+    got = urlsplit(sent.strip())
+    if not got.netloc or got.netloc.lower() != own.netloc.lower():
+        raise PermissionDeniedError(
+            "Cross-site login refused: the request did not come from this server's own pages.",
+            fix="Sign in from this server's login page.",
+        )
 
 
 def csrf_token(secret: str, session_token: str) -> str:
@@ -182,9 +218,9 @@ def authenticate(request: Request, bearer: str | None = Depends(oauth2_scheme)) 
                 fix="Send `Authorization: Bearer <token>` (POST /api/v1/auth/token) or `X-API-Key: <key>`.",
             )
         claims = read_token(secret, token, ctx.settings.token_ttl_minutes * 60)
-        person = s.get(Person, int(claims.get("sub", 0)))
-        if person is None or not person.active or person.role != claims.get("role"):
-            raise AuthError("The account behind this token is no longer active.", fix="Log in again.")
+        person = token_person(s, claims)
+        if person is None:
+            raise AuthError("The token was revoked or its account is no longer active.", fix="Log in again.")
     if via == "cookie" and request.method not in ("GET", "HEAD", "OPTIONS"):
         sent = request.headers.get(CSRF_HEADER.lower())
         if not sent or not hmac.compare_digest(sent, csrf_token(secret, token)):

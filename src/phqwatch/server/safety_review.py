@@ -10,7 +10,7 @@ runs ``run_safety_review`` in three steps:
 2. ask (no transaction held, so ingestion is never blocked and no first alert waits): the teacher LLM grades
    each message (``phqwatch.safety.second_opinion``); text is de-identified first for non-loopback endpoints;
 3. write (one write transaction): where the opinion is higher than the first decision, the patient's alert is
-   raised exactly as ingestion raises it (``services._raise_alert``), the alert records that the second opinion
+   raised exactly as ingestion raises it (``services.raise_alert``), the alert records that the second opinion
    raised it (prompt version, model, both severities), and the job completes in the same commit.
 
 Only raise, never lower: the final severity is the higher of the first decision and the opinion, so an answer
@@ -232,7 +232,7 @@ async def _ask_one(client: Any, it: _Item, deid: bool) -> Opinion | str:
 def _apply(
     s: Session, cipher: TextCipher, organisation_id: int, it: _Item, answer: Opinion | str, model_name: str
 ) -> ReviewOutcome:
-    from phqwatch.server.services import _raise_alert  # lazily: services imports this module to queue reviews
+    from phqwatch.server.services import raise_alert  # lazily: services imports this module to queue reviews
 
     m, first = it.message, it.first
     if isinstance(answer, str):
@@ -260,7 +260,7 @@ def _apply(
         role=m.role,
         is_patient=m.by_patient,
     )
-    alert_id = _raise_alert(s, cipher, organisation_id, ingested, raised, None)
+    alert_id = raise_alert(s, cipher, organisation_id, ingested, raised, None)
     if alert_id is None:  # this message's own alert exists and someone has acknowledged it: open a new one
         alert_id = _open_after_acknowledged(s, cipher, organisation_id, ingested, first, raised)
     if raised.flag:
@@ -312,7 +312,7 @@ def _open_after_acknowledged(
 ) -> int | None:
     """The alert keyed to this message was opened by the first decision and is no longer open (acknowledged,
     snoozed or resolved): a higher grade is news for a human, so it gets an alert of its own."""
-    from phqwatch.server.services import ALERT_SEVERITY, CRISIS_KIND, REVIEW_KIND
+    from phqwatch.server.services import ALERT_SEVERITY, CRISIS_KIND, REVIEW_KIND, alert_details
 
     kind = CRISIS_KIND if raised.flag else REVIEW_KIND
     who = "the patient" if r.is_patient else "a family member"
@@ -332,13 +332,7 @@ def _open_after_acknowledged(
         ),
         excerpt=raised.excerpt,
         details={
-            "screen_severity": raised.severity,
-            "categories": list(raised.categories),
-            "rules": list(raised.rules),
-            "detectors": list(raised.detectors),
-            "score": None if raised.score is None else round(raised.score, 4),
-            "pages": raised.pages,
-            "speaker": "patient" if r.is_patient else "family",
+            **alert_details(raised, r),
             "person_id": r.person_id,
         },
         evidence=[f"message:{r.message_id}"],

@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Literal
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 MAX_TEXT_CHARS = 100_000
 MAX_BATCH = 1000
+#: A row id: a JSON integer (never a boolean, float or string) that fits a signed 64-bit column.
+Id = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
+#: Health-data timestamps: not before this year, and at most this far ahead of the server's clock.
+MIN_YEAR = 1900
+MAX_AHEAD = timedelta(days=1)
+
+
+def as_utc(value: datetime) -> datetime:
+    """A datetime without a zone is read as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def check_when(value: date | datetime | None) -> date | datetime | None:
+    """Refuse a date or time before 1900 or more than a day in the future (naive times read as UTC)."""
+    if value is None:
+        return None
+    now = datetime.now(UTC) + MAX_AHEAD
+    if value.year < MIN_YEAR:
+        raise ValueError(f"is before {MIN_YEAR}")
+    if (as_utc(value) > now) if isinstance(value, datetime) else (value > now.date()):
+        raise ValueError("is more than a day in the future")
+    return value
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class MessageIn(BaseModel):
@@ -20,8 +45,12 @@ class MessageIn(BaseModel):
     conversation_id: str = Field(min_length=1, max_length=200)
     role: Literal["user", "assistant"]
     text: str = Field(max_length=MAX_TEXT_CHARS)
-    timestamp: datetime | None = Field(None, description="ISO 8601; receipt time when missing.")
+    timestamp: datetime | None = Field(
+        None, description="ISO 8601 (no zone: UTC); receipt time when missing. From 1900 to a day ahead."
+    )
     message_id: str | None = Field(None, min_length=1, max_length=200, description="Idempotency key.")
+
+    _timestamp_in_range = field_validator("timestamp")(check_when)
 
 
 class BatchIn(BaseModel):
@@ -61,10 +90,12 @@ class QuestionnaireIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     user_id: str | None = Field(None, min_length=1, max_length=200, description="External id (or patient_id).")
-    patient_id: int | None = None
-    date: date | datetime
-    phq9_total: int | None = Field(None, ge=0, le=27)
-    items: list[int] | None = Field(None, min_length=9, max_length=9)
+    patient_id: Id | None = None
+    date: date | datetime  # from 1900 to a day ahead
+    phq9_total: StrictInt | None = Field(None, ge=0, le=27)
+    items: list[StrictInt] | None = Field(None, min_length=9, max_length=9)
+
+    _date_in_range = field_validator("date")(check_when)
 
     @model_validator(mode="after")
     def _one_of(self) -> QuestionnaireIn:
@@ -154,11 +185,11 @@ class NoteIn(BaseModel):
 
 
 class AssignIn(NoteIn):
-    assignee_id: int
+    assignee_id: Id
 
 
 class SnoozeIn(NoteIn):
-    until: datetime
+    until: UtcDateTime = Field(description="ISO 8601; a time without a zone is read as UTC.")
 
 
 class TokenOut(BaseModel):
@@ -185,7 +216,14 @@ class PersonIn(BaseModel):
     password: str | None = Field(None, min_length=10, max_length=200)
     display_name: str = Field("", max_length=200)
     external_id: str | None = Field(None, min_length=1, max_length=200)
-    linked_patient_id: int | None = None
+    linked_patient_id: Id | None = None
+
+
+class PasswordChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=10, max_length=200)
 
 
 class PersonOut(BaseModel):
@@ -199,12 +237,12 @@ class PersonOut(BaseModel):
 
 
 class AssignmentIn(BaseModel):
-    clinician_id: int
-    patient_id: int
+    clinician_id: Id
+    patient_id: Id
 
 
 class ApiKeyIn(BaseModel):
-    person_id: int
+    person_id: Id
     name: str = Field("", max_length=120)
 
 

@@ -100,7 +100,7 @@ def ingest(
             continue
         if result.flag:
             flagged.append(r.message_id)  # type: ignore[arg-type]
-        alert_id = _raise_alert(s, cipher, organisation_id, r, result, actor_id)
+        alert_id = raise_alert(s, cipher, organisation_id, r, result, actor_id)
         if alert_id is not None and result.flag and alert_id not in out.crisis_alert_ids:
             out.crisis_alert_ids.append(alert_id)
     messages.set_crisis_flag(s, flagged)
@@ -129,7 +129,20 @@ def ingest(
     return out
 
 
-def _raise_alert(
+def alert_details(result: ScreenResult, r: messages.Ingested) -> dict:
+    """What a crisis alert records about one screened message (no text: ids, grades and rule ids)."""
+    return {
+        "screen_severity": result.severity,
+        "categories": list(result.categories),
+        "rules": list(result.rules),
+        "detectors": list(result.detectors),
+        "score": None if result.score is None else round(result.score, 4),
+        "pages": result.pages,
+        "speaker": "patient" if r.is_patient else "family",
+    }
+
+
+def raise_alert(
     s: Session,
     cipher: TextCipher,
     organisation_id: int,
@@ -141,16 +154,7 @@ def _raise_alert(
     acknowledged yet: one open alert per episode, whose severity a new hit can raise, never lower."""
     kind = CRISIS_KIND if result.flag else REVIEW_KIND
     alert_severity = ALERT_SEVERITY[result.severity]
-    speaker = "patient" if r.is_patient else "family"
-    details = {
-        "screen_severity": result.severity,
-        "categories": list(result.categories),
-        "rules": list(result.rules),
-        "detectors": list(result.detectors),
-        "score": None if result.score is None else round(result.score, 4),
-        "pages": result.pages,
-        "speaker": speaker,
-    }
+    details = alert_details(result, r)
     pending = alerts.active_unacknowledged(s, r.patient_id, kind)
     if pending is not None:
         alerts.add_hit(s, cipher, pending, message_id=r.message_id, excerpt=result.excerpt, details=details)  # type: ignore[arg-type]

@@ -198,9 +198,12 @@ def _requeue(s: Session, jobs: list[Job], now: datetime) -> int:
     return len(jobs)
 
 
-def stats(s: Session) -> dict[str, int]:
-    """Job counts by status."""
-    return {status: int(n) for status, n in s.execute(select(Job.status, func.count(Job.id)).group_by(Job.status))}
+def stats(s: Session, *, organisation_id: int | None = None) -> dict[str, int]:
+    """Job counts by status (of one organisation when `organisation_id` is given)."""
+    q = select(Job.status, func.count(Job.id))
+    if organisation_id is not None:
+        q = q.where(Job.organisation_id == organisation_id)
+    return {status: int(n) for status, n in s.execute(q.group_by(Job.status))}
 
 
 def list_jobs(s: Session, *, statuses: Sequence[str] | None = None, patient_id: int | None = None) -> list[Job]:

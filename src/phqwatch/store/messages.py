@@ -48,6 +48,21 @@ class StoredMessage:
     by_patient: bool
 
 
+def _stored(row: MessageRow, conversation_ext: str, cipher: TextCipher) -> StoredMessage:
+    """A stored row, decrypted. ``by_patient``: written by the patient themself (not a family member)."""
+    return StoredMessage(
+        id=row.id,
+        conversation_id=conversation_ext,
+        person_id=row.person_id,
+        patient_id=row.patient_id,
+        role=row.role,
+        text=cipher.decrypt(row.text_enc),
+        sent_at=row.sent_at,
+        external_message_id=row.external_message_id,
+        by_patient=row.person_id == row.patient_id,
+    )
+
+
 def dedup_key(cipher: TextCipher, m: Message, *, received_at: datetime) -> str:
     """'id:<message id>' when the message has an id, else a keyed hash of its content."""
     if m.message_id:
@@ -252,17 +267,7 @@ def message_with_context(
     if found is None:
         return None
     row, ext = found
-    message = StoredMessage(
-        id=row.id,
-        conversation_id=ext,
-        person_id=row.person_id,
-        patient_id=row.patient_id,
-        role=row.role,
-        text=cipher.decrypt(row.text_enc),
-        sent_at=row.sent_at,
-        external_message_id=row.external_message_id,
-        by_patient=row.person_id == row.patient_id,
-    )
+    message = _stored(row, ext, cipher)
     before = s.execute(
         select(MessageRow.role, MessageRow.text_enc)
         .where(
@@ -312,20 +317,7 @@ def patient_messages(
     q = q.order_by(MessageRow.sent_at, MessageRow.id)
     if limit is not None:
         q = q.limit(limit)
-    return [
-        StoredMessage(
-            id=r.id,
-            conversation_id=ext,
-            person_id=r.person_id,
-            patient_id=r.patient_id,
-            role=r.role,
-            text=cipher.decrypt(r.text_enc),
-            sent_at=r.sent_at,
-            external_message_id=r.external_message_id,
-            by_patient=r.person_id == patient_id,
-        )
-        for r, ext in s.execute(q)
-    ]
+    return [_stored(r, ext, cipher) for r, ext in s.execute(q)]
 
 
 def last_message_at(s: Session, patient_id: int, *, role: str = "user") -> datetime | None:

@@ -87,6 +87,28 @@ def get_person(s: Session, person_id: int, *, organisation_id: int | None = None
     return p
 
 
+def revoke_sessions(s: Session, person_id: int) -> Person:
+    """Invalidate every bearer token and session cookie issued to the person so far (logout everywhere)."""
+    p = get_person(s, person_id)
+    p.session_version = (p.session_version or 0) + 1
+    s.flush()
+    return p
+
+
+def set_password(s: Session, person_id: int, password_hash: str) -> Person:
+    """Store a new password hash; every earlier token and session of the person stops working."""
+    p = revoke_sessions(s, person_id)
+    p.password_hash = password_hash
+    return p
+
+
+def set_active(s: Session, person_id: int, active: bool) -> Person:
+    """Enable or disable an account; either way every earlier token and session stops working."""
+    p = revoke_sessions(s, person_id)
+    p.active = active
+    return p
+
+
 def person_by_username(s: Session, username: str) -> Person | None:
     return s.scalar(select(Person).where(Person.username == username))
 
@@ -175,7 +197,7 @@ def create_api_key(s: Session, person_id: int, name: str = "") -> tuple[ApiKey, 
 
 def verify_api_key(s: Session, presented: str) -> Person | None:
     """The active service account of a presented API key, or None."""
-    if not presented.startswith(API_KEY_PREFIX) or "." not in presented:
+    if not presented.isascii() or not presented.startswith(API_KEY_PREFIX) or "." not in presented:
         return None
     prefix, _, secret = presented[len(API_KEY_PREFIX) :].partition(".")
     row = s.scalar(select(ApiKey).where(ApiKey.prefix == prefix))

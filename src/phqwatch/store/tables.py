@@ -110,6 +110,9 @@ class Person(Base):
     external_id: Mapped[str | None] = mapped_column(String(200))
     linked_patient_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Bumped by logout, password change and disabling: every token issued before carries an older number
+    #: and is refused on its next use.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
 

@@ -64,6 +64,30 @@ def list_people(
         return [person_out(p) for p in people.list_people(s, principal.organisation_id, role=role)]
 
 
+@router.post(
+    "/people/{person_id}/disable", response_model=PersonOut, summary="Disable an account and revoke its sessions"
+)
+def disable_person(
+    person_id: int, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
+) -> PersonOut:
+    with ctx.db.write() as s:
+        people.get_person(s, person_id, organisation_id=principal.organisation_id)
+        p = people.set_active(s, person_id, False)
+        audit.record(
+            s,
+            actor_id=principal.person_id,
+            actor_role="admin",
+            action="update",
+            resource="person",
+            resource_id=p.id,
+            patient_id=p.id if p.role == "patient" else None,
+            organisation_id=principal.organisation_id,
+            ip=principal.ip,
+            details={"active": False},
+        )
+        return person_out(p)
+
+
 @router.post("/care-team", status_code=201, summary="Assign a clinician to a patient")
 def assign(
     body: AssignmentIn, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
@@ -117,10 +141,10 @@ def create_api_key(
         return ApiKeyOut(id=row.id, person_id=row.person_id, name=row.name, key=key)
 
 
-@router.get("/admin/jobs", summary="Job queue counts by status")
+@router.get("/admin/jobs", summary="Job queue counts by status (the caller's organisation)")
 def job_stats(principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)) -> dict:
     with ctx.db.read() as s:
-        return jobs.stats(s)
+        return jobs.stats(s, organisation_id=principal.organisation_id)
 
 
 @router.get("/admin/audit", summary="Audit log (newest first)")

@@ -10,14 +10,19 @@ from phqwatch.server.auth import (
     AuthError,
     Principal,
     authenticate,
+    check_same_origin,
     client_ip,
     csrf_token,
+    hash_password,
     issue_token,
+    oauth2_scheme,
+    read_token,
+    token_person,
     verify_password,
 )
 from phqwatch.server.context import ServerContext
 from phqwatch.server.deps import get_ctx
-from phqwatch.server.schemas import MeOut, TokenOut
+from phqwatch.server.schemas import MeOut, PasswordChangeIn, TokenOut
 from phqwatch.store import people
 from phqwatch.store.tables import Person
 
@@ -66,13 +71,54 @@ def session_login(
     form: OAuth2PasswordRequestForm = Depends(),
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict:
+    check_same_origin(request)  # login CSRF: a foreign site must not sign the browser in
     person = login(ctx, form.username, form.password, client_ip(request))
     tok = issue_token(ctx.settings.secret_key.get_secret_value(), person)
     return {"csrf_token": set_session_cookie(response, ctx, tok), "role": person.role}
 
 
-@router.post("/logout", summary="Clear the session cookie")
-def logout(response: Response) -> dict:
+def revoke_presented(ctx: ServerContext, token: str | None) -> None:
+    """Revoke every token and session of the person behind `token` (if it is still valid)."""
+    if not token:
+        return
+    try:
+        claims = read_token(ctx.settings.secret_key.get_secret_value(), token, ctx.settings.token_ttl_minutes * 60)
+    except AuthError:
+        return
+    with ctx.db.write() as s:
+        person = token_person(s, claims)
+        if person is not None:
+            people.revoke_sessions(s, person.id)
+
+
+@router.post("/logout", summary="Log out everywhere: revoke every token and session of the caller, clear the cookie")
+def logout(
+    request: Request,
+    response: Response,
+    bearer: str | None = Depends(oauth2_scheme),
+    ctx: ServerContext = Depends(get_ctx),
+) -> dict:
+    revoke_presented(ctx, bearer or request.cookies.get(SESSION_COOKIE))
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return {"ok": True}
+
+
+@router.post("/password", summary="Change the caller's password; every token and session of theirs is revoked")
+def change_password(
+    request: Request,
+    response: Response,
+    body: PasswordChangeIn,
+    principal: Principal = Depends(authenticate),
+    ctx: ServerContext = Depends(get_ctx),
+) -> dict:
+    if principal.username is None:
+        raise AuthError("This account has no password.", fix="Service accounts use API keys.")
+    ctx.limiter.check(principal.username, client_ip(request))
+    with ctx.db.write() as s:
+        person = people.get_person(s, principal.person_id)
+        if not verify_password(person.password_hash, body.current_password):
+            raise AuthError("The current password is wrong.", fix="Check it; attempts are rate-limited.")
+        people.set_password(s, person.id, hash_password(body.new_password))
     response.delete_cookie(SESSION_COOKIE, path="/")
     return {"ok": True}
 

@@ -443,8 +443,12 @@ def monthly(
         try:
             y, m = (int(x) for x in month.split("-"))
             date(y, m, 1)
+            if not 1900 <= y <= 9998:  # the month, its neighbours and the 15-day lead-in stay representable
+                raise ValueError(month)
         except ValueError:
-            raise InputError(f"month={month!r}; expected YYYY-MM, e.g. 2026-03.", field="month") from None
+            raise InputError(
+                f"month={month[:20]!r}; expected YYYY-MM from 1900-01 to 9998-12, e.g. 2026-03.", field="month"
+            ) from None
     else:
         last = messages.last_message_at(s, patient_id) or now
         y, m = last.year, last.month

@@ -161,9 +161,12 @@ def login_submit(
 
 @router.post("/logout")
 def logout(request: Request, csrf_token: str = Form("", alias=CSRF_FIELD)) -> Response:
+    from phqwatch.server.api.auth import revoke_presented
+
     who = page_principal(request)
     if who is not None:
         check_csrf(request, who, csrf_token)
+        revoke_presented(_ctx(request), who.session_token)
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp

@@ -8,8 +8,15 @@ import secrets
 from fastapi import Request
 
 from phqwatch.errors import PermissionDeniedError
-from phqwatch.server.auth import SESSION_COOKIE, AuthError, Principal, client_ip, csrf_token, read_token
-from phqwatch.store.tables import Person
+from phqwatch.server.auth import (
+    SESSION_COOKIE,
+    AuthError,
+    Principal,
+    client_ip,
+    csrf_token,
+    read_token,
+    token_person,
+)
 
 LOGIN_CSRF_COOKIE = "phqwatch_login_csrf"
 CSRF_FIELD = "csrf_token"
@@ -26,8 +33,8 @@ def page_principal(request: Request) -> Principal | None:
     except AuthError:
         return None
     with ctx.db.read() as s:
-        person = s.get(Person, int(claims.get("sub", 0)))
-        if person is None or not person.active or person.role != claims.get("role"):
+        person = token_person(s, claims)
+        if person is None:
             return None
         return Principal.of(person, "cookie", client_ip(request), token)
 
