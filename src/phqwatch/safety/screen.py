@@ -8,6 +8,7 @@ imminent) also pages the care team; "review" surfaces history and ambiguous dist
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -95,8 +96,7 @@ class CrisisScreen:
             flag = self.config.flag_threshold
             review = self.config.review_threshold
             if flag is not None or review is not None:
-                m = RiskModel.__new__(RiskModel)
-                m.__dict__.update(self.model.__dict__)
+                m = copy.copy(self.model)  # shares the weights; only the thresholds differ
                 m.flag_threshold = flag if flag is not None else self.model.flag_threshold
                 m.review_threshold = review if review is not None else self.model.review_threshold
                 self.model = m
