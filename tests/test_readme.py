@@ -29,3 +29,13 @@ def test_the_python_example_api_exists(tmp_path):
     assert est.status == "ok" and est.band and est.interval_low <= est.phq9_estimate <= est.interval_high
     assert callable(phqwatch.score_frame) and callable(phqwatch.score_file)
     assert "calibrate_interval" in dir(CpuEstimator) and "save" in dir(CpuEstimator)
+
+
+def test_a_missing_optional_extra_is_one_line_naming_it(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if the server extra were not installed
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 2
+    assert "optional 'server' extra" in result.output and "pip install 'phqwatch[server]'" in result.output
+    assert "Traceback" not in result.output

@@ -13,9 +13,35 @@ import click
 from phqwatch import __version__
 from phqwatch.errors import PhqwatchError
 
+#: Top-level modules of the optional extras -> the extra that installs them.
+EXTRA_OF_MODULE = {
+    **dict.fromkeys(
+        (
+            "fastapi",
+            "uvicorn",
+            "sqlalchemy",
+            "alembic",
+            "argon2",
+            "cryptography",
+            "fhir",
+            "psycopg",
+            "fpdf",
+            "itsdangerous",
+            "multipart",
+            "python_multipart",
+        ),
+        "server",
+    ),  # fmt: skip
+    **dict.fromkeys(("torch", "transformers", "peft", "accelerate"), "transformer"),
+    "llama_cpp": "teacher-local",
+    "ray": "ray",
+    "presidio_analyzer": "deid",
+}
+
 
 def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a PhqwatchError into `Error: ...` on stderr and exit code 2 (no traceback)."""
+    """Turn a PhqwatchError into `Error: ...` on stderr and exit code 2 (no traceback); a missing optional
+    extra becomes one line naming the extra to install."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -23,6 +49,16 @@ def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except PhqwatchError as exc:
             click.echo(f"Error: {exc}", err=True)
+            sys.exit(2)
+        except ModuleNotFoundError as exc:
+            extra = EXTRA_OF_MODULE.get((exc.name or "").split(".")[0])
+            if extra is None:
+                raise
+            click.echo(
+                f"Error: this command needs the optional '{extra}' extra (module '{exc.name}' is not installed). "
+                f"Fix: pip install 'phqwatch[{extra}]'",
+                err=True,
+            )
             sys.exit(2)
 
     return wrapper
