@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     crisis_locale: str = Field("en-US", description="Locale of the crisis-resources text (en-US, en-GB, zh-CN).")
     crisis_model_dir: Path | None = Field(None, description="Risk-model folder; None: the shipped one.")
     crisis_use_model: bool = Field(True, description="Run the learned risk model beside the rules.")
+    crisis_snooze_max_hours: float = Field(
+        4.0, gt=0, le=168, description="Longest snooze of an urgent or crisis alert, in hours."
+    )
 
     # --- LLM teacher (OpenAI-compatible) ------------------------------------------------------
     teacher_base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8080/v1")

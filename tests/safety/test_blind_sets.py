@@ -1,9 +1,9 @@
 """The blind message sets: written by people who never saw the rules, the classifier or its training set.
 
 Set A was measured first, before anything was tuned on it (benchmarks/results/safety_blind_a_*.json);
-the model was then tuned with set A in view. Set B was written by another writer while the model was being
-built and was not opened or measured until the shipped model was frozen: its figure is the honest one. These tests pin the sets
-(sha256) and guard the README's figures against regressions.
+the model was then tuned with set A in view. Set B was written by another writer while the model was
+being built and was not opened or measured until the shipped model was frozen: its figure is the honest
+one. These tests pin the sets (sha256) and guard the README's figures against regressions.
 """
 
 from __future__ import annotations

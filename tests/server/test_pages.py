@@ -137,7 +137,7 @@ def test_review_flow_and_what_family_and_patient_see(world):
     assert rep["original_summary"] != rep["content"]["summary"]  # the original draft is kept
 
     fj = fam.get("/family.json").json()
-    assert fj["report"]["content"]["summary"] == edit["summary"]
+    assert "summary" not in fj["report"]["content"]  # written for clinicians, never shown to family (issue 12.9)
     assert fj["report"]["content"]["family_advice"] == ["Invite him for a walk.", "Call us if worried."]
     assert "items" not in fj["report"]["content"] and "clinician_note" not in fj["report"]["content"]
     assert "I can barely sleep" not in fam.get("/family").text

@@ -180,6 +180,9 @@ def test_alert_lifecycle_keeps_history(store):
             key="crisis:1", message="m",
         ) is None  # fmt: skip
         alerts.acknowledge(s, a, ids["doc"])
+        with pytest.raises(InputError, match="not on the care team"):
+            alerts.assign(s, a, ids["doc"], ids["doc"])
+        people.assign_clinician(s, ids["doc"], ids["pat"])  # only a care-team clinician can be assigned
         alerts.assign(s, a, ids["doc"], ids["doc"])
         alerts.snooze(s, a, datetime.now(UTC) + timedelta(seconds=0.2), ids["doc"])
         aid = a.id

@@ -20,7 +20,7 @@ def _latin1(text: Any) -> str:
 
 
 def render_pdf(content: Mapping[str, Any], *, version: Mapping[str, Any], audience: str) -> bytes:
-    """A PDF of a released report's (already projected) content; `version` names who released it and when."""
+    """A PDF of a report version's (already projected) content; `version` names who made it, when and its kind."""
     try:
         from fpdf import FPDF
     except ImportError:  # pragma: no cover - the server extra installs it
@@ -45,8 +45,9 @@ def render_pdf(content: Mapping[str, Any], *, version: Mapping[str, Any], audien
     pdf.set_font("Helvetica", "B", 15)
     pdf.multi_cell(w, 8, _latin1(f"Assistive report: {content.get('patient') or 'patient'}"))
     pdf.set_font("Helvetica", "", 9)
+    state = "Released" if version.get("kind", "release") == "release" else "UNRELEASED (not seen by patient or family)"
     para(
-        f"Released version {version.get('number')} by {version.get('author')} on {version.get('at', '')[:16]}. "
+        f"{state} version {version.get('number')} by {version.get('author')} on {version.get('at', '')[:16]}. "
         "Decision support from conversation text, reviewed by a clinician; not a diagnosis."
     )
     est = content.get("estimate") or {}
@@ -58,8 +59,9 @@ def render_pdf(content: Mapping[str, Any], *, version: Mapping[str, Any], audien
         para("No estimate was made.")
     if content.get("basis"):
         para(f"Basis: {content['basis']}")
-    heading("Summary")
-    para(content.get("summary", ""))
+    if "summary" in content:
+        heading("Summary")
+        para(content["summary"])
     for f in content.get("items", []) or []:
         if not f.get("quotes"):
             continue

@@ -165,7 +165,9 @@ def release(
     return v
 
 
-_FAMILY_KEYS = ("schema", "patient", "summary", "family_advice", "crisis_line", "generated_at")
+#: Family members get only what was written for them (care advice) and the crisis line: never the summary
+#: (drafted for clinicians, it may carry the item-9 risk line), quotes, item scores or risk wording.
+_FAMILY_KEYS = ("schema", "patient", "family_advice", "crisis_line", "generated_at")
 _PATIENT_DROP = ("clinician_note", "llm_claims")
 
 
@@ -173,8 +175,8 @@ def project(content: Mapping[str, Any], audience: str) -> dict[str, Any]:
     """What `audience` may read of a released content.
 
     clinician/admin: everything. patient: everything but the clinician's private note. family: the
-    estimate (with its label and basis), the released summary, care advice and the crisis line; never
-    quotes, items or conversation links.
+    estimate (with its label and basis), the care advice written for them and the crisis line; never the
+    summary, quotes, items, risk wording or conversation links.
     """
     if audience in EDITOR_ROLES:
         return copy.deepcopy(dict(content))

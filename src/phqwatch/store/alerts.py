@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, or_, select
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from phqwatch.errors import InputError, NotFoundError
 from phqwatch.store.crypto import TextCipher
-from phqwatch.store.tables import ALERT_SEVERITIES, Alert, AlertEvent, Person, utcnow
+from phqwatch.store.tables import ALERT_SEVERITIES, Alert, AlertEvent, CareTeam, Person, utcnow
 
 #: Statuses that still need a human (snoozed ones come back when their time is up).
 ACTIVE_STATUSES = ("open", "acknowledged", "snoozed")
@@ -187,15 +187,47 @@ def assign(s: Session, alert: Alert, assignee_id: int, actor_id: int | None, not
         )
     ):
         raise NotFoundError(f"No clinician or admin with id {assignee_id} in this organisation.")
+    if assignee.role == "clinician" and not on_care_team(s, assignee_id, alert.patient_id):
+        raise InputError(
+            f"clinician {assignee_id} is not on the care team of patient {alert.patient_id}",
+            field="assignee_id",
+            fix="Assign someone on the patient's care team, or ask an admin to add this clinician to it first.",
+        )
     previous = alert.assignee_id
     alert.assignee_id = assignee_id
     return _event(s, alert, "assigned", actor_id, None, note, assignee_id=assignee_id, previous_assignee_id=previous)
 
 
-def snooze(s: Session, alert: Alert, until: datetime, actor_id: int | None, note: str | None = None) -> AlertEvent:
+def on_care_team(s: Session, clinician_id: int, patient_id: int) -> bool:
+    row = s.scalar(select(CareTeam.id).where(CareTeam.clinician_id == clinician_id, CareTeam.patient_id == patient_id))
+    return row is not None
+
+
+def is_crisis(alert: Alert) -> bool:
+    """An urgent alert, or one the crisis screen opened: its snooze is capped."""
+    return alert.severity == "urgent" or alert.kind == "crisis"
+
+
+def snooze(
+    s: Session,
+    alert: Alert,
+    until: datetime,
+    actor_id: int | None,
+    note: str | None = None,
+    *,
+    max_crisis_hours: float | None = None,
+) -> AlertEvent:
+    """Snooze until `until`; a crisis alert no longer than `max_crisis_hours` ahead (None: no cap)."""
     _require_active(alert, "snooze")
-    if until <= utcnow():
+    now = utcnow()
+    if until <= now:
         raise InputError("snooze time must be in the future", field="until")
+    if max_crisis_hours is not None and is_crisis(alert) and until > now + timedelta(hours=max_crisis_hours):
+        raise InputError(
+            f"a crisis alert can be snoozed for at most {max_crisis_hours:g} hours",
+            field="until",
+            fix="Pick an earlier time, or acknowledge or resolve the alert instead.",
+        )
     alert.snoozed_until = until
     return _event(s, alert, "snoozed", actor_id, "snoozed", note, until=until.isoformat())
 

@@ -113,7 +113,13 @@ def snooze(
     ctx: ServerContext = Depends(get_ctx),
 ) -> AlertOut:
     return _act(
-        ctx, principal, alert_id, "snooze", lambda s, a: alerts.snooze(s, a, body.until, principal.person_id, body.note)
+        ctx,
+        principal,
+        alert_id,
+        "snooze",
+        lambda s, a: alerts.snooze(
+            s, a, body.until, principal.person_id, body.note, max_crisis_hours=ctx.settings.crisis_snooze_max_hours
+        ),
     )
 
 

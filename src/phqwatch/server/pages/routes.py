@@ -11,7 +11,7 @@ URLs
   GET  /patients/{id}/reports/{rid}[.json]       a report (editors: latest; others: released)
   POST /patients/{id}/reports/{rid}/edit         clinician edit (new version)
   POST /patients/{id}/reports/{rid}/release      release the latest version
-  GET  /patients/{id}/reports/{rid}.pdf          PDF of the released version
+  GET  /patients/{id}/reports/{rid}.pdf          PDF (editors: the latest version; others: the released one)
   GET  /me[.json]                                patient view
   GET  /family[.json]                            family view
   GET  /static/{path}                            CSS, JS and the vendored Chart.js
@@ -29,6 +29,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from phqwatch import phq9
 from phqwatch.errors import InputError, NotFoundError, PermissionDeniedError, PhqwatchError
+from phqwatch.reports.review import EDITOR_ROLES
 from phqwatch.safety.resources import crisis_resources
 from phqwatch.server.auth import SESSION_COOKIE, AuthError, Principal, RateLimitedError, client_ip, issue_token
 from phqwatch.server.pages import data
@@ -313,8 +314,9 @@ def report_pdf(request: Request, patient_id: int, rid: int) -> Response:
         ctx = _ctx(request)
         with ctx.db.write() as s:
             d = data.report_detail(s, ctx.cipher, who, patient_id, rid)
-        if d["version"]["kind"] != "release":
-            raise PermissionDeniedError("Only a released report can be exported.", fix="Release it first.")
+        # Editors export the latest version (released or not); others only ever see a released one.
+        if d["version"]["kind"] != "release" and who.role not in EDITOR_ROLES:
+            raise PermissionDeniedError("Only a released report can be exported.", fix="Ask the care team.")
         pdf = render_pdf(d["content"], version=d["version"], audience=who.role)
         return Response(
             pdf,
