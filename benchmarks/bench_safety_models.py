@@ -447,9 +447,9 @@ def main() -> None:
     base = read_examples(trainset_dir())
     writers = sorted({e.writer for e in base})
     try:
-        root = data_root()
+        data_root()
         aux = aux_examples()
-        aux_note = f"aux from {root}: {len(aux)} examples"
+        aux_note = f"aux from the shared data folder: {len(aux)} examples"
     except DatasetUnavailableError:
         aux = []
         aux_note = "SKIPPED auxiliary data: ../shared/data is missing (running on the hand-written set only)"

@@ -3,7 +3,7 @@
 Set A was measured first, before anything was tuned on it (benchmarks/results/safety_blind_a_*.json);
 the model was then tuned with set A in view. Set B was written by another writer while the model was
 being built and was not opened or measured until the shipped model was frozen: its figure is the honest
-one. These tests pin the sets (sha256) and guard the README's figures against regressions.
+one. These tests pin the sets (sha256) and guard the shipped screen's figures against regressions.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ SHA256 = {
     "blind_v2_a.jsonl": "812e4c4803ccaf0974737baae853d62e49a1ad826900e01bb411414025ea38b7",
     "blind_v2_b.jsonl": "f0f9b91ff0cc14bc5e89860422ce11d5851a6baf241548a9f887466d6f1524f0",
 }
-#: The figures the README quotes for the shipped screen (recall on high+, precision, imminent missed).
+#: The shipped screen's figures (recall on high+, precision, imminent missed); the README quotes set B's.
 REPORTED = {
     "blind_v2_a.jsonl": {"recall": 0.9894, "precision": 0.7907, "imminent_missed": 0},
     "blind_v2_b.jsonl": {"recall": 0.9451, "precision": 0.8032, "imminent_missed": 0},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
 
 from phqwatch.server.auth import Principal, hash_password, require_roles
 from phqwatch.server.context import ServerContext
@@ -42,17 +43,7 @@ def create_person(
             external_id=body.external_id,
             linked_patient_id=body.linked_patient_id,
         )
-        audit.record(
-            s,
-            actor_id=principal.person_id,
-            actor_role="admin",
-            action="create",
-            resource="person",
-            resource_id=p.id,
-            patient_id=p.id if p.role == "patient" else None,
-            organisation_id=principal.organisation_id,
-            ip=principal.ip,
-        )
+        _audit_person(s, principal, p, "create")
         return person_out(p)
 
 
@@ -73,18 +64,7 @@ def disable_person(
     with ctx.db.write() as s:
         people.get_person(s, person_id, organisation_id=principal.organisation_id)
         p = people.set_active(s, person_id, False)
-        audit.record(
-            s,
-            actor_id=principal.person_id,
-            actor_role="admin",
-            action="update",
-            resource="person",
-            resource_id=p.id,
-            patient_id=p.id if p.role == "patient" else None,
-            organisation_id=principal.organisation_id,
-            ip=principal.ip,
-            details={"active": False},
-        )
+        _audit_person(s, principal, p, "update", details={"active": False})
         return person_out(p)
 
 
@@ -170,3 +150,19 @@ def audit_log(
             }
             for r in rows
         ]
+
+
+def _audit_person(s: Session, principal: Principal, p: Person, action: str, details: dict | None = None) -> None:
+    """One audit row for an admin's change to a person's account."""
+    audit.record(
+        s,
+        actor_id=principal.person_id,
+        actor_role="admin",
+        action=action,
+        resource="person",
+        resource_id=p.id,
+        patient_id=p.id if p.role == "patient" else None,
+        organisation_id=principal.organisation_id,
+        ip=principal.ip,
+        details=details,
+    )
