@@ -2,14 +2,14 @@
 
 import csv
 import json
-from pathlib import Path
 
 from click.testing import CliRunner
 
 from phqwatch import __version__
 from phqwatch.cli import cli
+from phqwatch.datasets.synthetic import EXAMPLES_DIR
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = EXAMPLES_DIR
 
 
 def run(*args):

@@ -18,6 +18,7 @@ LAYER = {
     "evaluation": 3,
     "monitoring": 4,
     "reports": 4,
+    "chat": 4,
     "store": 5,
     "server": 6,
     "cli": 7,

@@ -5,10 +5,12 @@ Settings are built by the caller (CLI, server factory, tests) and passed in; not
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: Values that are only acceptable outside production mode.
 DEV_SECRET = "dev-insecure-secret-change-me"
@@ -28,6 +30,9 @@ class Settings(BaseSettings):
 
     # --- estimation ---------------------------------------------------------------------------
     model_dir: Path | None = Field(None, description="Model folder; None means the shipped CPU model.")
+    data_dir: Path | None = Field(
+        None, description="Folder of the public research data sets; None: ../shared/data from the working directory."
+    )
     window_days: int = Field(14, ge=1, description="Days of conversation before a PHQ-9 (its recall period).")
     min_words: int = Field(50, ge=1, description="Fewer user words than this -> no estimate (abstain).")
     include_assistant: bool = Field(False, description="Add the app's turns to the text that is scored.")
@@ -42,7 +47,28 @@ class Settings(BaseSettings):
     )
     token_ttl_minutes: int = Field(60, ge=1)
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Larger request bodies get HTTP 413.")
-    login_attempts_per_minute: int = Field(10, ge=1)
+    login_window_s: int = Field(900, ge=1, description="Window in which failed logins are counted, seconds.")
+    login_failures_per_account: int = Field(10, ge=1, description="Failed logins per username in the window.")
+    login_failures_per_address: int = Field(50, ge=1, description="Failed logins per client address in the window.")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Reverse proxies (IPs or CIDRs, comma-separated) whose forwarded header names the client; "
+        "empty: the header is never believed.",
+    )
+    forwarded_header: Literal["x-forwarded-for", "forwarded"] = Field(
+        "x-forwarded-for", description="The header the trusted proxies set (the other one is ignored)."
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_networks(cls, v: object) -> object:
+        """Accept a comma-separated string; every entry must be an IP address or a CIDR network."""
+        if isinstance(v, str):
+            v = [part.strip() for part in v.split(",") if part.strip()]
+        for entry in v if isinstance(v, list) else []:
+            ip_network(str(entry).strip(), strict=False)  # ValueError -> a validation error naming the field
+        return v
+
     crisis_text: str | None = Field(None, description="Crisis-resources text; None: the locale's own text.")
     crisis_locale: str = Field("en-US", description="Locale of the crisis-resources text (en-US, en-GB, zh-CN).")
     crisis_model_dir: Path | None = Field(None, description="Risk-model folder; None: the shipped one.")
@@ -50,6 +76,29 @@ class Settings(BaseSettings):
     crisis_snooze_max_hours: float = Field(
         4.0, gt=0, le=168, description="Longest snooze of an urgent or crisis alert, in hours."
     )
+
+    # --- background jobs (leases, retries, dead-letter) --------------------------------------------
+    job_lease_s: float = Field(30.0, gt=0, description="A running job's lease; a lapsed one is reclaimed.")
+    job_heartbeat_s: float = Field(5.0, gt=0, description="How often a worker renews the lease of its job.")
+    job_max_attempts: int = Field(5, ge=1, description="Attempts before a job is dead-lettered.")
+    job_backoff_s: float = Field(5.0, ge=0, description="First retry delay; doubles with each attempt.")
+
+    # --- notifications and escalation -----------------------------------------------------------
+    public_base_url: str = Field("http://127.0.0.1:8000", description="Dashboard address used in notifications.")
+    smtp_host: str | None = Field(None, description="SMTP server for e-mail channels; None: e-mail is off.")
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_starttls: bool = Field(True, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = Field(None, description="Never logged.")
+    smtp_from: str = Field("phqwatch@localhost", description="Sender address of notification e-mail.")
+    notify_timeout_s: float = Field(10.0, gt=0, description="Timeout of one webhook or SMTP delivery.")
+    notify_max_attempts: int = Field(6, ge=1, description="Delivery attempts before a notification is dead.")
+    notify_backoff_s: float = Field(10.0, ge=0, description="First delivery retry delay; doubles each time.")
+    escalate_after_minutes: float = Field(
+        15.0, gt=0, description="An urgent alert unacknowledged this long goes to the next escalation level."
+    )
+    escalation_max_level: int = Field(2, ge=0, description="Highest escalation level (0: no escalation).")
+    notify_scan_s: float = Field(2.0, gt=0, description="How often a worker looks for alerts to notify.")
 
     # --- LLM teacher (OpenAI-compatible) ------------------------------------------------------
     teacher_base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8080/v1")
@@ -61,6 +110,16 @@ class Settings(BaseSettings):
     teacher_max_retries: int = Field(4, ge=0)
     teacher_deid: bool | None = Field(None, description="None: on unless the base URL is loopback.")
     teacher_cache_path: Path = Field(Path("phqwatch-teacher-cache.sqlite"))
+
+    # --- chat (the conversational front; the model is optional) -----------------------------------
+    chat_base_url: str | None = Field(None, description="OpenAI-compatible endpoint; None: the scripted check-in.")
+    chat_model: str | None = Field(None, description="Model name on chat_base_url (the API key is teacher_api_key).")
+    chat_timeout_s: float = Field(20.0, gt=0, description="Past this, a reply falls back to the scripted check-in.")
+    chat_model_sees_crisis: bool = Field(
+        False, description="Let the model read messages the crisis screen flagged (never imminent/urgent replies)."
+    )
+    chat_max_message_chars: int = Field(2000, ge=10, le=100_000, description="Longer chat messages are refused.")
+    chat_messages_per_minute: int = Field(20, ge=1, description="Chat messages one person may send per minute.")
 
     def check_production(self) -> None:
         """Raise ConfigError when production mode still uses a development secret."""

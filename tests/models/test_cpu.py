@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
+from phqwatch.datasets.synthetic import EXAMPLES_DIR
 from phqwatch.errors import InputError, NotFittedError
 from phqwatch.models import DEFAULT_MODEL_DIR, load_model
 from phqwatch.models.cpu import CpuEstimator, spread_items
@@ -192,7 +193,7 @@ def test_shipped_default_scores_the_examples() -> None:
     assert (DEFAULT_MODEL_DIR / "weights.safetensors").stat().st_size < 50e6
     model = load_model()
     assert model.name == "lexical-ridge" and model.has_items
-    examples = Path(__file__).resolve().parents[2] / "examples" / "transcripts.jsonl"
+    examples = EXAMPLES_DIR / "transcripts.jsonl"
     ests = list(score_messages(iter_messages(examples), model))
     ok = [e for e in ests if e.status == "ok"]
     assert len(ok) >= 30 and any(e.status == "abstained" for e in ests)

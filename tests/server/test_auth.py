@@ -27,7 +27,7 @@ def test_passwords_are_argon2_and_wrong_ones_fail(sqlite_world):
 
 
 def test_login_is_rate_limited_per_username_and_ip(sqlite_url):
-    w = build_world(sqlite_url, login_attempts_per_minute=3)
+    w = build_world(sqlite_url, login_failures_per_account=3)
     try:
         codes = [
             w.client.post("/api/v1/auth/token", data={"username": "doc", "password": "bad"}).status_code

@@ -223,14 +223,14 @@ def test_jobs_coalesce_claim_and_recover(store):
         assert jobs.enqueue(s, "estimate", organisation_id=ids["org"], patient_id=ids["pat"]) is True
         assert jobs.claim(s, "w2") == []
     with db.write() as s:  # worker w1 died: after the lease its running jobs are re-queued or superseded
-        n = jobs.requeue_stale(s, lease_s=0, now=datetime.now(UTC) + timedelta(seconds=1))
+        n = jobs.requeue_stale(s, now=datetime.now(UTC) + timedelta(minutes=1))
         assert n == 2
     with db.read() as s:
         by_id = {j.id: j.status for j in jobs.list_jobs(s)}
         assert by_id[est_id] == "failed"  # superseded by the queued twin
         assert sorted(by_id.values()) == ["failed", "queued", "queued"]
     with db.write() as s:
-        got = jobs.claim(s, "w3", limit=5, now=datetime.now(UTC) + timedelta(seconds=2))
+        got = jobs.claim(s, "w3", limit=5, now=datetime.now(UTC) + timedelta(minutes=2))
         for j in got:
             jobs.complete(s, j.id)
     with db.read() as s:
@@ -245,7 +245,7 @@ def test_failed_job_backs_off_then_gives_up(store):
         with db.write() as s:
             (j,) = jobs.claim(s, "w", now=datetime.now(UTC) + timedelta(days=attempt))
             status = jobs.fail(s, j.id, "boom", max_attempts=3)
-        assert status == ("failed" if attempt == 3 else "queued")
+        assert status == ("dead" if attempt == 3 else "queued")  # dead-lettered, for an admin to retry
 
 
 @pytest.mark.postgres
@@ -297,4 +297,5 @@ def test_audit_never_holds_text(store):
             audit.record(s, actor_id=None, actor_role="x", action="peek", resource="r")
     with db.read() as s:
         (e,) = audit.entries(s, patient_id=ids["pat"])
-        assert (e.actor_id, e.action, e.resource, e.details) == (ids["doc"], "read", "timeline", {"n": 3})
+        assert (e.actor_id, e.action, e.resource) == (ids["doc"], "read", "timeline")
+        assert e.details == {"n": 3, "outcome": "allowed"}  # every row names its outcome

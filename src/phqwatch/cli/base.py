@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
@@ -77,16 +76,6 @@ def cli() -> None:
 
     Every estimate is decision support, never a diagnosis.
     """
-
-
-def _examples_dir() -> Path:
-    """The bundled synthetic examples: ./examples in a checkout."""
-    for base in (Path.cwd(), Path(__file__).resolve().parents[3]):
-        if (base / "examples" / "transcripts.jsonl").exists():
-            return base / "examples"
-    from phqwatch.errors import InputError
-
-    raise InputError("cannot find examples/transcripts.jsonl", fix="Run from the repository root or pass --examples.")
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from phqwatch.cli.base import _examples_dir, _settings, cli, friendly_errors
+from phqwatch.cli.base import _settings, cli, friendly_errors
 
 
 # ---- service: database, server, worker ------------------------------------------------------------------
@@ -34,7 +34,12 @@ def db_upgrade(database_url: str | None) -> None:
 
 @db.command("seed")
 @click.option("--database-url", default=None, help="SQLAlchemy URL (default: settings).")
-@click.option("--examples", type=click.Path(path_type=Path), default=None, help="Folder: transcripts.jsonl, phq9.csv.")
+@click.option(
+    "--examples",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder with transcripts.jsonl and phq9.csv (default: the bundled synthetic examples).",
+)
 @click.option("--score/--no-score", default=True, help="Score the seeded patients now (runs the worker once).")
 @friendly_errors
 def db_seed(database_url: str | None, examples: Path | None, score: bool) -> None:
@@ -95,12 +100,13 @@ def serve(host: str, port: int, database_url: str | None, with_worker: bool | No
     import uvicorn
 
     from phqwatch.server import create_app
+    from phqwatch.server.client_address import SERVER_OPTIONS
 
     settings = _settings(database_url=database_url)
     if with_worker is None:
         with_worker = settings.database_url.startswith("sqlite")
     app = create_app(settings, worker=with_worker)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, **SERVER_OPTIONS)
 
 
 @cli.command()
@@ -121,7 +127,12 @@ def serve(host: str, port: int, database_url: str | None, with_worker: bool | No
     default=None,
     help="SQLite file for the demo (default OUT/phqwatch-demo.db); replaced on every run.",
 )
-@click.option("--examples", type=click.Path(path_type=Path), default=None, help="Folder: transcripts.jsonl, phq9.csv.")
+@click.option(
+    "--examples",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder with transcripts.jsonl and phq9.csv (default: the bundled synthetic examples).",
+)
 @click.option("--no-serve", is_flag=True, help="Seed and score, print the logins, then exit.")
 @friendly_errors
 def demo(host: str, port: int, out_dir: Path, db_path: Path | None, examples: Path | None, no_serve: bool) -> None:
@@ -134,6 +145,7 @@ def demo(host: str, port: int, out_dir: Path, db_path: Path | None, examples: Pa
       phqwatch demo --no-serve --out /tmp/demo
       phqwatch demo --port 8080 --database /tmp/demo.db
     """
+    from phqwatch.datasets.synthetic import EXAMPLES_DIR
     from phqwatch.errors import ConfigError
     from phqwatch.evaluation.pipeline import evaluate_model, write_outputs
     from phqwatch.models import load_model
@@ -142,7 +154,7 @@ def demo(host: str, port: int, out_dir: Path, db_path: Path | None, examples: Pa
     from phqwatch.server.worker import Worker
     from phqwatch.store import Database, TextCipher
 
-    examples_dir = examples or _examples_dir()
+    examples_dir = examples or EXAMPLES_DIR
     db_path = db_path or out_dir / "phqwatch-demo.db"
     out_dir.mkdir(parents=True, exist_ok=True)
     model = load_model()
@@ -169,7 +181,10 @@ def demo(host: str, port: int, out_dir: Path, db_path: Path | None, examples: Pa
         seed = seed_demo(settings, examples_dir=examples_dir)
     finally:
         server_log.setLevel(level)
-    click.echo(f"Seeded {len(seed.patient_ids)} synthetic patients and {seed.messages} messages into {db_path}.")
+    click.echo(
+        f"Seeded {len(seed.patient_ids)} synthetic patients and {seed.messages} messages into {db_path} "
+        "(dates moved so the latest message is today)."
+    )
     database = Database.from_url(settings.database_url)
     click.echo(
         f"    {seed.crisis_alerts} crisis alerts opened by the crisis screen, {seed.paging_alerts} of them urgent "
@@ -189,9 +204,11 @@ def demo(host: str, port: int, out_dir: Path, db_path: Path | None, examples: Pa
     import uvicorn
 
     from phqwatch.server import create_app
+    from phqwatch.server.client_address import SERVER_OPTIONS
 
     click.echo(f"Dashboard: http://{host}:{port}/login   (API docs: http://{host}:{port}/api/docs)  Ctrl-C to stop.")
-    uvicorn.run(create_app(settings, worker=True), host=host, port=port, log_level="warning", access_log=False)
+    app = create_app(settings, worker=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, **SERVER_OPTIONS)
 
 
 @cli.command()

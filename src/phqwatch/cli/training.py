@@ -2,13 +2,48 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import click
-import numpy as np
 
 from phqwatch.cli.base import _settings, cli, friendly_errors
+
+#: CLI option -> estimator hyperparameter, for the options that only some estimators take.
+_HYPER = {
+    "epochs": "epochs",
+    "max_length": "max_length",
+    "long_text": "long_text",
+    "max_chunks": "max_chunks",
+    "batch_size": "batch_size",
+    "lora_rank": "lora_r",
+    "finetune": "finetune",
+    "learning_rate": "learning_rate",
+    "backbone": "backbone",
+}
+
+
+def _make_estimator(name: str, options: dict, *, progress: bool):
+    """The registered estimator `name` with the hyperparameters given on the command line."""
+    from phqwatch.errors import InputError
+    from phqwatch.models.registry import estimator_class
+
+    cls = estimator_class(name)
+    accepted = set(cls._param_names())
+    kwargs = {}
+    for opt, param in _HYPER.items():
+        value = options.get(opt)
+        if value is None:
+            continue
+        if param not in accepted:
+            flag = "--" + opt.replace("_", "-")
+            raise InputError(
+                f"{flag} does not apply to --estimator {name}",
+                fix="Drop it, or use --estimator transformer (see docs/transformer.md).",
+            )
+        kwargs[param] = str(value) if isinstance(value, Path) else value
+    if "progress" in accepted:
+        kwargs["progress"] = progress
+    return cls(**kwargs)
 
 
 @cli.command()
@@ -23,8 +58,33 @@ from phqwatch.cli.base import _settings, cli, friendly_errors
     "--backbone",
     type=click.Path(path_type=Path),
     default=None,
-    help="Local Hugging Face model folder for --estimator transformer (see docs/transformer.md).",
+    help="Local Hugging Face model folder for --estimator transformer (never downloaded; see docs/transformer.md).",
 )
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs (transformer).")
+@click.option("--max-length", type=click.IntRange(min=8), default=None, help="Tokens per sequence (transformer).")
+@click.option(
+    "--long-text",
+    type=click.Choice(["chunk", "head_tail"]),
+    default=None,
+    help="Texts longer than --max-length: chunk and pool (read whole) or keep head + tail (transformer).",
+)
+@click.option("--max-chunks", type=click.IntRange(min=1), default=None, help="Most chunks per text (transformer).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Texts per training step (transformer).")
+@click.option("--lora-rank", type=click.IntRange(min=1), default=None, help="LoRA adapter rank r (transformer).")
+@click.option(
+    "--finetune", type=click.Choice(["lora", "full", "head"]), default=None, help="What trains (transformer)."
+)
+@click.option("--learning-rate", type=float, default=None, help="Backbone learning rate (transformer).")
+@click.option(
+    "--limit-train",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Keep a random sample of this many rows of each training split (quick runs; metrics still on the "
+    "full test splits).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the splits and the sample.")
+@click.option("--n-boot", type=int, default=200, show_default=True, help="Bootstrap resamples for the card's CIs.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bars (on stderr).")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Root of the public data.")
 @friendly_errors
 def train(
@@ -35,30 +95,35 @@ def train(
     window_days: int,
     include_assistant: bool,
     estimator: str,
-    backbone: Path | None,
+    limit_train: int | None,
+    seed: int,
+    n_boot: int,
+    progress: bool,
     data_dir: Path | None,
+    **hyper: object,
 ) -> None:
     """Train a model folder from your transcripts + administered PHQ-9s, or from public proxy data.
 
-    With --transcripts/--labels each PHQ-9 is linked to the user's text in the --window-days before it
-    and the model regresses the PHQ-9 total (0-27). With --dataset it trains one head per proxy set.
+    Every estimator trains the same way (`phqwatch.training.supervised`): user-grouped train / calib /
+    test splits, per-set targets (with --dataset, each set's own labels: one head per set, or each
+    label's weak PHQ-9 midpoint for estimators without heads), the interval calibrated on the calib
+    split, metrics on the test split, and a model card (README.md) in the folder. With --transcripts /
+    --labels each PHQ-9 is linked to the user's text in the --window-days before it.
 
     \b
     Examples:
       phqwatch train --transcripts examples/transcripts.jsonl --labels examples/phq9.csv --out my-model
       phqwatch train --dataset all --out src/phqwatch/models/default
-      phqwatch train --dataset depseverity --out /tmp/depsev-model
-      phqwatch train --transcripts chats.jsonl --labels phq9.csv --estimator transformer \
-          --backbone models/qwen3-0.6b --out qwen-phq9
+      phqwatch train --dataset all --estimator transformer --backbone models/all-MiniLM-L6-v2 \\
+          --epochs 2 --max-length 256 --batch-size 16 --lora-rank 8 --out minilm-phq9
+      phqwatch train --transcripts chats.jsonl --labels phq9.csv --estimator transformer \\
+          --backbone models/qwen3-0.6b --long-text chunk --max-chunks 16 --out qwen-phq9
     """
     from phqwatch.errors import InputError
-    from phqwatch.models.registry import estimator_class
 
     if (dataset is None) == (transcripts_path is None):
         raise InputError("pass either --dataset or --transcripts with --labels", fix="See `phqwatch train --help`.")
-    cls = estimator_class(estimator)
-    if backbone is not None:
-        cls = functools.partial(cls, backbone=str(backbone))  # type: ignore[assignment]
+    model = _make_estimator(estimator, hyper, progress=progress)
     if dataset is not None:
         from phqwatch.datasets import DATASETS
         from phqwatch.training.build_default import build
@@ -66,11 +131,22 @@ def train(
         names = DATASETS if dataset == "all" else (dataset,)
         if dataset != "all" and dataset not in DATASETS:
             raise InputError(f"unknown dataset '{dataset}'", fix=f"Use all or one of {', '.join(DATASETS)}.")
-        build(out_dir, data_dir, names=names, log=click.echo, estimator=cls())
+        build(
+            out_dir,
+            data_dir,
+            names=names,
+            log=click.echo,
+            estimator=model,
+            seed=seed,
+            limit_train=limit_train,
+            n_boot=n_boot,
+            rebuild=_rebuild_command(),
+        )
         click.echo(f"Model written to {out_dir} (proxy labels; see its README.md model card).")
         return
     if labels_path is None:
         raise InputError("--transcripts needs --labels (a PHQ-9 CSV)", fix="Add --labels phq9.csv.")
+    from phqwatch.training.supervised import LabelledSet, fit_supervised
     from phqwatch.transcripts import WindowStats, build_windows, iter_messages, read_questionnaires
 
     stats = WindowStats()
@@ -84,25 +160,51 @@ def train(
     click.echo(f"{stats.windows} windows from {stats.questionnaires} questionnaires ({stats.empty} without text).")
     if len(windows) < 10:
         raise InputError(f"only {len(windows)} labelled windows", fix="Provide more users with PHQ-9s and text.")
-    rng = np.random.default_rng(0)
-    users = sorted({w.user_id for w in windows})
-    calib_users = set(rng.permutation(users)[: max(1, len(users) // 5)])
-    fit_w = [w for w in windows if w.user_id not in calib_users]
-    cal_w = [w for w in windows if w.user_id in calib_users]
-    click.echo(f"Fitting {estimator} on {len(fit_w)} windows; calibrating the interval on {len(cal_w)} held-out.")
-    model = cls().fit([w.text for w in fit_w], [w.label for w in fit_w])
-    if cal_w:
-        model.calibrate_interval([w.text for w in cal_w], [w.label for w in cal_w])
-    model.save(
+    res = fit_supervised(
+        model,
+        [LabelledSet.from_windows(windows)],
+        seed=seed,
+        test_size=0.2,
+        calib_size=0.2,
+        limit_train=limit_train,
+        n_boot=n_boot,
+        log=click.echo,
+    )
+    n_fit = len(res.splits["administered"]["train"])
+    res.model.save(
         out_dir,
         metadata={
-            "training_data": f"{transcripts_path} + {labels_path} ({len(fit_w)} windows of {window_days} days)",
+            "training_data": f"{transcripts_path.name} + {labels_path.name} ({n_fit} windows of {window_days} days "
+            "in the training split)",
             "labels": "administered PHQ-9 totals",
-            "output_scale": "direct regression on PHQ-9 totals 0-27",
-            "rebuild": f"phqwatch train --transcripts {transcripts_path} --labels {labels_path} --out {out_dir}",
+            "output_scale": f"direct regression on PHQ-9 totals 0-27 ({res.targets}); interval: split-conformal "
+            "80% on the calibration split's administered totals",
+            "metrics": res.metrics,
+            "limits": "Measured on a held-out split of the same users' population; re-measure on your own "
+            "users before use. Decision support, not diagnosis; never replaces the crisis-safety screen.",
+            "rebuild": _rebuild_command(),
         },
     )
-    click.echo(f"Model written to {out_dir}.")
+    click.echo(f"Model written to {out_dir} (model card: {out_dir / 'README.md'}).")
+
+
+def _rebuild_command() -> str:
+    """This `phqwatch train` command line from the parsed options (absolute paths shortened to their name)."""
+    import shlex
+
+    ctx = click.get_current_context()
+    parts = ["phqwatch", ctx.info_name or "train"]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if not isinstance(param, click.Option) or value is None or value == param.default or param.secondary_opts:
+            continue
+        flag = max(param.opts, key=len)
+        if param.is_flag:
+            parts += [flag] if value is True else []
+            continue
+        text = str(value)
+        parts += [flag, Path(text).name if Path(text).is_absolute() else text]
+    return " ".join(shlex.quote(p) for p in parts)
 
 
 @cli.command()

@@ -19,7 +19,6 @@ The data are research-use-only copies: read them from disk, never copy rows into
 from __future__ import annotations
 
 import csv
-import os
 import re
 import sys
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from phqwatch.config import Settings
 from phqwatch.errors import DatasetUnavailableError, InputError
 from phqwatch.transcripts.schema import Message
 
@@ -151,23 +151,23 @@ class ProxyDataset:
             yield Message(user_id=uid, conversation_id=f"{uid}-c0", role="user", text=text)
 
 
-def _candidate_roots() -> list[Path]:
-    env = os.environ.get("PHQWATCH_DATA_DIR")
-    if env:
-        return [Path(env)]
-    repo = Path(__file__).resolve().parents[3]
-    return [Path.cwd() / ".." / "shared" / "data", repo / ".." / "shared" / "data"]
+def _candidate_roots(settings: Settings | None = None) -> list[Path]:
+    configured = (settings or Settings()).data_dir
+    if configured is not None:
+        return [configured]
+    return [Path.cwd() / ".." / "shared" / "data"]
 
 
-def data_root(root: str | Path | None = None) -> Path:
-    """The folder with the public sets: `root`, else $PHQWATCH_DATA_DIR, else ../shared/data."""
-    candidates = [Path(root)] if root is not None else _candidate_roots()
+def data_root(root: str | Path | None = None, settings: Settings | None = None) -> Path:
+    """The folder with the public sets: `root`, else the `data_dir` setting (PHQWATCH_DATA_DIR), else
+    ../shared/data from the working directory."""
+    candidates = [Path(root)] if root is not None else _candidate_roots(settings)
     for c in candidates:
         if c.is_dir():
             return c.resolve()
     raise DatasetUnavailableError(
         f"No public data folder found (looked in: {', '.join(str(c) for c in candidates)}).",
-        fix="Put the shared data at ../shared/data (relative to the project) or set PHQWATCH_DATA_DIR.",
+        fix="Put the shared data at ../shared/data (relative to the working directory) or set PHQWATCH_DATA_DIR.",
     )
 
 

@@ -3,18 +3,29 @@
 Written by the project for the demo and the tests, because real dialogue corpora with PHQ-9 labels take
 months to access. Each user follows a latent severity trajectory; their messages draw symptom sentences
 in proportion to their PHQ-9 item scores. Deterministic for a given seed.
+
+The bundled example files (``EXAMPLES_DIR``, package data, so an installed wheel has them) are this
+generator's output with the clinic mix (``CLINIC_MIX``); ``shift_to_now`` moves their dates so the demo is
+dated relative to today.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Literal
 
+from phqwatch.transcripts.schema import Message, Questionnaire
 from phqwatch.transcripts.writers import atomic_write
+
+#: The bundled synthetic examples: transcripts.jsonl, phq9.csv and their README (shipped as package data).
+EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 
 # Sentences per PHQ-9 item (index 0..8), mild to severe.
 SYMPTOMS: tuple[tuple[str, ...], ...] = (
@@ -109,12 +120,30 @@ ASSISTANT = (
 )
 
 
+Trajectory = Literal["improving", "stable", "worsening"]
+
+
 @dataclass(frozen=True, slots=True)
 class SyntheticUser:
+    """One synthetic user's latent severity: PHQ-9 total ``baseline + slope_per_30d * day / 30`` plus noise."""
+
     user_id: str
     baseline: float
     slope_per_30d: float
     weights: tuple[float, ...]
+    trajectory: Trajectory | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseloadMix:
+    """Shares of users by trajectory, as in a clinic's caseload (the rest are stable)."""
+
+    improving: float = 0.40
+    worsening: float = 0.14
+
+
+#: Most users stable or improving in care, a few worsening (the users who voice risk among them).
+CLINIC_MIX = CaseloadMix()
 
 
 def _items_for(total: float, weights: tuple[float, ...], rng: random.Random) -> list[int]:
@@ -152,19 +181,60 @@ def _message(items: list[int], rng: random.Random, *, voices_risk: bool = False)
     return " ".join(sentences)
 
 
-def generate(n_users: int = 36, seed: int = 7, start: datetime | None = None) -> tuple[list[dict], list[dict]]:
-    """(messages in the transcript contract, administered PHQ-9 rows with items) for `n_users` users."""
-    rng = random.Random(seed)
-    start = start or datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-    messages: list[dict] = []
-    questionnaires: list[dict] = []
-    for u in range(n_users):
-        user = SyntheticUser(
-            user_id=f"synthetic-{u + 1:03d}",
+def _trajectories(n_users: int, mix: CaseloadMix, rng: random.Random) -> list[Trajectory]:
+    """A shuffled trajectory per user index in the mix's shares; the users who voice risk are worsening."""
+    risk = [u for u in range(n_users) if u in RISK_VOICING_USERS]
+    n_worse = max(len(risk), round(mix.worsening * n_users))
+    n_better = round(mix.improving * n_users)
+    others = [u for u in range(n_users) if u not in RISK_VOICING_USERS]
+    pool: list[Trajectory] = ["worsening"] * (n_worse - len(risk)) + ["improving"] * n_better
+    pool += ["stable"] * (len(others) - len(pool))
+    rng.shuffle(pool)
+    out: list[Trajectory] = ["stable"] * n_users
+    for u in risk:
+        out[u] = "worsening"
+    for u, kind in zip(others, pool, strict=True):
+        out[u] = kind
+    return out
+
+
+def _draw_user(u: int, rng: random.Random, trajectory: Trajectory | None) -> SyntheticUser:
+    """Baseline, slope and symptom profile; ``trajectory=None`` spreads severities evenly (for training)."""
+    user_id = f"synthetic-{u + 1:03d}"
+    if trajectory is None:
+        return SyntheticUser(
+            user_id=user_id,
             baseline=rng.uniform(0, 24),
             slope_per_30d=rng.choice((-4.0, -2.0, 0.0, 0.0, 2.0, 4.0)),
             weights=tuple(rng.random() for _ in range(9)),
         )
+    if trajectory == "improving":  # in care and responding: moderate at intake, falling 2-4 points a month
+        baseline, slope = rng.uniform(10, 19), rng.uniform(-3.5, -2.0)
+    elif trajectory == "worsening":  # mild to moderate at the start, rising 2.5-4 points a month
+        baseline, slope = rng.uniform(6, 12), rng.uniform(2.5, 4.0)
+    else:  # stable, mostly minimal to moderate
+        baseline, slope = rng.triangular(1, 16, 6), rng.uniform(-0.4, 0.4)
+    weights = [rng.random() for _ in range(9)]
+    if u in RISK_VOICING_USERS:
+        weights[_ITEM_9] = max(weights[_ITEM_9], 0.9)  # they score on item 9 and say so
+    return SyntheticUser(user_id, baseline, slope, tuple(weights), trajectory)
+
+
+def generate(
+    n_users: int = 36, seed: int = 7, start: datetime | None = None, mix: CaseloadMix | None = None
+) -> tuple[list[dict], list[dict]]:
+    """(messages in the transcript contract, administered PHQ-9 rows with items) for `n_users` users.
+
+    ``mix=None`` spreads severities evenly (what training tests want); ``CLINIC_MIX`` is a realistic
+    caseload (the bundled examples).
+    """
+    rng = random.Random(seed)
+    start = start or datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    kinds = _trajectories(n_users, mix, rng) if mix is not None else [None] * n_users
+    messages: list[dict] = []
+    questionnaires: list[dict] = []
+    for u in range(n_users):
+        user = _draw_user(u, rng, kinds[u])
         short_user = u == n_users - 1  # one user with too little text: the model must abstain
         days = sorted(rng.sample(range(0, 84), 3 if short_user else rng.randint(8, 14)))
         for c, day in enumerate(days):
@@ -205,10 +275,12 @@ def generate(n_users: int = 36, seed: int = 7, start: datetime | None = None) ->
     return messages, questionnaires
 
 
-def write_examples(folder: str | Path, n_users: int = 36, seed: int = 7) -> tuple[Path, Path]:
+def write_examples(
+    folder: str | Path, n_users: int = 36, seed: int = 7, mix: CaseloadMix | None = None
+) -> tuple[Path, Path]:
     """Write `transcripts.jsonl` and `phq9.csv` (synthetic) into `folder`."""
     folder = Path(folder)
-    messages, questionnaires = generate(n_users=n_users, seed=seed)
+    messages, questionnaires = generate(n_users=n_users, seed=seed, mix=mix)
     t_path, q_path = folder / "transcripts.jsonl", folder / "phq9.csv"
     with atomic_write(t_path, "w", encoding="utf-8") as fh:
         for m in messages:
@@ -221,8 +293,36 @@ def write_examples(folder: str | Path, n_users: int = 36, seed: int = 7) -> tupl
     return t_path, q_path
 
 
-if __name__ == "__main__":  # python -m phqwatch.datasets.synthetic examples/
+def shift_to_now(
+    messages: Sequence[Message], questionnaires: Sequence[Questionnaire], now: datetime | None = None
+) -> tuple[list[Message], list[Questionnaire]]:
+    """Move every date by the same whole number of days so the latest message (or questionnaire, when no
+    message has a timestamp) falls on the last day that is not after ``now``; times of day are kept."""
+    now = now or datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    stamps = [_aware(m.timestamp) for m in messages if m.timestamp is not None]
+    latest = max(stamps, default=None)
+    if latest is None and questionnaires:
+        latest = datetime.combine(max(q.date for q in questionnaires), time(12, 0), tzinfo=UTC)
+    if latest is None:
+        return list(messages), list(questionnaires)
+    days = (now.date() - latest.astimezone(UTC).date()).days
+    if latest + timedelta(days=days) > now:
+        days -= 1
+    delta = timedelta(days=days)
+    moved = [
+        m if m.timestamp is None else dataclasses.replace(m, timestamp=_aware(m.timestamp) + delta) for m in messages
+    ]
+    return moved, [dataclasses.replace(q, date=q.date + delta) for q in questionnaires]
+
+
+def _aware(ts: datetime) -> datetime:
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+
+
+if __name__ == "__main__":  # python -m phqwatch.datasets.synthetic [FOLDER]: rewrite the bundled examples
     import sys
 
-    paths = write_examples(sys.argv[1] if len(sys.argv) > 1 else "examples")
+    paths = write_examples(sys.argv[1] if len(sys.argv) > 1 else EXAMPLES_DIR, mix=CLINIC_MIX)
     print("wrote", *paths)

@@ -96,16 +96,23 @@ def summarize(
     *,
     level: float = DEFAULT_LEVEL,
     reason: str | None = None,
-    digits: int = 4,
+    digits: int | None = None,
 ) -> dict[str, Any]:
-    """{"value": x, "ci": [low, high]} with None (never NaN) and a `reason` when undefined."""
+    """{"value": x, "ci": [low, high]} with None (never NaN) and a `reason` when undefined.
+
+    Full precision by default (metrics.json keeps it; displays round); `digits` rounds when given.
+    """
     v = _f(value)
-    out: dict[str, Any] = {"value": None if v is None else round(v, digits), "ci": [None, None]}
+
+    def rnd(x: float) -> float:
+        return x if digits is None else round(x, digits)
+
+    out: dict[str, Any] = {"value": None if v is None else rnd(v), "ci": [None, None]}
     if samples is not None and len(samples):
         lo, hi, n_valid = percentile_ci(np.asarray(samples, dtype=float)[:, None], level)
         lo_f, hi_f = _f(lo[0]), _f(hi[0])
         if v is not None and lo_f is not None and hi_f is not None:
-            out["ci"] = [round(lo_f, digits), round(hi_f, digits)]
+            out["ci"] = [rnd(lo_f), rnd(hi_f)]
         nv = int(n_valid[0])
         if v is not None and nv < len(samples):
             out["ci_note"] = f"{len(samples) - nv} of {len(samples)} resamples undefined; CI from the rest"

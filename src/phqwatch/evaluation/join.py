@@ -215,7 +215,7 @@ class Joined:
             "prediction_rows": self.n_prediction_rows,
             "matched": matched,
             "scored": self.n,
-            "coverage": None if matched == 0 else round(self.n / matched, 4),
+            "coverage": None if matched == 0 else self.n / matched,
             "abstained": ids(self.abstained),
             "missing_predictions": ids(self.missing_predictions),
             "missing_labels": ids(self.missing_labels),

@@ -118,7 +118,7 @@ def crossfit_classes(
         test = folds == f
         cuts = choose_cutpoints(s[~test], y[~test], n_classes)
         out[test] = apply_cutpoints(s[test], cuts)
-        cuts_per_fold.append([round(float(c), 6) for c in cuts])
+        cuts_per_fold.append([float(c) for c in cuts])
     return out, cuts_per_fold
 
 
@@ -198,7 +198,7 @@ def ordinal_metrics(
         cuts = choose_cutpoints(ts[ok], tl[ok], n_classes)
         pred = apply_cutpoints(s, cuts)
         method = "macro-F1-optimal cut-points chosen on the training set passed in"
-        cut_out: Any = [round(float(c), 6) for c in cuts]
+        cut_out: Any = [float(c) for c in cuts]
     else:
         pred, cut_out = crossfit_classes(s, y, n_classes, n_folds=n_folds, seed=seed)
         method = f"macro-F1-optimal cut-points, {n_folds}-fold stratified cross-fitting (seed {seed})"

@@ -155,8 +155,8 @@ compare with care.</p>
 <h2>AUC by threshold</h2>
 {% if figures.auc %}<img alt="AUC against threshold" src="data:image/png;base64,{{ figures.auc }}">{% endif %}
 <table><tr><th>t (administered &ge; t)</th><th>AUC</th><th>95% CI</th><th>positives</th><th>negatives</th></tr>
-{% for t, e in auc_rows %}<tr><td>{{ t }}</td><td class="num">{{ e.value }}</td>
-<td class="num">[{{ e.ci[0] }}, {{ e.ci[1] }}]</td>
+{% for t, e in auc_rows %}<tr><td>{{ t }}</td><td class="num">{{ e.value | fmt }}</td>
+<td class="num">[{{ e.ci[0] | fmt }}, {{ e.ci[1] | fmt }}]</td>
 <td class="num">{{ e.n_pos }}</td><td class="num">{{ e.n_neg }}</td></tr>
 {% endfor %}</table>
 {% if skipped %}<p class="muted">Skipped thresholds (minimum {{ m.auc_min_per_class }} positives and negatives):
@@ -236,6 +236,7 @@ def render_html(metrics: dict[str, Any], j: Joined | None = None, *, figures: bo
     import jinja2
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.ChainableUndefined)
+    env.filters["fmt"] = _fmt  # metrics.json keeps full precision; the report rounds what it shows
     macro = env.from_string(_BREAKDOWN).module.breakdown_table
     tmpl = env.from_string(_TEMPLATE)
     d = metrics.get("data", {})

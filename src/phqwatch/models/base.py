@@ -79,6 +79,16 @@ def _as_texts(X: Any) -> list[str]:
     return texts
 
 
+def _check_nonempty(texts: list[str], where: str) -> None:
+    """Refuse empty or whitespace-only texts: there is nothing to estimate from."""
+    empty = [i for i, t in enumerate(texts) if not t.strip()]
+    if empty:
+        raise InputError(
+            f"{where}: {len(empty)} text(s) are empty (first at index {empty[0]})",
+            fix="Drop users without text first; estimate() abstains on them instead of guessing.",
+        )
+
+
 class PHQ9Estimator:
     """Base of every estimator: text in, PHQ-9 total out, clipped to 0-27.
 
@@ -89,6 +99,9 @@ class PHQ9Estimator:
     name: ClassVar[str] = "base"
     #: Whether `predict_items` gives item scores.
     has_items: ClassVar[bool] = False
+    #: Whether `fit(X, codes, sources=...)` learns one head per source (ordinal codes of public proxy sets)
+    #: instead of PHQ-9 totals; training maps proxy codes to PHQ-9 midpoints for the others.
+    supports_sources: ClassVar[bool] = False
 
     def __init__(self, *, min_words: int = 50, coverage: float = 0.8) -> None:
         self.min_words = min_words
@@ -143,6 +156,7 @@ class PHQ9Estimator:
             raise InputError("need at least 2 training examples", fix="Provide more labelled users.")
         if np.isnan(y_arr).any():
             raise InputError("y contains NaN", fix="Drop users without a label before fit().")
+        _check_nonempty(texts, "fit")
         self._fit(texts, y_arr, None if sources is None else list(sources))
         self.fitted_ = True
         return self
@@ -153,6 +167,7 @@ class PHQ9Estimator:
         texts = _as_texts(X)
         if not texts:
             return np.zeros(0)
+        _check_nonempty(texts, "predict")
         return np.clip(np.asarray(self._predict(texts), dtype=float), phq9.MIN_TOTAL, phq9.MAX_TOTAL)
 
     def predict_items(self, X: Sequence[str]) -> np.ndarray | None:
@@ -302,8 +317,7 @@ class PHQ9Estimator:
         weights = folder / "weights.safetensors"
         if not weights.exists():
             raise ModelFormatError(f"{folder} has no weights.safetensors.", fix="Re-save or re-train the model.")
-        params = {k: v for k, v in config.get("params", {}).items() if k in cls._param_names()}
-        model = cls(**params)
+        model = cls._construct(folder, config)
         state = dict(config.get("state", {}))
         q = state.pop("conformal_q_", None)
         n = state.pop("conformal_n_", None)
@@ -313,6 +327,11 @@ class PHQ9Estimator:
         model.metadata_ = config.get("metadata", {})
         model.fitted_ = True
         return model
+
+    @classmethod
+    def _construct(cls, folder: Path, config: dict[str, Any]) -> PHQ9Estimator:
+        """A new, unfitted instance with the saved hyperparameters (an ensemble also loads its members)."""
+        return cls(**{k: v for k, v in config.get("params", {}).items() if k in cls._param_names()})
 
 
 def _share_like_umask(folder: Path) -> None:

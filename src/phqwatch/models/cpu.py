@@ -141,6 +141,7 @@ class CpuEstimator(PHQ9Estimator):
 
     name: ClassVar[str] = "lexical-ridge"
     has_items: ClassVar[bool] = True
+    supports_sources: ClassVar[bool] = True
 
     def __init__(
         self,

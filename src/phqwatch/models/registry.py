@@ -13,6 +13,9 @@ from phqwatch.models.base import FORMAT_VERSION, PHQ9Estimator
 ESTIMATORS: dict[str, str] = {
     "lexical-ridge": "phqwatch.models.cpu:CpuEstimator",
     "transformer": "phqwatch.models.transformer:TransformerEstimator",
+    "mean-ensemble": "phqwatch.models.ensemble:MeanEnsemble",
+    "symptom-similarity": "phqwatch.models.symptoms:SymptomEstimator",
+    "symptom-lexical": "phqwatch.models.combined:CombinedEstimator",
 }
 
 #: The shipped CPU model, inside the package.
@@ -58,5 +61,9 @@ def read_config(folder: str | Path) -> dict:
 def load_model(path: str | Path | None = None) -> PHQ9Estimator:
     """Load a model folder (default: the shipped CPU model). Never downloads anything."""
     folder = Path(path) if path is not None else DEFAULT_MODEL_DIR
+    if folder.is_dir() and not (folder / "config.json").exists() and (folder / "ensemble.json").exists():
+        from phqwatch.models.ensemble import load_legacy_ensemble
+
+        return load_legacy_ensemble(folder)  # written by selftrain --ensemble before ensembles were registered
     config = read_config(folder)
     return estimator_class(config["estimator"])._from_folder(folder, config)

@@ -12,10 +12,10 @@ from fastapi import Depends, FastAPI
 from phqwatch import __version__
 from phqwatch.config import Settings
 from phqwatch.errors import StoreError
-from phqwatch.server.auth import LoginRateLimiter
 from phqwatch.server.context import ServerContext
 from phqwatch.server.deps import bounded_ints
 from phqwatch.server.http_errors import BodySizeLimit, install_error_handlers
+from phqwatch.server.rate_limits import LoginLimiter
 from phqwatch.store import Database, TextCipher, current_revision, head_revision, upgrade
 
 log = logging.getLogger("phqwatch.server")
@@ -55,7 +55,7 @@ def create_app(
         settings=settings,
         db=db,
         cipher=TextCipher(settings.encryption_key.get_secret_value()),
-        limiter=LoginRateLimiter(settings.login_attempts_per_minute),
+        limiter=LoginLimiter(db, settings),
     )
     if worker:
         from phqwatch.server.worker import Worker

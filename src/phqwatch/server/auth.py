@@ -1,5 +1,6 @@
 """Authentication and authorisation: argon2 passwords, signed bearer tokens, API keys, cookie sessions,
-login rate limiting, and the access rules for each role.
+and the access rules for each role (sign-in rate limits: `server.rate_limits`; client address:
+`server.client_address`).
 
 Roles: admin (everything in their organisation); clinician (only assigned patients); patient (own data);
 family (only released reports and care advice for the linked patient, never conversations); service
@@ -10,9 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
-import time
-from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,6 +19,9 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from phqwatch.errors import NotFoundError, PermissionDeniedError, PhqwatchError
+from phqwatch.server.client_address import client_address
+from phqwatch.server.rate_limits import Attempt
+from phqwatch.server.rate_limits import RateLimitedError as RateLimitedError  # re-exported
 from phqwatch.store import people
 from phqwatch.store.tables import Person
 
@@ -36,12 +37,22 @@ class AuthError(PhqwatchError):
     """Missing or invalid credentials (HTTP 401)."""
 
 
-class RateLimitedError(PhqwatchError):
-    """Too many login attempts (HTTP 429)."""
+@dataclass(frozen=True)
+class Denial:
+    """What a refused request concerned, for its audit row; attached to the error as `.denial`.
 
-    def __init__(self, message: str, *, retry_after: int, fix: str | None = None) -> None:
-        self.retry_after = retry_after
-        super().__init__(message, fix=fix)
+    `organisation_id` is the organisation whose audit log gets the row: the patient's own (a probe of
+    another organisation's patient is recorded where that patient's record is kept)."""
+
+    patient_id: int | None
+    organisation_id: int | None
+    reason: str
+
+
+def deny(exc: PhqwatchError, *, patient_id: int | None, organisation_id: int | None, reason: str) -> PhqwatchError:
+    """Mark `exc` as a denial about this patient (audited as outcome "denied" where it is answered)."""
+    exc.denial = Denial(patient_id, organisation_id, reason)  # type: ignore[attr-defined]
+    return exc
 
 
 # ---- passwords -------------------------------------------------------------------------------------
@@ -138,32 +149,6 @@ def csrf_token(secret: str, session_token: str) -> str:
     return hmac.new(secret.encode(), b"csrf:" + session_token.encode(), hashlib.sha256).hexdigest()
 
 
-# ---- rate limiting ---------------------------------------------------------------------------------
-class LoginRateLimiter:
-    """At most `per_minute` login attempts per (username, client IP) in any 60-second window."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._hits: dict[tuple[str, str], deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def check(self, username: str, ip: str) -> None:
-        now = time.monotonic()
-        key = (username.strip().lower(), ip)
-        with self._lock:
-            q = self._hits[key]
-            while q and now - q[0] >= 60.0:
-                q.popleft()
-            if len(q) >= self.per_minute:
-                retry = int(60 - (now - q[0])) + 1
-                raise RateLimitedError(
-                    f"Too many login attempts for this account from this address ({self.per_minute} per minute).",
-                    retry_after=retry,
-                    fix=f"Wait {retry} seconds.",
-                )
-            q.append(now)
-
-
 # ---- the caller --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Principal:
@@ -187,7 +172,17 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address: the peer, or what a trusted proxy says (see `server.client_address`)."""
+    return client_address(request)
+
+
+def _refuse_api_key(request: Request, ip: str) -> AuthError:
+    """Throttle and audit a rejected API key; the AuthError to raise (RateLimitedError when over the limit)."""
+    limiter = request.app.state.ctx.limiter
+    attempt = Attempt("api_key", ip)
+    limiter.check(attempt)
+    limiter.record(attempt, None, ok=False)
+    return AuthError("The API key is not valid or was revoked.", fix="Ask an admin for a new key.")
 
 
 def authenticate(request: Request, bearer: str | None = Depends(oauth2_scheme)) -> Principal:
@@ -201,12 +196,14 @@ def authenticate(request: Request, bearer: str | None = Depends(oauth2_scheme)) 
         auth = request.headers.get("authorization", "")
         if auth.lower().startswith("apikey "):
             api_key = auth[7:].strip()
-    with ctx.db.read() as s:
-        if api_key:
+    if api_key:
+        with ctx.db.read() as s:
             person = people.verify_api_key(s, api_key)
-            if person is None:
-                raise AuthError("The API key is not valid or was revoked.", fix="Ask an admin for a new key.")
-            return Principal.of(person, "api_key", ip)
+        if person is None:
+            raise _refuse_api_key(request, ip)
+        request.state.principal = principal = Principal.of(person, "api_key", ip)
+        return principal
+    with ctx.db.read() as s:
         via: Literal["token", "cookie"] = "token"
         token = bearer
         if token is None:
@@ -221,13 +218,15 @@ def authenticate(request: Request, bearer: str | None = Depends(oauth2_scheme)) 
         person = token_person(s, claims)
         if person is None:
             raise AuthError("The token was revoked or its account is no longer active.", fix="Log in again.")
+    principal = Principal.of(person, via, ip, token if via == "cookie" else None)
+    request.state.principal = principal  # the actor of a denial's audit row
     if via == "cookie" and request.method not in ("GET", "HEAD", "OPTIONS"):
         sent = request.headers.get(CSRF_HEADER.lower())
         if not sent or not hmac.compare_digest(sent, csrf_token(secret, token)):
             raise PermissionDeniedError(
                 "Missing or wrong CSRF token.", fix=f"Send the page's CSRF token in the {CSRF_HEADER} header."
             )
-    return Principal.of(person, via, ip, token if via == "cookie" else None)
+    return principal
 
 
 def require_roles(*roles: str):  # type: ignore[no-untyped-def]
@@ -255,7 +254,10 @@ def check_patient_access(s: Session, principal: Principal, patient_id: int, scop
     """
     patient = s.get(Person, patient_id)
     if patient is None or patient.role != "patient" or patient.organisation_id != principal.organisation_id:
-        raise NotFoundError(f"No patient with id {patient_id}.", fix="Check the id (GET /api/v1/patients).")
+        missing = NotFoundError(f"No patient with id {patient_id}.", fix="Check the id (GET /api/v1/patients).")
+        if patient is not None and patient.role == "patient":  # another organisation's patient, hidden
+            deny(missing, patient_id=patient.id, organisation_id=patient.organisation_id, reason="other_organisation")
+        raise missing
     role = principal.role
     allowed = False
     if scope == "ingest":
@@ -271,9 +273,14 @@ def check_patient_access(s: Session, principal: Principal, patient_id: int, scop
     elif role == "family":
         allowed = scope == "released" and principal.linked_patient_id == patient_id
     if not allowed:
-        raise PermissionDeniedError(
-            f"The '{role}' role may not access this patient's {scope} data.",
-            fix="Clinicians see only assigned patients; family members see only released reports.",
+        raise deny(
+            PermissionDeniedError(
+                f"The '{role}' role may not access this patient's {scope} data.",
+                fix="Clinicians see only assigned patients; family members see only released reports.",
+            ),
+            patient_id=patient.id,
+            organisation_id=patient.organisation_id,
+            reason=f"no_{scope}_access",
         )
     return patient
 

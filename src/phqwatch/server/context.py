@@ -12,7 +12,7 @@ from phqwatch.store import Database, TextCipher
 
 if TYPE_CHECKING:
     from phqwatch.safety import CrisisScreen
-    from phqwatch.server.auth import LoginRateLimiter
+    from phqwatch.server.rate_limits import LoginLimiter
     from phqwatch.server.worker import Worker
 
 
@@ -23,7 +23,7 @@ class ServerContext:
     settings: Settings
     db: Database
     cipher: TextCipher
-    limiter: LoginRateLimiter
+    limiter: LoginLimiter
     worker: Worker | None = None
     #: Set after each ingestion that queued a job, so an in-process worker wakes at once.
     job_signal: threading.Event = field(default_factory=threading.Event)

@@ -1,6 +1,7 @@
-"""Demo seed: an organisation, an admin, two clinicians, patients from examples/, a patient login, a family
-member, a service account with an API key; the example transcripts and PHQ-9s imported through the same
-ingestion path as the API (so the crisis screen runs), and a backfill job queued per patient.
+"""Demo seed: an organisation, an admin, two clinicians, patients from the bundled synthetic examples, a
+patient login, a family member, a service account with an API key; the example transcripts and PHQ-9s
+imported through the same ingestion path as the API (so the crisis screen runs), and a backfill job queued
+per patient. Every date is moved by the same number of days so the latest message falls on today.
 
 Used by `phqwatch db seed`, the lead's `make demo`, and the dashboard. Refuses production mode; the demo
 passwords are random per seed and returned (the CLI prints them in development mode only).
@@ -16,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from phqwatch.config import Settings
+from phqwatch.datasets.synthetic import EXAMPLES_DIR, shift_to_now
 from phqwatch.errors import ConfigError
 from phqwatch.server.auth import hash_password
 from phqwatch.server.services import ingest
@@ -23,7 +25,6 @@ from phqwatch.store import Database, TextCipher, jobs, people, questionnaires
 from phqwatch.store.tables import Alert
 from phqwatch.transcripts import iter_messages, read_questionnaires
 
-DEFAULT_EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 ORG_SLUG = "demo"
 
 
@@ -48,9 +49,11 @@ def seed_demo(
     examples_dir: Path | None = None,
     db: Database | None = None,
     passwords: dict[str, str] | None = None,
+    now: datetime | None = None,
 ) -> DemoSeed:
-    """Seed the demo organisation into settings.database_url (migrated first). Idempotent refusal: a second
-    seed into the same database raises ConfigError (drop the file to start again)."""
+    """Seed the demo organisation into settings.database_url (migrated first), from `examples_dir` (default:
+    the bundled synthetic examples) with dates moved so the latest message falls on `now`'s day. Idempotent
+    refusal: a second seed into the same database raises ConfigError (drop the file to start again)."""
     if settings.production:
         raise ConfigError("The demo seed creates known accounts; it is refused in production mode.")
     from phqwatch.store import upgrade
@@ -59,7 +62,7 @@ def seed_demo(
     own = db is None
     db = db or Database.from_url(settings.database_url)
     cipher = TextCipher(settings.encryption_key.get_secret_value())
-    examples = examples_dir or DEFAULT_EXAMPLES
+    examples = examples_dir or EXAMPLES_DIR
     transcripts = examples / "transcripts.jsonl"
     phq9_csv = examples / "phq9.csv"
     pw = {
@@ -67,7 +70,11 @@ def seed_demo(
         for u in ("admin", "dr.lee", "dr.kim", "patient", "family")
     }
     try:
-        msgs = list(iter_messages(transcripts)) if transcripts.exists() else []
+        msgs, qs = shift_to_now(
+            list(iter_messages(transcripts)) if transcripts.exists() else [],
+            read_questionnaires(phq9_csv) if phq9_csv.exists() else [],
+            now,
+        )
         user_ids = sorted({m.user_id for m in msgs})
         with db.write() as s:
             if people.organisation_by_slug(s, ORG_SLUG) is not None:
@@ -144,9 +151,9 @@ def seed_demo(
                 )
                 or 0
             )
-        if phq9_csv.exists():
+        if qs:
             with db.write() as s:
-                for q in read_questionnaires(phq9_csv):
+                for q in qs:
                     pid = seed.patient_ids.get(q.user_id)
                     if pid is None:
                         continue

@@ -9,10 +9,14 @@ from collections.abc import Callable, Iterable
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.orm import Session
 
-from phqwatch.server.auth import Principal
+from phqwatch.errors import PermissionDeniedError, PhqwatchError
+from phqwatch.server.auth import Denial, Principal
+from phqwatch.server.client_address import client_address
 from phqwatch.server.context import ServerContext
 from phqwatch.store import audit
+from phqwatch.store.tables import Person
 
 
 def get_ctx(request: Request) -> ServerContext:
@@ -76,21 +80,70 @@ def audit_read(
     resource_id: str | int | None = None,
     details: dict | None = None,
 ) -> None:
-    """Record that `principal` read `resource` of these patients (one short write transaction)."""
-    ids = list(dict.fromkeys(patient_ids))
+    """Record that `principal` read `resource` of these patients: one row per patient (a list read names
+    every patient listed; an empty list read no health data and leaves no row). One short transaction."""
+    ids = [pid for pid in dict.fromkeys(patient_ids) if pid is not None]
     if not ids:
         return
     with ctx.db.write(durable=False) as s:
-        for pid in ids:
-            audit.record(
-                s,
-                actor_id=principal.person_id,
-                actor_role=principal.role,
-                action="read",
-                resource=resource,
-                resource_id=resource_id,
-                patient_id=pid,
-                organisation_id=principal.organisation_id,
-                ip=principal.ip,
-                details=details,
-            )
+        audit.record_reads(
+            s,
+            ids,
+            actor_id=principal.person_id,
+            actor_role=principal.role,
+            resource=resource,
+            organisation_id=principal.organisation_id,
+            resource_id=resource_id,
+            ip=principal.ip,
+            details=details,
+        )
+
+
+_ACTION_OF_METHOD = {"GET": "read", "HEAD": "read", "OPTIONS": "read", "DELETE": "delete", "POST": "create"}
+
+
+def _path_patient(s: Session, request: Request, principal: Principal | None) -> int | None:
+    """The `patient_id` path parameter when it names a patient of the caller's organisation."""
+    raw = request.path_params.get("patient_id")
+    if principal is None or raw is None or _out_of_range(str(raw)):
+        return None
+    try:
+        p = s.get(Person, int(raw))
+    except (TypeError, ValueError):
+        return None
+    return p.id if p is not None and p.role == "patient" and p.organisation_id == principal.organisation_id else None
+
+
+def audit_denial(ctx: ServerContext, request: Request, exc: PhqwatchError, status: int) -> None:
+    """One audit row (outcome "denied") for a refused request: every 403, and a 404 that hides another
+    organisation's patient (an error marked with `server.auth.deny`). Other errors leave no row.
+
+    The actor is the caller authenticated for this request (`request.state.principal`), or "anonymous";
+    the patient is the one the refusal concerned, or the `patient_id` path parameter when it names a patient
+    of the caller's organisation. resource is the route's name; the route, method and status go in details."""
+    denial: Denial | None = getattr(exc, "denial", None)
+    if denial is None and not isinstance(exc, PermissionDeniedError):
+        return
+    who: Principal | None = getattr(request.state, "principal", None)
+    route = request.scope.get("route")
+    details = {
+        "route": getattr(route, "path", request.url.path)[:200],
+        "method": request.method,
+        "status": status,
+        "reason": denial.reason if denial is not None else "forbidden",
+    }
+    with ctx.db.write(durable=False) as s:
+        patient_id = denial.patient_id if denial is not None else _path_patient(s, request, who)
+        org = denial.organisation_id if denial is not None and denial.organisation_id is not None else None
+        audit.record(
+            s,
+            actor_id=who.person_id if who else None,
+            actor_role=who.role if who else "anonymous",
+            action=_ACTION_OF_METHOD.get(request.method, "update"),
+            resource=getattr(route, "name", None) or "request",
+            patient_id=patient_id,
+            organisation_id=org if org is not None else (who.organisation_id if who else None),
+            ip=who.ip if who and who.ip else client_address(request),
+            details=details,
+            outcome="denied",
+        )

@@ -1,4 +1,5 @@
-"""Translate phqwatch errors into HTTP statuses, and refuse oversized bodies (413) before parsing."""
+"""Translate phqwatch errors into HTTP statuses (auditing every denial), and refuse oversized bodies (413)
+before parsing."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 
 from phqwatch.errors import (
     ConfigError,
@@ -19,6 +22,7 @@ from phqwatch.errors import (
     StoreError,
 )
 from phqwatch.server.auth import AuthError, RateLimitedError
+from phqwatch.server.deps import audit_denial
 
 log = logging.getLogger("phqwatch.server")
 
@@ -58,6 +62,8 @@ def install_error_handlers(app: FastAPI) -> None:
             headers["Retry-After"] = str(exc.retry_after)
         if status >= 500:
             log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc.message)
+        if status in (403, 404):
+            await _audit_denial(request, exc, status)
         return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -72,6 +78,14 @@ def install_error_handlers(app: FastAPI) -> None:
             {"detail": errors, "fix": "Correct the fields named in `detail[*].field` and send again."},
             status_code=422,
         )
+
+
+async def _audit_denial(request: Request, exc: PhqwatchError, status: int) -> None:
+    """Audit a denial; a store failure is logged (the refusal itself still stands and is answered)."""
+    try:
+        await run_in_threadpool(audit_denial, request.app.state.ctx, request, exc, status)
+    except (StoreError, SQLAlchemyError) as err:
+        log.error("Could not audit a denial on %s %s: %s", request.method, request.url.path, type(err).__name__)
 
 
 class BodySizeLimit:

@@ -2,7 +2,12 @@
 
 Runs in-process (a daemon thread started by `create_app(..., worker=True)`, for the SQLite demo) or as
 separate `phqwatch worker` processes (PostgreSQL: several share the queue with SKIP LOCKED). The model is
-loaded once per worker. A job whose worker died is re-queued after `lease_s`; nothing is lost.
+loaded once per worker. Each claimed job is leased (`job_lease_s`) and a heartbeat thread renews the lease
+every `job_heartbeat_s` while the job runs; when a worker dies its lease lapses and any other worker takes
+the job within seconds. A job that keeps failing is retried with backoff, then dead-lettered.
+
+Jobs of kind "notify" send a patient's due alert notifications (`server.notify`); every `notify_scan_s`
+the worker also creates first notices and escalates urgent alerts nobody has acknowledged.
 
 Jobs of kind "safety_review" (an LLM second opinion on crisis-screen decisions) go to
 `server.safety_review.run_safety_review`; the worker has a teacher client only when the teacher endpoint is
@@ -16,7 +21,8 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,7 +49,7 @@ class Worker:
         model: Any = None,
         worker_id: str | None = None,
         poll_s: float = 1.0,
-        lease_s: float = 600.0,
+        lease_s: float | None = None,
         wake: threading.Event | None = None,
         screen: Any = None,
         teacher_client_factory: Callable[[Settings], Any] | None = None,
@@ -56,7 +62,9 @@ class Worker:
         self._teacher_client_factory = teacher_client_factory
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         self.poll_s = poll_s
-        self.lease_s = lease_s
+        self.lease_s = settings.job_lease_s if lease_s is None else lease_s
+        self.heartbeat_s = min(settings.job_heartbeat_s, self.lease_s / 3)
+        self._last_tick = 0.0
         self.wake = wake or threading.Event()
         self.stop_event = threading.Event()
         self._thread: threading.Thread | None = None
@@ -103,6 +111,11 @@ class Worker:
         cfg = self.settings
         with self.db.read() as s:
             job = s.get(Job, job_id)
+            if job is not None and job.kind == "notify":
+                from phqwatch.server.notify import run_notify_job
+
+                run_notify_job(self.db, self.cipher, cfg, job_id, worker_id=self.worker_id)
+                return
             review = job is not None and job.kind == "safety_review"
             patient = s.get(Person, job.patient_id) if job is not None and not review else None
             windows = []
@@ -137,7 +150,7 @@ class Worker:
                 if fresh:
                     ends = [w.end for w, _ in fresh]
                     run_alert_rules(s, self.cipher, patient, since=min(ends), now=max(ends))
-            jobs.complete(s, job_id)
+            jobs.complete(s, job_id, worker_id=self.worker_id)  # lease lost: roll back, the new owner writes
 
     def _window_ends(self, s: Any, kind: str, patient: Person) -> list[datetime]:
         last = messages.last_message_at(s, patient.id)
@@ -160,39 +173,87 @@ class Worker:
     # ---- loops ----------------------------------------------------------------------------------------
     def run_once(self, max_jobs: int = 100) -> int:
         """Claim and process due jobs one at a time until none is left (or `max_jobs`). Returns the count."""
+        cfg = self.settings
         done = 0
         while done < max_jobs and not self.stop_event.is_set():
             with self.db.write() as s:
-                claimed = jobs.claim(s, self.worker_id, limit=1)
+                claimed = jobs.claim(
+                    s, self.worker_id, limit=1, lease_s=self.lease_s, max_attempts=cfg.job_max_attempts
+                )
                 ids = [j.id for j in claimed]
             if not ids:
                 break
             for jid in ids:
                 try:
-                    self.process(jid)
+                    with self._heartbeat(jid):
+                        self.process(jid)
+                except jobs.LeaseLostError:
+                    log.warning("job %s was taken over by another worker; its result is left to that one", jid)
                 except Exception as exc:  # a bad job must not stop the worker; no text in the message
                     log.exception("job %s failed", jid)
-                    with self.db.write() as s:
-                        jobs.fail(s, jid, f"{type(exc).__name__}: {str(exc)[:300]}")
+                    try:
+                        with self.db.write() as s:
+                            jobs.fail(
+                                s,
+                                jid,
+                                f"{type(exc).__name__}: {str(exc)[:300]}",
+                                max_attempts=cfg.job_max_attempts,
+                                base_delay_s=cfg.job_backoff_s,
+                                worker_id=self.worker_id,
+                            )
+                    except jobs.LeaseLostError:
+                        log.warning("job %s failed after another worker took it over", jid)
                 done += 1
                 self.processed += 1
         return done
 
+    @contextmanager
+    def _heartbeat(self, job_id: int) -> Iterator[None]:
+        """Renew the job's lease every `heartbeat_s` (in a thread) while the body runs."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.heartbeat_s):
+                try:
+                    with self.db.write(durable=False) as s:
+                        mine = jobs.heartbeat(s, job_id, self.worker_id, lease_s=self.lease_s)
+                except Exception:  # the database is briefly unreachable: try again at the next beat
+                    log.exception("heartbeat of job %s failed; retrying", job_id)
+                    continue
+                if not mine:
+                    log.warning("lost the lease of job %s", job_id)
+                    return
+
+        t = threading.Thread(target=beat, name=f"phqwatch-heartbeat-{job_id}", daemon=True)
+        t.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            t.join(self.heartbeat_s + 5)
+
+    def notify_tick(self, *, force: bool = False) -> int:
+        """Every `notify_scan_s`: first notices and escalations (see `server.notify`). Returns deliveries made."""
+        if not force and time.monotonic() - self._last_tick < self.settings.notify_scan_s:
+            return 0
+        self._last_tick = time.monotonic()
+        from phqwatch.server.notify import tick
+
+        n, escalations = tick(self.db, self.settings)
+        return n + sum(e.deliveries for e in escalations)
+
     def recover(self) -> int:
-        """Re-queue jobs left running by dead workers (lease expired) and by this worker id."""
+        """Re-queue the jobs a previous run of this worker id left running (lapsed leases are taken by claim)."""
         with self.db.write() as s:
-            return jobs.requeue_worker(s, self.worker_id) + jobs.requeue_stale(s, lease_s=self.lease_s)
+            return jobs.requeue_worker(s, self.worker_id)
 
     def run(self) -> None:
-        """Loop until `stop()`: recover stale jobs, drain the queue, sleep until woken or `poll_s` passes."""
+        """Loop until `stop()`: drain the queue, notify and escalate, sleep until woken or `poll_s` passes."""
         self.recover()
-        last_recover = time.monotonic()
         while not self.stop_event.is_set():
             try:
                 n = self.run_once()
-                if time.monotonic() - last_recover > self.lease_s / 2:
-                    self.recover()
-                    last_recover = time.monotonic()
+                n += self.notify_tick()
             except Exception:
                 log.exception("worker loop error; retrying")
                 n = 0

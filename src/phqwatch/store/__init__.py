@@ -10,7 +10,7 @@ The store knows nothing of models, monitoring or the web. Data functions take a 
         org = people.create_organisation(s, "demo", "Demo clinic")
 """
 
-from phqwatch.store import alerts, audit, estimates, jobs, messages, people, questionnaires
+from phqwatch.store import alerts, audit, estimates, jobs, messages, notifications, people, questionnaires
 from phqwatch.store.crypto import TextCipher
 from phqwatch.store.engine import Database, make_engine, normalise_url
 from phqwatch.store.migrate import current_revision, head_revision, upgrade
@@ -27,6 +27,7 @@ __all__ = [
     "make_engine",
     "messages",
     "normalise_url",
+    "notifications",
     "people",
     "questionnaires",
     "upgrade",

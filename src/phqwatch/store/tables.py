@@ -32,7 +32,9 @@ from sqlalchemy.types import TypeDecorator
 ROLES = ("admin", "clinician", "patient", "family", "service")
 ALERT_STATUSES = ("open", "acknowledged", "snoozed", "resolved")
 ALERT_SEVERITIES = ("info", "warning", "high", "urgent")
-JOB_STATUSES = ("queued", "running", "done", "failed")
+JOB_STATUSES = ("queued", "running", "done", "failed", "dead")
+CHANNEL_KINDS = ("webhook", "email")
+DELIVERY_STATUSES = ("pending", "delivered", "dead")
 ESTIMATE_STATUSES = ("ok", "abstained")
 
 #: Constraint names are deterministic so migrations can refer to them on every backend.
@@ -140,6 +142,10 @@ class Conversation(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     external_id: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    #: "imported" (ingested from another app) or "chat" (held with phqwatch's own chat).
+    kind: Mapped[str] = mapped_column(String(16), default="imported", server_default=text("'imported'"))
+    #: Chat conversations: "open", or "safety" once an imminent/urgent message switched it to the safety script.
+    status: Mapped[str | None] = mapped_column(String(16))
 
 
 class MessageRow(Base):
@@ -165,6 +171,10 @@ class MessageRow(Base):
     #: "id:<message id>" or "h:<keyed hash of user, conversation, role, time, text>".
     dedup_key: Mapped[str] = mapped_column(String(220))
     crisis_flag: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Replies of phqwatch's own chat: the prompt (or script) version, and how the reply was made (source,
+    #: stage, topic; never text).
+    prompt_version: Mapped[str | None] = mapped_column(String(80))
+    chat_meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class AdministeredQuestionnaire(Base):
@@ -283,9 +293,63 @@ class Job(Base):
     run_after: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     locked_by: Mapped[str | None] = mapped_column(String(120))
     locked_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    #: A running job belongs to `locked_by` until then; its worker's heartbeat moves it on, and any worker
+    #: reclaims the job once it lapses (the worker died).
+    lease_until: Mapped[datetime | None] = mapped_column(TZDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class NotificationChannel(Base):
+    """Where alert notifications go: a signed webhook or an e-mail address.
+
+    `clinician_id` set: the channel of one clinician, used for the patients on their care team; NULL: an
+    organisation-wide channel (a team inbox, the on-call pager). `level` 0 gets the first notice of an alert,
+    level 1.. the escalations when an urgent alert stays unacknowledged."""
+
+    __tablename__ = "notification_channels"
+    __table_args__ = (Index("ix_notification_channels_org_level", "organisation_id", "level"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    clinician_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(500))
+    #: Encrypted HMAC secret of a webhook (NULL for e-mail).
+    secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    min_severity: Mapped[str] = mapped_column(String(16), default="urgent")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class NotificationDelivery(Base):
+    """One notification of one alert event to one channel; sent by "notify" jobs, retried, dead-lettered.
+
+    `delivery_id` stays the same across retries so that a receiver can drop a repeat."""
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "channel_id", "event", name="uq_notification_deliveries_event"),
+        Index("ix_notification_deliveries_patient_status", "patient_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(36), unique=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("notification_channels.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(32))  # "opened" | "escalated:<level>"
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(TZDateTime)
 
 
 class ApiKey(Base):
@@ -325,6 +389,8 @@ class AuditEntry(Base):
 __all__ = [
     "ALERT_SEVERITIES",
     "ALERT_STATUSES",
+    "CHANNEL_KINDS",
+    "DELIVERY_STATUSES",
     "ESTIMATE_STATUSES",
     "JOB_STATUSES",
     "ROLES",
@@ -339,6 +405,8 @@ __all__ = [
     "Estimate",
     "Job",
     "MessageRow",
+    "NotificationChannel",
+    "NotificationDelivery",
     "Organisation",
     "Person",
     "utcnow",

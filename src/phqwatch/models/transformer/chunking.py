@@ -5,9 +5,10 @@ Two strategies, chosen by the estimator's `long_text` parameter:
 - ``"head_tail"`` keeps the first `head_fraction` of the token budget and fills the rest from the end of the
   text (the most recent messages, which sit closest to the questionnaire's recall period). One sequence
   per user; cheapest.
-- ``"chunk"`` splits the text into consecutive windows of the budget with `overlap` tokens of overlap,
-  encodes each and averages the pooled chunk vectors. When there are more than `max_chunks`, evenly
-  spaced chunks are kept (always the first and the last). Costs up to `max_chunks` x the compute.
+- ``"chunk"`` (the default) splits the text into consecutive windows of the budget with `overlap` tokens
+  of overlap, encodes each and averages the pooled chunk vectors, so a long history is read whole. When
+  there are more than `max_chunks`, evenly spaced chunks are kept (always the first and the last) and
+  `coverage` says how many tokens were read. Costs up to `max_chunks` x the compute.
 """
 
 from __future__ import annotations
@@ -26,23 +27,40 @@ def head_tail(ids: list[int], budget: int, head_fraction: float) -> list[int]:
     return list(ids[:n_head]) + (list(ids[-n_tail:]) if n_tail else [])
 
 
-def chunks(ids: list[int], budget: int, overlap: int, max_chunks: int) -> list[list[int]]:
-    """Consecutive windows of at most `budget` ids, `overlap` ids shared between neighbours."""
+def chunk_spans(n: int, budget: int, overlap: int, max_chunks: int) -> list[tuple[int, int]]:
+    """[start, end) spans of the chunks of `n` ids: windows of `budget`, `overlap` shared between
+    neighbours; beyond `max_chunks`, evenly spaced spans are kept (the first and the last always)."""
     if budget <= 0:
         raise ValueError(f"token budget must be positive, got {budget}")
     if not 0 <= overlap < budget:
         raise ValueError(f"overlap must be in [0, budget), got {overlap} with budget {budget}")
-    if len(ids) <= budget:
-        return [list(ids)]
+    if n <= budget:
+        return [(0, n)]
     step = budget - overlap
-    out = [list(ids[s : s + budget]) for s in range(0, len(ids) - overlap, step)]
-    out = [c for c in out if c]
+    out = [(s, min(n, s + budget)) for s in range(0, n - overlap, step)]
     if len(out) > max_chunks:
         if max_chunks == 1:
             return [out[-1]]
         keep = sorted({round(i * (len(out) - 1) / (max_chunks - 1)) for i in range(max_chunks)})
         out = [out[i] for i in keep]
     return out
+
+
+def chunks(ids: list[int], budget: int, overlap: int, max_chunks: int) -> list[list[int]]:
+    """Consecutive windows of at most `budget` ids, `overlap` ids shared between neighbours."""
+    return [list(ids[s:e]) for s, e in chunk_spans(len(ids), budget, overlap, max_chunks)]
+
+
+def coverage(n: int, budget: int, *, mode: str, overlap: int, max_chunks: int) -> int:
+    """How many of `n` text tokens the model reads under `mode` (n when nothing is dropped)."""
+    if mode == "head_tail":
+        return min(n, budget)
+    spans = chunk_spans(n, budget, overlap, max_chunks)
+    covered, last_end = 0, 0
+    for s, e in spans:
+        covered += max(0, e - max(s, last_end))
+        last_end = max(last_end, e)
+    return covered
 
 
 def fit_to_window(

@@ -16,6 +16,7 @@ torch, transformers and peft are imported inside methods, so importing this modu
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,8 +26,10 @@ import numpy as np
 
 from phqwatch.errors import InputError, ModelFormatError
 from phqwatch.models.base import PHQ9Estimator
-from phqwatch.models.transformer.chunking import LONG_TEXT_MODES, fit_to_window
+from phqwatch.models.transformer.chunking import LONG_TEXT_MODES, coverage, fit_to_window
+from phqwatch.models.transformer.sources import ensemble_latent, fit_source_scale, source_targets, to_phq9
 
+log = logging.getLogger(__name__)
 FINETUNE_MODES = ("lora", "full", "head")
 POOLINGS = ("auto", "last", "mean")
 
@@ -46,7 +49,8 @@ class TransformerEstimator(PHQ9Estimator):
         backbone: local folder of a Hugging Face model (encoder or decoder). Hub ids are refused.
         pooling: "auto" (last non-padding token for decoders, mean for encoders), "last" or "mean".
         max_length: tokens per sequence, special tokens included (capped by the model's positions).
-        long_text: "head_tail" (keep the start and the most recent end) or "chunk" (chunk, encode, average).
+        long_text: "chunk" (default: split into max_length windows, encode each, average; a long history is
+            read whole up to `max_chunks`) or "head_tail" (one window: the start and the most recent end).
         head_fraction: share of the budget kept from the start in head_tail mode.
         chunk_overlap, max_chunks: chunk mode's overlap (tokens) and the most chunks per user.
         item_heads: also train nine item heads (0-3) jointly; needs item labels in `fit(..., items=...)`.
@@ -62,6 +66,7 @@ class TransformerEstimator(PHQ9Estimator):
     """
 
     name = "transformer"
+    supports_sources = True
 
     def __init__(
         self,
@@ -69,10 +74,10 @@ class TransformerEstimator(PHQ9Estimator):
         *,
         pooling: str = "auto",
         max_length: int = 512,
-        long_text: str = "head_tail",
+        long_text: str = "chunk",
         head_fraction: float = 0.25,
         chunk_overlap: int = 32,
-        max_chunks: int = 8,
+        max_chunks: int = 16,
         item_heads: bool = False,
         item_weight: float = 0.5,
         loss: str = "huber",
@@ -164,8 +169,12 @@ class TransformerEstimator(PHQ9Estimator):
         sources: Sequence[str] | None = None,
         items: Sequence[Sequence[float | None] | None] | None = None,
     ) -> TransformerEstimator:
-        """Fit on texts and PHQ-9 totals; `items` (n rows of 9 scores, None/NaN where unknown) trains the
-        item heads jointly when `item_heads=True`. `sources` is accepted for the contract and unused."""
+        """Fit on texts and PHQ-9 totals, or (with `sources`) on each source's own ordinal codes.
+
+        With `sources`, one output per source learns that source's codes (standardised within it) and the
+        PHQ-9 output combines the outputs as the CPU default does (see `transformer.sources`). `items`
+        (n rows of 9 scores, None/NaN where unknown) trains the item heads jointly when `item_heads=True`.
+        """
         self._fit_items = items
         try:
             super().fit(X, y, sources=sources)
@@ -234,16 +243,25 @@ class TransformerEstimator(PHQ9Estimator):
         if _auto_flag(self.gradient_checkpointing, on_gpu) and self.finetune != "head":
             backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         backbone = self._prepare_trainable(backbone)
-        head = RegressionHead(self.hidden_size_, item_heads=self.item_heads, dropout=self.dropout)
-        self.y_mean_ = float(np.mean(y))
-        self.y_std_ = float(np.std(y)) or 1.0
+        if sources is not None:
+            names, targets, self.source_stats_ = source_targets(y, sources)
+            self.sources_ = names
+            self.y_mean_, self.y_std_ = 0.0, 1.0
+            z: list[Any] = targets.tolist()
+        else:
+            self.sources_, self.source_stats_ = None, None
+            self.y_mean_ = float(np.mean(y))
+            self.y_std_ = float(np.std(y)) or 1.0
+            z = ((y - self.y_mean_) / self.y_std_).tolist()
+        head = RegressionHead(
+            self.hidden_size_, item_heads=self.item_heads, dropout=self.dropout, n_outputs=self._n_outputs()
+        )
         if item_targets is not None:
             means = np.nanmean(np.asarray(item_targets, dtype=float), axis=0)
             with torch.no_grad():
                 head.items.bias.copy_(torch.tensor(np.nan_to_num(means, nan=1.0), dtype=torch.float32))
         model = RegressionModel(backbone, head, pooling=self.pooling_, is_decoder=self.kind_ == "decoder")
         docs = self._encode_texts(texts)
-        z = ((y - self.y_mean_) / self.y_std_).tolist()
         cfg = TrainConfig(
             epochs=self.epochs,
             batch_size=self.batch_size,
@@ -297,6 +315,15 @@ class TransformerEstimator(PHQ9Estimator):
         self.device_ = str(acc.device)
         self._autocast_bf16_ = acc.mixed_precision == "bf16"
         self._cache = None
+        self.ensemble_, self.anchor_, self.scale_ = None, None, None
+        if self.sources_:
+            raw = self._forward_all(texts)[0]
+            self.ensemble_, self.anchor_, self.scale_ = fit_source_scale(
+                raw, y, sources, self.sources_, self.source_stats_
+            )
+
+    def _n_outputs(self) -> int:
+        return len(self.sources_) if getattr(self, "sources_", None) else 1
 
     def _describe(self, config: Any) -> None:
         from phqwatch.models.transformer.backbone import hidden_size, is_decoder
@@ -343,19 +370,37 @@ class TransformerEstimator(PHQ9Estimator):
         return backbone
 
     # ---- tokenizing -----------------------------------------------------------------------
-    def _encode_texts(self, texts: list[str]) -> list[list[list[int]]]:
-        """Each text as its list of token sequences (one for head_tail, up to max_chunks for chunk)."""
+    def _wrap(self) -> tuple[list[int], list[int], int]:
+        """(prefix ids, suffix ids, text tokens per sequence) for this tokenizer and max_length."""
         from phqwatch.models.transformer.backbone import special_wrap
 
-        tok = self.tokenizer_
-        prefix, suffix = special_wrap(tok)
-        eos = tok.eos_token_id
+        prefix, suffix = special_wrap(self.tokenizer_)
+        eos = self.tokenizer_.eos_token_id
         if self.kind_ == "decoder" and eos is not None and (not suffix or suffix[-1] != eos):
             suffix = [*suffix, eos]  # the last token then sees the whole text
         budget = self.max_length_ - len(prefix) - len(suffix)
         if budget < 4:
             raise InputError(f"max_length {self.max_length_} leaves no room for text", fix="Raise max_length.")
-        ids = tok(texts, add_special_tokens=False)["input_ids"]
+        return prefix, suffix, budget
+
+    def _encode_texts(self, texts: list[str]) -> list[list[list[int]]]:
+        """Each text as its list of token sequences (one for head_tail, up to max_chunks for chunk)."""
+        prefix, suffix, budget = self._wrap()
+        ids = self.tokenizer_(texts, add_special_tokens=False)["input_ids"]
+        overlap = min(self.chunk_overlap, budget - 1)
+        short = [
+            len(r) - coverage(len(r), budget, mode=self.long_text, overlap=overlap, max_chunks=self.max_chunks)
+            for r in ids
+        ]
+        if any(short):  # counts only, never text
+            log.warning(
+                "%d of %d texts exceed %s x %d tokens; %d tokens not read (raise max_chunks or max_length)",
+                sum(1 for d in short if d),
+                len(ids),
+                self.max_chunks if self.long_text == "chunk" else 1,
+                budget,
+                sum(short),
+            )
         return [
             [
                 prefix + piece + suffix
@@ -383,13 +428,19 @@ class TransformerEstimator(PHQ9Estimator):
 
         docs = self._encode_texts(texts)
         order = sorted(range(len(docs)), key=lambda i: -sum(len(s) for s in docs[i]))
-        totals = np.zeros(len(docs))
+        n_out = self._n_outputs()
+        totals = np.zeros(len(docs)) if n_out == 1 else np.zeros((len(docs), n_out))
         items = np.zeros((len(docs), 9)) if self.item_heads else None
+        starts = range(0, len(order), self.predict_batch_size)
+        if self.progress and len(starts) > 1:
+            from tqdm import tqdm
+
+            starts = tqdm(starts, desc="scoring", unit=" batches", leave=False)
         device = torch.device(self.device_)
         use_bf16 = device.type == "cuda" and getattr(self, "_autocast_bf16_", False)
         model = self.model_.eval()
         with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-            for s in range(0, len(order), self.predict_batch_size):
+            for s in starts:
                 idx = order[s : s + self.predict_batch_size]
                 b = collate([docs[i] for i in idx], self.tokenizer_.pad_token_id, self.padding_side_)
                 t, it = model(
@@ -403,7 +454,41 @@ class TransformerEstimator(PHQ9Estimator):
         return result
 
     def _predict(self, texts: list[str]) -> np.ndarray:
-        return self._forward_all(texts)[0]
+        raw = self._forward_all(texts)[0]
+        if getattr(self, "sources_", None):
+            return to_phq9(ensemble_latent(raw, self.ensemble_), self.scale_)
+        return raw
+
+    def predict_latent(self, X: Sequence[str], source: str | None = None) -> np.ndarray:
+        """One source head's score, or (default) the combined latent behind the PHQ-9 output.
+
+        Without sources the latent is the PHQ-9 regression output itself (unclipped)."""
+        from phqwatch.models.base import _as_texts
+
+        self._check_fitted()
+        texts = _as_texts(X)
+        names = getattr(self, "sources_", None) or []
+        if source is not None and source not in names:
+            raise InputError(f"no head named '{source}'", field="source", fix=f"Use one of {sorted(names)}.")
+        raw = self._forward_all(texts)[0] if texts else np.zeros((0, max(1, len(names))))
+        if not names:
+            return raw
+        return raw[:, names.index(source)] if source is not None else ensemble_latent(raw, self.ensemble_)
+
+    def token_usage(self, X: Sequence[str]) -> list[dict[str, int]]:
+        """Per text: `n_tokens` in the text and `n_used` that the model reads (no silent truncation)."""
+        from phqwatch.models.base import _as_texts
+
+        self._check_fitted()
+        budget = self._wrap()[2]
+        out = []
+        for row in self.tokenizer_(_as_texts(X), add_special_tokens=False)["input_ids"]:
+            n = len(row)
+            used = coverage(
+                n, budget, mode=self.long_text, overlap=min(self.chunk_overlap, budget - 1), max_chunks=self.max_chunks
+            )
+            out.append({"n_tokens": n, "n_used": used})
+        return out
 
     def predict_items(self, X: Sequence[str]) -> np.ndarray | None:
         """Item scores (n, 9) in 0-3 when trained with item heads, else None."""
@@ -454,6 +539,11 @@ class TransformerEstimator(PHQ9Estimator):
             "backbone_fingerprint_": self.backbone_fingerprint_,
             "backbone_embedded_": bool(self.embed_backbone or self.finetune == "full"),
             "lora_config_": self.lora_config_,
+            "sources_": getattr(self, "sources_", None),
+            "source_stats_": getattr(self, "source_stats_", None),
+            "ensemble_": getattr(self, "ensemble_", None),
+            "anchor_": getattr(self, "anchor_", None),
+            "scale_": getattr(self, "scale_", None),
             "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
         }
         return state, self._learned_tensors()
@@ -499,6 +589,10 @@ class TransformerEstimator(PHQ9Estimator):
         self.backbone_source_ = state.get("backbone_source_", self.backbone)
         self.backbone_fingerprint_ = state.get("backbone_fingerprint_", {})
         self.lora_config_ = state.get("lora_config_")
+        for k in ("sources_", "source_stats_", "ensemble_", "anchor_", "scale_"):
+            setattr(self, k, state.get(k))
+        if self.sources_ and not (self.ensemble_ and self.scale_):
+            raise ModelFormatError(f"{folder}/config.json has source heads but no PHQ-9 scale.", fix="Re-train.")
         bdir = folder / "backbone"
         if not (bdir / "config.json").exists():
             raise ModelFormatError(f"{folder} has no backbone/config.json.", fix="Re-save the model.")
@@ -539,7 +633,9 @@ class TransformerEstimator(PHQ9Estimator):
                     f"(e.g. {result.unexpected_keys[0]}).",
                     fix="Load it with the backbone it was trained on.",
                 )
-        head = RegressionHead(self.hidden_size_, item_heads=self.item_heads, dropout=self.dropout)
+        head = RegressionHead(
+            self.hidden_size_, item_heads=self.item_heads, dropout=self.dropout, n_outputs=self._n_outputs()
+        )
         head_sd = {k[len("head.") :]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("head.")}
         try:
             head.load_state_dict(head_sd, strict=True)

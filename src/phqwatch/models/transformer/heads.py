@@ -11,12 +11,14 @@ N_ITEMS = 9
 
 
 class RegressionHead(nn.Module):
-    """Dropout + linear maps from the pooled vector to a standardised total and, optionally, nine items."""
+    """Dropout + linear maps from the pooled vector to a standardised total (or one score per source when
+    `n_outputs` > 1) and, optionally, nine items."""
 
-    def __init__(self, hidden_size: int, *, item_heads: bool, dropout: float = 0.1) -> None:
+    def __init__(self, hidden_size: int, *, item_heads: bool, dropout: float = 0.1, n_outputs: int = 1) -> None:
         super().__init__()
+        self.n_outputs = n_outputs
         self.dropout = nn.Dropout(dropout)
-        self.total = nn.Linear(hidden_size, 1)
+        self.total = nn.Linear(hidden_size, n_outputs)
         self.items = nn.Linear(hidden_size, N_ITEMS) if item_heads else None
         nn.init.normal_(self.total.weight, std=0.02)
         nn.init.zeros_(self.total.bias)
@@ -26,7 +28,8 @@ class RegressionHead(nn.Module):
 
     def forward(self, pooled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         x = self.dropout(pooled.float())
-        total = self.total(x).squeeze(-1)
+        total = self.total(x)
+        total = total.squeeze(-1) if self.n_outputs == 1 else total
         items = self.items(x) if self.items is not None else None
         return total, items
 

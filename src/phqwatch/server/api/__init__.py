@@ -6,6 +6,16 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    from phqwatch.server.api import admin, alerts, auth, export, health, ingest, patients
+    from phqwatch.server.api import admin, alerts, auth, conversations, export, health, ingest, notifications, patients
 
-    return [health.router, auth.router, ingest.router, patients.router, alerts.router, export.router, admin.router]
+    return [
+        health.router,
+        auth.router,
+        ingest.router,
+        patients.router,
+        alerts.router,
+        export.router,
+        admin.router,
+        notifications.router,
+        conversations.router,
+    ]

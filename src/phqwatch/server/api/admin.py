@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
+
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from phqwatch.server.auth import Principal, hash_password, require_roles
@@ -10,7 +14,7 @@ from phqwatch.server.context import ServerContext
 from phqwatch.server.deps import get_ctx
 from phqwatch.server.schemas import ApiKeyIn, ApiKeyOut, AssignmentIn, PersonIn, PersonOut
 from phqwatch.store import audit, jobs, people
-from phqwatch.store.tables import Person
+from phqwatch.store.tables import Job, Person
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])
 admin_only = require_roles("admin")
@@ -121,10 +125,82 @@ def create_api_key(
         return ApiKeyOut(id=row.id, person_id=row.person_id, name=row.name, key=key)
 
 
-@router.get("/admin/jobs", summary="Job queue counts by status (the caller's organisation)")
-def job_stats(principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)) -> dict:
+class JobOut(BaseModel):
+    """A background job as an admin sees it (ids, counts and the error class; never message text)."""
+
+    id: int
+    kind: str
+    patient_id: int
+    status: str
+    attempts: int
+    last_error: str | None
+    run_after: datetime
+    lease_until: datetime | None
+    locked_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def job_out(j: Job) -> JobOut:
+    return JobOut(
+        id=j.id,
+        kind=j.kind,
+        patient_id=j.patient_id,
+        status=j.status,
+        attempts=j.attempts,
+        last_error=j.last_error,
+        run_after=j.run_after,
+        lease_until=j.lease_until,
+        locked_by=j.locked_by,
+        created_at=j.created_at,
+        updated_at=j.updated_at,
+    )
+
+
+@router.get(
+    "/admin/jobs",
+    response_model=dict[str, int] | list[JobOut],
+    summary="Job queue of the caller's organisation: counts by status, or the jobs of one status",
+)
+def job_stats(
+    status: Literal["queued", "running", "done", "failed", "dead"] | None = Query(
+        None, description="List the jobs of this status (e.g. dead) instead of the counts."
+    ),
+    limit: int = Query(500, ge=1, le=5000),
+    principal: Principal = Depends(admin_only),
+    ctx: ServerContext = Depends(get_ctx),
+) -> dict[str, int] | list[JobOut]:
     with ctx.db.read() as s:
-        return jobs.stats(s, organisation_id=principal.organisation_id)
+        if status is None:
+            return jobs.stats(s, organisation_id=principal.organisation_id)
+        rows = jobs.list_jobs(s, statuses=[status], organisation_id=principal.organisation_id, limit=limit)
+        return [job_out(j) for j in rows]
+
+
+@router.post(
+    "/admin/jobs/{job_id}/retry",
+    response_model=JobOut,
+    summary="Send a dead (or superseded) job back to the queue",
+    responses={404: {"description": "No such job in this organisation"}, 409: {"description": "Not dead"}},
+)
+def retry_job(job_id: int, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)) -> JobOut:
+    with ctx.db.write() as s:
+        queued = jobs.retry(s, job_id, organisation_id=principal.organisation_id)
+        audit.record(
+            s,
+            actor_id=principal.person_id,
+            actor_role="admin",
+            action="update",
+            resource="job",
+            resource_id=job_id,
+            patient_id=queued.patient_id,
+            organisation_id=principal.organisation_id,
+            ip=principal.ip,
+            details={"retry": True, "queued_job_id": queued.id, "kind": queued.kind},
+        )
+        out = job_out(queued)
+    ctx.job_signal.set()
+    return out
 
 
 @router.get("/admin/audit", summary="Audit log (newest first)")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from phqwatch.errors import NotFoundError
 from phqwatch.server.api.views import alert_out
-from phqwatch.server.auth import Principal, check_patient_access, require_roles, visible_patient_ids
+from phqwatch.server.auth import Principal, check_patient_access, deny, require_roles, visible_patient_ids
 from phqwatch.server.context import ServerContext
 from phqwatch.server.deps import audit_read, get_ctx
 from phqwatch.server.schemas import AlertOut, AssignIn, NoteIn, SnoozeIn
@@ -40,8 +40,13 @@ def list_alerts(
 
 def _load(s, principal: Principal, alert_id: int):  # type: ignore[no-untyped-def]
     a = alerts.get_alert(s, alert_id)
-    if a.organisation_id != principal.organisation_id:
-        raise NotFoundError(f"No alert with id {alert_id}.")
+    if a.organisation_id != principal.organisation_id:  # another organisation's patient: hidden, and audited
+        raise deny(
+            NotFoundError(f"No alert with id {alert_id}."),
+            patient_id=a.patient_id,
+            organisation_id=a.organisation_id,
+            reason="other_organisation",
+        )
     check_patient_access(s, principal, a.patient_id, "clinical")
     return a
 

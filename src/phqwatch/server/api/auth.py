@@ -22,6 +22,7 @@ from phqwatch.server.auth import (
 )
 from phqwatch.server.context import ServerContext
 from phqwatch.server.deps import get_ctx
+from phqwatch.server.rate_limits import Attempt
 from phqwatch.server.schemas import MeOut, PasswordChangeIn, TokenOut
 from phqwatch.store import people
 from phqwatch.store.tables import Person
@@ -30,14 +31,18 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
 def login(ctx: ServerContext, username: str, password: str, ip: str) -> Person:
-    """Check the rate limit and the password; the Person on success, AuthError otherwise."""
-    ctx.limiter.check(username, ip)
+    """Check the rate limits and the password, and audit the attempt; the Person on success, else AuthError
+    (RateLimitedError while a limit is reached: the password is then not checked at all)."""
+    attempt = Attempt("password", ip, username)
+    ctx.limiter.check(attempt)
     with ctx.db.read() as s:
         person = people.person_by_username(s, username)
         ok = verify_password(person.password_hash if person else None, password)
-        if person is None or not ok or not person.active or person.role == "service":
-            raise AuthError("Wrong username or password.", fix="Check both; attempts are rate-limited.")
-        return person
+    ok = ok and person is not None and person.active and person.role != "service"
+    ctx.limiter.record(attempt, person, ok)
+    if not ok or person is None:
+        raise AuthError("Wrong username or password.", fix="Check both; attempts are rate-limited.")
+    return person
 
 
 def set_session_cookie(response: Response, ctx: ServerContext, token: str) -> str:
@@ -113,11 +118,15 @@ def change_password(
 ) -> dict:
     if principal.username is None:
         raise AuthError("This account has no password.", fix="Service accounts use API keys.")
-    ctx.limiter.check(principal.username, client_ip(request))
-    with ctx.db.write() as s:
+    attempt = Attempt("password", principal.ip or client_ip(request), principal.username)
+    ctx.limiter.check(attempt)
+    with ctx.db.read() as s:
         person = people.get_person(s, principal.person_id)
-        if not verify_password(person.password_hash, body.current_password):
-            raise AuthError("The current password is wrong.", fix="Check it; attempts are rate-limited.")
+    ok = verify_password(person.password_hash, body.current_password)
+    ctx.limiter.record(attempt, person, ok)
+    if not ok:
+        raise AuthError("The current password is wrong.", fix="Check it; attempts are rate-limited.")
+    with ctx.db.write() as s:
         people.set_password(s, person.id, hash_password(body.new_password))
     response.delete_cookie(SESSION_COOKIE, path="/")
     return {"ok": True}

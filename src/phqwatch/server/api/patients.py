@@ -13,7 +13,7 @@ from phqwatch.server.auth import Principal, authenticate, check_patient_access, 
 from phqwatch.server.context import ServerContext
 from phqwatch.server.deps import audit_read, get_ctx
 from phqwatch.server.schemas import EstimateOut, PatientOut, QuestionnaireOut, TimelineOut
-from phqwatch.store import estimates, jobs, messages, people, questionnaires
+from phqwatch.store import audit, estimates, jobs, messages, people, questionnaires
 
 router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
 CLINICAL_READERS = ("admin", "clinician", "patient")
@@ -34,8 +34,9 @@ def list_patients(
 ) -> list[PatientOut]:
     with ctx.db.read() as s:
         ids = visible_patient_ids(s, principal)
-        rows = people.list_people(s, principal.organisation_id, role="patient", ids=ids)
-        return [_patient_out(p) for p in rows]
+        out = [_patient_out(p) for p in people.list_people(s, principal.organisation_id, role="patient", ids=ids)]
+    audit_read(ctx, principal, "patient_list", [p.id for p in out])
+    return out
 
 
 @router.get("/{patient_id}/timeline", response_model=TimelineOut, summary="Estimate timeline and administered PHQ-9s")
@@ -148,6 +149,17 @@ def reestimate(
         check_patient_access(s, principal, patient_id, "clinical")
         new = jobs.enqueue(
             s, "backfill" if backfill else "estimate", organisation_id=principal.organisation_id, patient_id=patient_id
+        )
+        audit.record(
+            s,
+            actor_id=principal.person_id,
+            actor_role=principal.role,
+            action="create",
+            resource="estimate_job",
+            patient_id=patient_id,
+            organisation_id=principal.organisation_id,
+            ip=principal.ip,
+            details={"backfill": backfill, "queued": new},
         )
     ctx.job_signal.set()
     return {"queued": new, "coalesced": not new}

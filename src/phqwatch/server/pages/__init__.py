@@ -12,6 +12,6 @@ from fastapi import APIRouter
 
 def routers() -> list[APIRouter]:
     """Page routers to mount after the JSON API."""
-    from phqwatch.server.pages import routes
+    from phqwatch.server.pages import chat, routes
 
-    return [routes.router]
+    return [routes.router, chat.router]

@@ -224,11 +224,15 @@ def caseload(
         needle = q.strip().casefold()
         rows = [r for r in rows if needle in r["name"].casefold() or needle in (r["external_id"] or "").casefold()]
     rows.sort(key=_sort_key(sort))
-    _audit_read(s, who, "caseload", None, None)
     shown = len(rows)
     pages = max(1, -(-shown // per_page))
     page = min(page, pages)
     page_rows = rows[(page - 1) * per_page : page * per_page]
+    # one audit row per patient shown (never a NULL-patient row for a read of health data)
+    audit.record_reads(
+        s, [r["id"] for r in page_rows], actor_id=who.person_id, actor_role=who.role, resource="caseload",
+        organisation_id=who.organisation_id, ip=who.ip, details={"via": "page", "page": page},
+    )  # fmt: skip
     # trend arrows only for the rows shown: no sort or filter depends on them
     series = _recent_estimates(s, [r["id"] for r in page_rows], TREND_POINTS)
     for r in page_rows:

@@ -32,6 +32,7 @@ from phqwatch.errors import InputError, NotFoundError, PermissionDeniedError, Ph
 from phqwatch.reports.review import EDITOR_ROLES
 from phqwatch.safety.resources import crisis_resources
 from phqwatch.server.auth import SESSION_COOKIE, AuthError, Principal, RateLimitedError, client_ip, issue_token
+from phqwatch.server.deps import audit_denial
 from phqwatch.server.pages import data
 from phqwatch.server.pages.render import STATIC_DIR, html, respond, wants_json
 from phqwatch.server.pages.session import (
@@ -78,6 +79,8 @@ def _page(
         if wants_json(request, json_suffix):
             raise
         status = next((c for cls, c in _STATUS if isinstance(exc, cls)), 500)
+        if status in (403, 404):
+            audit_denial(_ctx(request), request, exc, status)
         return html(
             "error.html",
             status_code=status,
@@ -140,6 +143,8 @@ def login_submit(
         person = login(ctx, username, password, client_ip(request))
     except (AuthError, RateLimitedError, PermissionDeniedError) as exc:
         status = 429 if isinstance(exc, RateLimitedError) else 403 if isinstance(exc, PermissionDeniedError) else 401
+        if status == 403:
+            audit_denial(ctx, request, exc, status)
         token = new_login_csrf()
         resp = html(
             "login.html", status_code=status, csrf=token, next=_safe_next(next, ""), error=exc.message, who=None
@@ -153,6 +158,8 @@ def login_submit(
             secure=ctx.settings.production,
             max_age=3600,
         )
+        if isinstance(exc, RateLimitedError):
+            resp.headers["Retry-After"] = str(exc.retry_after)
         return resp
     resp = RedirectResponse(_safe_next(next, HOME.get(person.role, "/")), status_code=303)
     set_session_cookie(resp, ctx, issue_token(ctx.settings.secret_key.get_secret_value(), person))

@@ -36,7 +36,9 @@ def page_principal(request: Request) -> Principal | None:
         person = token_person(s, claims)
         if person is None:
             return None
-        return Principal.of(person, "cookie", client_ip(request), token)
+        who = Principal.of(person, "cookie", client_ip(request), token)
+    request.state.principal = who  # the actor of a denial's audit row
+    return who
 
 
 def page_csrf(request: Request, who: Principal) -> str:
