@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test wheel-check lint bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,12 +28,24 @@ demo: $(VENV)/.demo-installed
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest
 
+# Build the wheel, install it with the server extra in a fresh venv outside the source tree, run the demo there.
+wheel-check: $(VENV)/.test-installed
+	bash .ci/wheel-check $(BIN)/python
+
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/bench_default.py
+
+# Pin every runtime + test dependency with hashes (uv from PyPI). Keeps existing pins where they still fit;
+# `make lock LOCK_FLAGS=--upgrade` moves every pin to the newest release. `.ci/audit_lock.py` audits the pins.
+LOCK_EXTRAS := server transformer teacher-local ray dev
+lock: | $(BIN)/python
+	$(PIP) install "uv>=0.5"
+	$(BIN)/uv pip compile pyproject.toml $(addprefix --extra ,$(LOCK_EXTRAS)) --generate-hashes \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 $(LOCK_FLAGS) -o requirements.lock
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

@@ -37,6 +37,27 @@ class Cluster:
     datadir: Path | None = None
     _run_as: list[str] | None = None
     _pg_ctl: str | None = None
+    _opts: str = ""
+
+    def stop_server(self, mode: str = "fast") -> None:
+        """Stop the server and keep its data (fault tests: `start_server()` brings it back)."""
+        self._ctl("-m", mode, "stop")
+
+    def start_server(self) -> None:
+        """Start the server again on the same data, port and options."""
+        assert self.datadir is not None
+        self._ctl("-o", self._opts, "-l", str(self.datadir.parent / "log"), "-w", "-t", "60", "start")
+
+    def _ctl(self, *args: str) -> None:
+        assert self.datadir is not None and self._pg_ctl is not None, "not a cluster started by these tests"
+        r = subprocess.run(
+            [*(self._run_as or []), self._pg_ctl, "-D", str(self.datadir), *args],
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+        if r.returncode != 0:
+            raise RuntimeError(f"pg_ctl {' '.join(args[-1:])} failed: {r.stderr.strip()[-300:]}")
 
     def stop(self) -> None:
         if self.datadir is None or self._pg_ctl is None:
@@ -85,7 +106,7 @@ def start_cluster() -> Cluster:
     if r.returncode != 0:
         log = (Path(root) / "log").read_text(errors="replace")[-500:] if (Path(root) / "log").exists() else ""
         raise RuntimeError(f"pg_ctl start failed: {r.stderr.strip()[-300:]} {log}")
-    return Cluster(f"postgresql+psycopg://phqwatch@127.0.0.1:{port}/postgres", datadir, run_as, pg_ctl)
+    return Cluster(f"postgresql+psycopg://phqwatch@127.0.0.1:{port}/postgres", datadir, run_as, pg_ctl, opts)
 
 
 def create_database(server_url: str) -> str:

@@ -14,6 +14,7 @@ __all__ = [
     "DatasetUnavailableError",
     "TeacherError",
     "StoreError",
+    "StorageFullError",
     "NotFoundError",
     "ConflictError",
     "PermissionDeniedError",
@@ -75,6 +76,10 @@ class TeacherError(PhqwatchError):
 
 class StoreError(PhqwatchError):
     """The database could not be reached, migrated or written."""
+
+
+class StorageFullError(StoreError):
+    """The database has no room left to write (disk full, or the database at its size cap)."""
 
 
 class NotFoundError(PhqwatchError, LookupError):

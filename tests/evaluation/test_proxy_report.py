@@ -109,7 +109,8 @@ def test_cli_saved_model_on_proxy_files(
         parts = split(ds, seed=0)
         assert s["n"] == len(parts["test"])
         assert s["weak_phq9_mapping"] == ds.mapping_note
-        assert set(s["outputs"]) == {"phq9_output", "head"}
+        assert set(s["outputs"]) == {"phq9_output", "head", "phq9_output_dialogue"}
+        assert s["form_robustness"]["spearman_post"] == s["outputs"]["phq9_output"]["spearman"]["value"]
         texts = [ds.texts[i] for i in parts["test"]]
         y = ds.labels[parts["test"]]
         # Spearman against an independent computation on the model's own predictions

@@ -118,9 +118,7 @@ def test_conversations_are_isolated_by_url(w):
         assert r.status_code == 403, who
     assert w.client.get("/api/v1/conversations", headers=w.h("fam")).json()["conversations"][0]["id"] == fam_cid
     after = snapshot(w)
-    assert {k: v for k, v in after.items() if k != "audit_log"} == {
-        k: v for k, v in before.items() if k != "audit_log"
-    }
+    assert {k: v for k, v in after.items() if k != "audit_log"} == {k: v for k, v in before.items() if k != "audit_log"}
 
 
 def test_empty_and_oversized_messages_are_refused_and_nothing_is_stored(w):
@@ -209,3 +207,25 @@ def test_stream_refuses_bad_input_with_a_plain_http_error(w):
     cid = _start(w)
     r = w.client.post(f"/api/v1/conversations/{cid}/messages/stream", headers=w.h("pat"), json={"text": ""})
     assert r.status_code == 422 and "empty" in r.json()["detail"]
+
+
+def test_model_down_falls_back_plainly_and_no_message_text_is_logged(sqlite_url, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    with FakeLLM("never used") as llm:
+        llm.status = 503
+        w = build_world(sqlite_url, chat_base_url=llm.base_url, chat_model="fake-chat")
+        try:
+            cid = _start(w)
+            out = _send(w, cid, ORDINARY)
+            assert out["reply"]["source"] == "scripted" and "not answering" in out["reply"]["notice"]
+            crisis = _send(w, cid, CRISIS)
+            assert crisis["reply"]["safety"]
+            got = w.client.get(f"/api/v1/conversations/{cid}", headers=w.h("pat")).json()
+            assert got["messages"][2]["notice"] == out["reply"]["notice"]  # the notice is kept with the reply
+        finally:
+            w.client.__exit__(None, None, None)
+    assert "scripted check-in used" in caplog.text  # the fallback is logged ...
+    for text in (ORDINARY, CRISIS, "pills", "stressful", out["reply"]["text"][:40]):
+        assert text not in caplog.text  # ... without anyone's words

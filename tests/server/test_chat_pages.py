@@ -6,10 +6,10 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from browser.pages_world import PASSWORD, PagesWorld, build
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from browser.pages_world import PASSWORD, PagesWorld, build
 from phqwatch.store.tables import Alert, MessageRow
 
 ORDINARY = "Work has been really stressful this week and I have been staying late most evenings"

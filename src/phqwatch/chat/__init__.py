@@ -12,7 +12,7 @@ No database and no web here: the server stores and serves the conversations.
     reply = await engine.respond(history, "I keep waking up at 4am")
 """
 
-from phqwatch.chat.backend import ModelBackend, OpenAIBackend, backend_from_settings
+from phqwatch.chat.backend import ModelBackend, OpenAIBackend, backend_from_settings, config_from_settings
 from phqwatch.chat.coverage import DOMAINS, choose_topic, coverage_gaps
 from phqwatch.chat.engine import FALLBACK_NOTICE, ChatEngine
 from phqwatch.chat.gate import SAFETY_VERSION, check_reply, safety_script
@@ -37,23 +37,10 @@ __all__ = [
     "SlidingWindow",
     "backend_from_settings",
     "check_reply",
+    "config_from_settings",
     "choose_topic",
     "coverage_gaps",
     "load_prompt",
     "safety_script",
     "scripted_reply",
 ]
-
-
-def config_from_settings(settings):  # type: ignore[no-untyped-def]
-    """The engine's configuration from Settings (locale, crisis text, timeout, limits, crisis visibility)."""
-    return ChatConfig(
-        locale=settings.crisis_locale,
-        crisis_text=settings.crisis_text,
-        model_sees_crisis=settings.chat_model_sees_crisis,
-        timeout_s=settings.chat_timeout_s,
-        max_message_chars=settings.chat_max_message_chars,
-    )
-
-
-__all__.append("config_from_settings")

@@ -6,9 +6,10 @@ from typing import Protocol
 
 import httpx
 
+from phqwatch.chat.types import ChatConfig
 from phqwatch.config import Settings
 
-__all__ = ["ModelBackend", "OpenAIBackend", "backend_from_settings"]
+__all__ = ["ModelBackend", "OpenAIBackend", "backend_from_settings", "config_from_settings"]
 
 
 class ModelBackend(Protocol):
@@ -67,4 +68,15 @@ def backend_from_settings(settings: Settings, **kw: object) -> OpenAIBackend | N
         model=settings.chat_model,
         timeout_s=settings.chat_timeout_s,
         **kw,  # type: ignore[arg-type]
+    )
+
+
+def config_from_settings(settings: Settings) -> ChatConfig:
+    """The engine's configuration from Settings (locale, crisis text, timeout, limits, crisis visibility)."""
+    return ChatConfig(
+        locale=settings.crisis_locale,
+        crisis_text=settings.crisis_text,
+        model_sees_crisis=settings.chat_model_sees_crisis,
+        timeout_s=settings.chat_timeout_s,
+        max_message_chars=settings.chat_max_message_chars,
     )

@@ -120,7 +120,7 @@ class ChatEngine:
             content = await asyncio.wait_for(
                 self.backend.complete(messages, max_tokens=c.max_reply_tokens), timeout=c.timeout_s
             )
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             log.warning("chat model did not answer within %.1fs; scripted check-in used", c.timeout_s)
             return self._scripted(history, text, kind, offered, result, notice=FALLBACK_NOTICE, reason="timeout")
         except TeacherError as exc:
@@ -179,9 +179,7 @@ class ChatEngine:
             theme=turn.theme,
         )
 
-    def _messages(
-        self, system: str, history: Sequence[ChatTurn], text: str, topic: str | None
-    ) -> list[dict[str, str]]:
+    def _messages(self, system: str, history: Sequence[ChatTurn], text: str, topic: str | None) -> list[dict[str, str]]:
         if topic:
             system += (
                 f"\n\nIn this conversation, once the person's own agenda has had room and only if it fits naturally, "

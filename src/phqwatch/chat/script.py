@@ -205,7 +205,8 @@ def _summary(history: Sequence[ChatTurn], text: str, kind: Kind) -> str:
     else:
         parts.append("Before next time, you might try one small thing that helped even a little today.")
     parts.append(
-        "Your relative's care team can read this conversation." if kind == "family"
+        "Your relative's care team can read this conversation."
+        if kind == "family"
         else "Your care team can read this conversation."
     )
     parts.append("I will check in again soon - take care.")

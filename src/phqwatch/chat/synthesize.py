@@ -83,7 +83,9 @@ def read_posts(path: str | Path, *, label_field: str = "label") -> list[Post]:
                 try:
                     obj = json.loads(line)
                 except json.JSONDecodeError:
-                    raise InputError("not valid JSON", path=str(path), line=i, fix="One JSON object per line.") from None
+                    raise InputError(
+                        "not valid JSON", path=str(path), line=i, fix="One JSON object per line."
+                    ) from None
                 if not isinstance(obj, dict):
                     raise InputError("expected a JSON object", path=str(path), line=i)
                 rows.append((i, obj))

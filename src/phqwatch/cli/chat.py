@@ -15,7 +15,9 @@ def _endpoint(settings, base_url: str | None, model: str | None, *, prefer: str)
     from phqwatch.errors import ConfigError
 
     order = ("chat", "teacher") if prefer == "chat" else ("teacher", "chat")
-    url = base_url or next((getattr(settings, f"{k}_base_url") for k in order if getattr(settings, f"{k}_base_url")), None)
+    url = base_url or next(
+        (getattr(settings, f"{k}_base_url") for k in order if getattr(settings, f"{k}_base_url")), None
+    )
     name = model or next((getattr(settings, f"{k}_model") for k in order if getattr(settings, f"{k}_model")), None)
     if not url or not name:
         raise ConfigError(

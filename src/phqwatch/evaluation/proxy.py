@@ -11,6 +11,10 @@ Two outputs are scored per set:
 
 - ``phq9_output``: the single PHQ-9 estimate users get (any model's `predict`).
 - ``head``: the set's own head (`predict_latent(X, source)`), for CPU models trained with a head per set.
+- ``phq9_output_dialogue``: the PHQ-9 estimate of the same test posts in dialogue form
+  (`evaluation.forms.dialogue_form`: the user's words unchanged, cut into turns after assistant prompts,
+  scored with the assistant turns included); `form_robustness` per set compares its Spearman with the
+  post form's (does the model's ranking hold when the same words arrive as a chat?).
 
 Macro-F1/QWK need cut-points on the score; they are chosen on TRAINING data only, never on the test split:
 out-of-fold training scores when the model was fitted in this process (`train_oof_latent_`, the logic of
@@ -50,6 +54,8 @@ WEAK_LABELS = (
 OUTPUT_DESCRIPTIONS = {
     "phq9_output": "the single PHQ-9 estimate (0-27) users get",
     "head": "this set's own head (its raw latent score), CPU models trained with a head per set",
+    "phq9_output_dialogue": "the PHQ-9 estimate of the same posts in dialogue form (assistant prompts between "
+    "verbatim user turns)",
 }
 
 
@@ -89,7 +95,7 @@ def _has_head(model: Any, name: str) -> bool:
     return hasattr(model, "predict_latent") and name in (getattr(model, "heads_", None) or {})
 
 
-def set_scores(model: Any, ds: Any, parts: dict[str, np.ndarray]) -> dict[str, SetScores]:
+def set_scores(model: Any, ds: Any, parts: dict[str, np.ndarray], *, dialogue: bool = True) -> dict[str, SetScores]:
     """Test-split scores of every output the model has for `ds`, with the training-side scores for cut-points."""
     te, tr, cal = parts["test"], parts["train"], parts["calib"]
     texts = [ds.texts[i] for i in te]
@@ -130,7 +136,32 @@ def set_scores(model: Any, ds: Any, parts: dict[str, np.ndarray]) -> dict[str, S
             )
         else:
             out["head"] = SetScores(ds.labels[te], lat, None, None, "cross-fitted on the test split (calib too small)")
+    if dialogue:
+        from phqwatch.evaluation.forms import dialogue_form
+
+        post = out["phq9_output"]
+        dia = np.asarray(model.predict(dialogue_form(texts)), dtype=float)
+        cal_dia = None if post.train_scores is None else np.asarray(model.predict(dialogue_form(cal_texts)), float)
+        out["phq9_output_dialogue"] = SetScores(
+            ds.labels[te], dia, post.train_labels, cal_dia, post.cutpoint_source + ", dialogue form"
+        )
     return out
+
+
+def form_robustness(outputs: dict[str, Any]) -> dict[str, Any] | None:
+    """Spearman of the PHQ-9 output in post vs dialogue form, and whether the dialogue value lies in the post CI."""
+    if "phq9_output_dialogue" not in outputs:
+        return None
+    post, dia = outputs["phq9_output"]["spearman"], outputs["phq9_output_dialogue"]["spearman"]
+    if post.get("value") is None or dia.get("value") is None:
+        return None
+    lo, hi = post.get("ci") or [None, None]
+    return {
+        "spearman_post": post["value"],
+        "spearman_dialogue": dia["value"],
+        "difference": dia["value"] - post["value"],
+        "dialogue_within_post_ci": None if lo is None else bool(lo <= dia["value"] <= hi),
+    }
 
 
 def score_metrics(
@@ -168,6 +199,7 @@ def evaluate_proxy(
     min_per_class: int = DEFAULT_MIN_PER_CLASS,
     model_path: str | Path | None = None,
     log: Callable[[str], None] | None = None,
+    dialogue: bool = True,
 ) -> ProxyEvaluation:
     """Ordinal metrics with CIs of `model` on the test split of each named proxy set.
 
@@ -182,7 +214,7 @@ def evaluate_proxy(
     for name, ds in data.items():
         t0 = time.perf_counter()
         parts = split(ds, seed=SPLIT_SEED)
-        scores[name] = set_scores(model, ds, parts)
+        scores[name] = set_scores(model, ds, parts, dialogue=dialogue)
         outputs = {
             key: {
                 "description": OUTPUT_DESCRIPTIONS[key],
@@ -202,6 +234,7 @@ def evaluate_proxy(
             "weak_phq9_ranges": [list(r) for r in ds.phq9_ranges],
             "n_duplicates_dropped": ds.n_duplicates_dropped,
             "outputs": outputs,
+            "form_robustness": form_robustness(outputs),
             "seconds": round(time.perf_counter() - t0, 2),
         }
         if log:

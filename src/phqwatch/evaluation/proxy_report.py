@@ -170,6 +170,15 @@ Split: {{ m.split }}. Bootstrap: {{ m.n_boot }} resamples, seed {{ m.seed }}; AU
 <p class="muted">Outputs: {% for k, v in outputs %}<b>{{ k }}</b> = {{ v }}{% if not loop.last %}; {% endif %}
 {% endfor %}.</p>
 
+{% if forms %}<h2>Post form vs dialogue form</h2>
+<p>The same test posts scored as posts and as dialogues (verbatim user turns after assistant prompts,
+assistant turns included in the scored text). A model whose ranking holds keeps its Spearman.</p>
+<table><tr><th>Set</th><th>Spearman, post</th><th>Spearman, dialogue</th><th>Difference</th>
+<th>Dialogue inside the post 95% CI</th></tr>
+{% for name, f in forms %}<tr><td>{{ name }}</td><td class="num">{{ "%.3f"|format(f.spearman_post) }}</td>
+<td class="num">{{ "%.3f"|format(f.spearman_dialogue) }}</td><td class="num">{{ "%+.3f"|format(f.difference) }}</td>
+<td>{{ "yes" if f.dialogue_within_post_ci else "no" }}</td></tr>{% endfor %}</table>{% endif %}
+
 {% for name, s in sets %}
 <h2>{{ name }}</h2>
 <p>{{ s.n }} test posts (train {{ s.n_train }}, calib {{ s.n_calib }}); test classes:
@@ -209,6 +218,8 @@ _FIGURE_ALTS = {
     "roc_phq9_output": "ROC at each ordinal cut of the PHQ-9 estimate",
     "distribution_head": "Own-head score distribution per true ordinal class",
     "roc_head": "ROC at each ordinal cut of the own head",
+    "distribution_phq9_output_dialogue": "PHQ-9 estimate distribution per true class, dialogue form",
+    "roc_phq9_output_dialogue": "ROC at each ordinal cut of the PHQ-9 estimate, dialogue form",
 }
 
 
@@ -266,6 +277,7 @@ def render_proxy_html(metrics: dict[str, Any], scores: dict[str, dict[str, SetSc
         rows=headline(metrics),
         outputs=list(OUTPUT_DESCRIPTIONS.items()),
         sets=sets,
+        forms=[(n, s["form_robustness"]) for n, s in metrics["sets"].items() if s.get("form_robustness")],
         figures=figures,
         research_use=RESEARCH_USE,
         weak_labels=WEAK_LABELS,

@@ -69,6 +69,7 @@ class CombinedEstimator(PHQ9Estimator):
 
     name: ClassVar[str] = "symptom-lexical"
     has_items: ClassVar[bool] = True
+    supports_sources: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -111,7 +111,7 @@ class WordLlamaEncoder(SentenceEncoder):
 
     def _ids(self, texts: list[str]) -> list[np.ndarray]:
         lf = self._lf
-        docs = [t.lower().split() for t in texts]
+        docs = [t.split() for t in texts]  # same word pieces (and cache) as the CPU model's features
         uniq = list(dict.fromkeys(w for d in docs for w in d))
         piece = dict(zip(uniq, lf._pieces(uniq), strict=True))
         return [np.concatenate([piece[w] for w in d]) if d else np.zeros(0, np.int64) for d in docs]
@@ -121,16 +121,10 @@ class WordLlamaEncoder(SentenceEncoder):
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         _, emb = self._lf.wordllama()
-        seqs = self._ids(texts)
-        lens = np.fromiter((len(q) for q in seqs), dtype=np.int64, count=len(seqs))
-        self.tokens_read += int(lens.sum())
-        out = np.zeros((len(seqs), emb.shape[1]), dtype=np.float32)
-        keep = lens > 0
-        if keep.any():
-            ids = np.clip(np.concatenate([q for q in seqs if len(q)]), 0, emb.shape[0] - 1)
-            starts = np.concatenate([[0], np.cumsum(lens[keep])[:-1]])
-            out[keep] = np.add.reduceat(emb[ids], starts, axis=0)
-        return _normalise(out)
+        seqs = [np.clip(q, 0, emb.shape[0] - 1) for q in self._ids(texts)]
+        self.tokens_read += int(sum(len(q) for q in seqs))
+        counts = self._lf._bag(seqs, emb.shape[0])
+        return _normalise(np.asarray(counts @ emb))
 
 
 class TransformerEncoder(SentenceEncoder):

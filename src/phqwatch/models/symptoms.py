@@ -155,6 +155,7 @@ class SymptomEstimator(PHQ9Estimator):
 
     name: ClassVar[str] = "symptom-similarity"
     has_items: ClassVar[bool] = True
+    supports_sources: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -15,6 +15,7 @@ from phqwatch.errors import StoreError
 from phqwatch.server.context import ServerContext
 from phqwatch.server.deps import bounded_ints
 from phqwatch.server.http_errors import BodySizeLimit, install_error_handlers
+from phqwatch.server.openapi_doc import declare_errors
 from phqwatch.server.rate_limits import LoginLimiter
 from phqwatch.store import Database, TextCipher, current_revision, head_revision, upgrade
 
@@ -96,4 +97,5 @@ def create_app(
 
         for r in page_routes.routers():
             app.include_router(r)
+    declare_errors(app)
     return app

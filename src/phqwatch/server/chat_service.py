@@ -27,7 +27,6 @@ from phqwatch.server.auth import Principal, RateLimitedError
 from phqwatch.server.context import ServerContext
 from phqwatch.server.services import ingest, raise_alert
 from phqwatch.store import conversations as convs
-from phqwatch.store import messages
 from phqwatch.store.tables import Conversation, Person, utcnow
 from phqwatch.transcripts.schema import Message
 

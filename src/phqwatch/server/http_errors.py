@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
@@ -19,6 +20,7 @@ from phqwatch.errors import (
     NotFoundError,
     PermissionDeniedError,
     PhqwatchError,
+    StorageFullError,
     StoreError,
 )
 from phqwatch.server.auth import AuthError, RateLimitedError
@@ -33,9 +35,46 @@ STATUS = (
     (NotFoundError, 404),
     (ConflictError, 409),
     (InputError, 422),
+    (StorageFullError, 507),
     (StoreError, 503),
     (ConfigError, 500),
 )
+
+
+class FieldErrorOut(BaseModel):
+    """One invalid field of a request (422 from request validation); the input itself is never echoed."""
+
+    field: str = Field(description="Where, e.g. `body.messages[1].role` or `path.patient_id`.")
+    loc: list[str | int]
+    type: str | None = None
+    msg: str | None = None
+
+
+class ErrorOut(BaseModel):
+    """The body of every error answer (4xx and 503): what went wrong and how to fix it."""
+
+    detail: str | list[FieldErrorOut] = Field(description="A message, or the invalid fields (422).")
+    fix: str | None = Field(None, description="How to fix it.")
+    field: str | None = Field(None, description="The field at fault (422 from a rule beyond the schema).")
+
+
+ERROR_DESCRIPTIONS = {
+    400: "The body could not be parsed",
+    401: "Not authenticated, or a wrong password, token or API key",
+    403: "The caller's role or care team does not allow this",
+    404: "No such resource in the caller's organisation",
+    409: "Conflicts with the resource's current state",
+    413: "The request body is too large",
+    422: "Invalid input: the fields at fault are named",
+    429: "Too many attempts; see Retry-After",
+    503: "The store is unavailable; try again",
+    507: "The store is full; nothing was stored (see Retry-After)",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """A `responses=` dict declaring these error statuses with the `ErrorOut` body."""
+    return {code: {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[code]} for code in codes}
 
 
 def _path(loc: tuple | list) -> str:
@@ -60,6 +99,8 @@ def install_error_handlers(app: FastAPI) -> None:
             headers["WWW-Authenticate"] = "Bearer"
         if isinstance(exc, RateLimitedError):
             headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, StoreError):  # the store is down (503) or full (507): the client should come back
+            headers["Retry-After"] = "60" if status == 507 else "5"
         if status >= 500:
             log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc.message)
         if status in (403, 404):

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from phqwatch.errors import StoreError
+from phqwatch.errors import StorageFullError, StoreError
 
 _BEGIN_OPTION = "phqwatch_sqlite_begin"
 _SYNC_OPTION = "phqwatch_sqlite_sync"
@@ -139,7 +139,21 @@ def _wrap_errors() -> Iterator[None]:
     try:
         yield
     except OperationalError as exc:
+        if _is_storage_full(exc.orig):
+            raise StorageFullError(
+                "The database has no space left: the storage is full, and nothing of this request was stored.",
+                fix="Free disk space where the database lives (or raise its size cap), then send it again.",
+            ) from exc
         raise StoreError(
             f"The database could not be used ({type(exc.orig).__name__}: {str(exc.orig).splitlines()[0][:200]}).",
             fix="Check PHQWATCH_DATABASE_URL, that the server is up, and run `phqwatch db upgrade`.",
         ) from exc
+
+
+def _is_storage_full(err: BaseException | None) -> bool:
+    """SQLite's SQLITE_FULL (a full disk, or max_page_count reached) or PostgreSQL's disk_full (53100)."""
+    import sqlite3
+
+    if isinstance(err, sqlite3.Error):
+        return getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "database or disk is full" in str(err)
+    return getattr(err, "sqlstate", None) == "53100"

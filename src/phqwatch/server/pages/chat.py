@@ -120,8 +120,9 @@ async def chat_send(
         await svc.send(who, cid, text, nonce or None)
     except (InputError, RateLimitedError) as exc:
         status = 429 if isinstance(exc, RateLimitedError) else 422
+        error, fix = exc.message, exc.fix
         return await run_in_threadpool(
-            lambda: _render(request, who, cid, error=exc.message, fix=exc.fix, draft=text[:100_000], status_code=status)
+            lambda: _render(request, who, cid, error=error, fix=fix, draft=text[:100_000], status_code=status)
         )
     except PhqwatchError as exc:
         return await run_in_threadpool(_page, request, False, _raiser(exc))

@@ -1,0 +1,225 @@
+"""The API matches its own OpenAPI document: schemathesis against the real server on loopback.
+
+A real `uvicorn` process serves a seeded SQLite database; every operation of `/api/openapi.json` is called
+with generated data under a real credential of every role (admin, clinician, patient, family, service API
+key, and none), and every answer must be a non-5xx response that the document declares (status code,
+content type, headers, body schema). A stateful run follows the links schemathesis infers between operations.
+Hypothesis settings keep the cost bounded (a few dozen examples per operation).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+schemathesis = pytest.importorskip("schemathesis")
+from hypothesis import HealthCheck, Phase, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from schemathesis.checks import not_a_server_error  # noqa: E402
+from schemathesis.specs.openapi.checks import (  # noqa: E402
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from .conftest import PASSWORD, msg  # noqa: E402
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+ROLES = ("admin", "doc", "pat", "fam", "service", "anonymous")
+#: Operations that end the caller's sessions or the account: they get a throwaway person's token.
+SESSION_ENDING = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/password")}
+EXAMPLES = int(os.environ.get("PHQWATCH_SCHEMATHESIS_EXAMPLES", "30"))
+
+
+@dataclass
+class Server:
+    """The seeded server process and the credentials of its people."""
+
+    base_url: str
+    proc: subprocess.Popen
+    api_key: str = ""
+    ids: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def login(self, username: str) -> str:
+        r = httpx.post(f"{self.base_url}/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        return r.json()["access_token"]
+
+    def headers(self, who: str) -> dict[str, str]:
+        if who == "anonymous":
+            return {}
+        if who == "service":
+            return {"X-API-Key": self.api_key}
+        if who not in self.tokens:
+            self.tokens[who] = self.login(who)
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def seed(url: str) -> tuple[dict[str, int], str]:
+    """Two organisations, one person per role (plus throwaway accounts an admin may disable), care teams,
+    estimates (ok and abstained, with evidence), an administered PHQ-9, a dead job and a notification
+    channel. Messages and alerts arrive later through the API itself."""
+    from phqwatch.config import DEV_ENCRYPTION_KEY
+    from phqwatch.server.auth import hash_password
+    from phqwatch.store import Database, TextCipher, estimates, jobs, notifications, people, questionnaires, upgrade
+
+    upgrade(url)
+    db = Database.from_url(url)
+    cipher = TextCipher(DEV_ENCRYPTION_KEY)
+    pw = hash_password(PASSWORD)
+    ids: dict[str, int] = {}
+    try:
+        with db.write() as s:
+            org = people.create_organisation(s, "clinic", "Clinic")
+            other = people.create_organisation(s, "other", "Other clinic")
+
+            def mk(name: str, role: str, org_id: int = org.id, **kw: object) -> int:
+                login = {} if role == "service" else {"username": name, "password_hash": pw}
+                pid = people.create_person(s, organisation_id=org_id, role=role, display_name=name, **login, **kw).id
+                ids[name] = pid
+                return pid
+
+            mk("admin", "admin")
+            mk("doc", "clinician")
+            mk("doc2", "clinician")
+            mk("pat", "patient", external_id="u1")
+            mk("pat2", "patient", external_id="u2")
+            mk("fam", "family", external_id="u1-fam", linked_patient_id=ids["pat"])
+            svc = mk("service", "service")
+            _, api_key = people.create_api_key(s, svc, "schemathesis")
+            for i in range(3):  # session-ending operations run as these
+                mk(f"spare{i}", "patient", external_id=f"spare{i}")
+            mk("other_admin", "admin", other.id)
+            mk("other_pat", "patient", other.id, external_id="u1")
+            people.assign_clinician(s, ids["doc"], ids["pat"])
+            people.assign_clinician(s, ids["doc2"], ids["pat2"])
+            end = datetime.now(UTC) - timedelta(days=1)
+            for k, status in enumerate(("ok", "ok", "abstained")):
+                e_end = end - timedelta(days=14 * (2 - k))
+                estimates.add_estimate(
+                    s,
+                    cipher,
+                    organisation_id=org.id,
+                    patient_id=ids["pat"],
+                    model_name="tfidf-ridge",
+                    model_version="1",
+                    window_start=e_end - timedelta(days=14),
+                    window_end=e_end,
+                    status=status,
+                    value=None if status != "ok" else 9.5 + k,
+                    interval_low=None if status != "ok" else 6.0,
+                    interval_high=None if status != "ok" else 14.0,
+                    band=None if status != "ok" else "mild",
+                    items=None if status != "ok" else [1.0] * 9,
+                    evidence={2: ["I feel low most days"]} if status == "ok" else None,
+                    reason="too few words" if status != "ok" else None,
+                    n_user_words=400,
+                    n_messages=20,
+                )
+            questionnaires.add_questionnaire(
+                s,
+                organisation_id=org.id,
+                patient_id=ids["pat"],
+                administered_at=end - timedelta(days=3),
+                total=11,
+                items=[1, 1, 2, 1, 1, 1, 2, 1, 1],
+                source="clinician",
+                entered_by_id=ids["doc"],
+            )
+            jobs.enqueue(s, "estimate", organisation_id=org.id, patient_id=ids["pat2"])
+            notifications.create_channel(
+                s,
+                organisation_id=org.id,
+                kind="email",
+                target="oncall@example.org",
+                secret_enc=None,
+                name="on call",
+                level=0,
+                min_severity="urgent",
+                clinician_id=None,
+            )
+    finally:
+        db.dispose()
+    return ids, api_key
+
+
+def start_server(url: str) -> Server:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PHQWATCH_DATABASE_URL": url,
+        "PHQWATCH_PRODUCTION": "false",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "phqwatch.cli", "serve", "--port", str(port), "--no-worker", "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+        try:
+            if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                return Server(base, proc)
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start within 60 s")
+
+
+def feed(server: Server) -> None:
+    """Messages (one of them flagged by the crisis screen) through the API, as the service account."""
+    ts = (datetime.now(UTC) - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = {
+        "messages": [
+            msg(user="u1", text="I have been sleeping badly and feel tired", mid="m1", ts=ts),
+            msg(user="u1", text="thanks for asking", mid="m2", role="assistant", ts=ts),
+            msg(user="u1", text="I want to kill myself tonight", mid="m3", ts=ts),
+            msg(user="u2", text="work is fine, a bit stressful", mid="m4", ts=ts),
+        ]
+    }
+    r = httpx.post(f"{server.base_url}/api/v1/messages/batch", json=body, headers=server.headers("service"), timeout=120)
+    assert r.status_code == 200 and r.json()["crisis_alert_ids"], r.text
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('schemathesis') / 'phqwatch.db'}"
+    ids, api_key = seed(url)
+    srv = start_server(url)
+    srv.ids, srv.api_key = ids, api_key
+    try:
+        feed(srv)
+        yield srv
+    finally:
+        srv.proc.kill()
+        srv.proc.wait(10)
+        err = srv.proc.stderr.read().decode() if srv.proc.stderr else ""  # type: ignore[union-attr]
+        Path(url.removeprefix("sqlite:///")).with_suffix(".stderr").write_text(err)
