@@ -404,6 +404,22 @@ def table(results: dict) -> str:
     return "\n".join(rows)
 
 
+def compact_table(results: dict) -> str:
+    """README table: Spearman (95% CI) and AUC per cut per model, set and form, with speed and size."""
+    head = "| model | form | " + " | ".join(f"{n}: Spearman (95% CI); AUC per cut" for n in SETS) + " |"
+    rows = [head, "|---|---|" + "---|" * len(SETS)]
+    for name, r in results["models"].items():
+        for form in FORMS:
+            cells = []
+            for n in SETS:
+                m = r["metrics"][f"{form}/{n}"]
+                aucs = " / ".join(f"{v['value']:.3f}" for v in m["auc_by_cut"].values())
+                cells.append(f"{_ci(m['spearman'])}; {aucs}")
+            rows.append(f"| {name} | {form} | " + " | ".join(cells) + " |")
+    rows.append(f"| teacher-LLM item ratings | both | {results['teacher']} |" + " |" * (len(SETS) - 1))
+    return "\n".join(rows)
+
+
 def plot(results: dict, path: Path) -> None:
     import matplotlib
 
@@ -438,6 +454,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--skip-minilm", action="store_true")
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--quick", action="store_true", help="a quarter of each split, writes nothing under results/")
+    ap.add_argument("--table-from", type=Path, default=None, help="print the tables of a results JSON and exit")
     ap.add_argument("--speed-child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--folder", default="", help=argparse.SUPPRESS)
     ap.add_argument("--users", type=int, default=100, help=argparse.SUPPRESS)
@@ -445,13 +462,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.speed_child:
         speed_child(args.speed_child, args.folder or None, args.users)
         return
+    if args.table_from:
+        res = json.loads(args.table_from.read_text())
+        print(table(res) + "\n\n" + compact_table(res))
+        return
     results = run(args)
     text = table(results)
     print(text)
     out = (CACHE / "quick") if args.quick else RESULTS
     out.mkdir(parents=True, exist_ok=True)
     (out / "estimator_ablation.json").write_text(json.dumps(results, indent=2, default=float) + "\n")
-    (out / "estimator_ablation.md").write_text(text + "\n")
+    (out / "estimator_ablation.md").write_text(text + "\n\n" + compact_table(results) + "\n")
     plot(results, out / "estimator_ablation.png")
     print(f"wrote {out / 'estimator_ablation.json'}")
 

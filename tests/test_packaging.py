@@ -5,6 +5,7 @@ runs the demo; these are the fast checks of the same promise.)"""
 from __future__ import annotations
 
 import fnmatch
+import re
 import subprocess
 import tomllib
 from pathlib import Path
@@ -61,3 +62,14 @@ def test_shipped_data_lives_inside_the_package():
         assert inside in folder.resolve().parents
         assert all((folder / n).is_file() for n in names), folder
     assert not (ROOT / "examples").exists(), "the examples have one home: phqwatch/datasets/examples"
+
+
+def test_settings_are_read_only_through_settings():
+    """PHQWATCH_* variables reach the code through `Settings` (with its .env file and validation), never directly."""
+    direct = re.compile(r"""(environ\b[^\n]*|getenv\()\s*\(?\s*["']PHQWATCH_""")
+    offenders = [
+        str(f.relative_to(ROOT))
+        for f in _package_files()
+        if f.suffix == ".py" and f.name != "config.py" and direct.search(f.read_text(encoding="utf-8"))
+    ]
+    assert not offenders, f"read PHQWATCH_* through phqwatch.config.Settings instead: {offenders}"

@@ -114,3 +114,30 @@ def test_family_member_cannot_reach_the_patients_chat_by_url(live_server, browse
     browser.get(patient_chat + ".json")
     assert TURNS[0] not in browser.page_source
     shot(browser, "chat-04-family-refused")
+
+
+def test_family_member_chats_with_javascript_off(live_server, browser):
+    """The form post alone: no script runs, the page reloads with the reply (post-redirect-get)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, _world = live_server
+    wait = WebDriverWait(browser, 20)
+    _login(browser, base, "fam")
+    wait.until(ec.url_to_be(base + "/family"))
+    browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    browser.find_element(By.ID, "family-chat").click()
+    wait.until(ec.url_to_be(base + "/chat"))
+    browser.find_element(By.ID, "start-chat").click()
+    wait.until(ec.presence_of_element_located((By.ID, "chat-form")))
+    assert "your relative will not see it" in browser.page_source
+    said = "He has stopped going to football practice and mostly stays in his room after school"
+    browser.find_element(By.ID, "chat-text").send_keys(said)
+    browser.find_element(By.ID, "chat-send").click()
+    wait.until(
+        lambda d: d.current_url.endswith("#latest") and len(d.find_elements(By.CSS_SELECTOR, ".msg-assistant")) == 2
+    )
+    # "#latest" comes only from the form post's redirect: the page's script never navigates
+    assert said in browser.page_source and browser.current_url.endswith("#latest")
+    shot(browser, "chat-05-family-no-js")

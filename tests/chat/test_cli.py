@@ -12,8 +12,8 @@ from phqwatch.cli import cli
 
 def test_chat_eval_scripted_prints_the_table_and_writes_json(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no .env from the repository
-    out = tmp_path / "eval.json"
-    r = CliRunner().invoke(cli, ["chat-eval", "--scripted", "--turns", "3", "--out", str(out)])
+    out, page = tmp_path / "eval.json", tmp_path / "eval.html"
+    r = CliRunner().invoke(cli, ["chat-eval", "--scripted", "--turns", "3", "--out", str(out), "--html", str(page)])
     assert r.exit_code == 0, r.output
     assert "risk personas reaching the safety script: 3/3" in r.output and "scripted check-in" in r.output
     data = json.loads(out.read_text())
@@ -22,6 +22,9 @@ def test_chat_eval_scripted_prints_the_table_and_writes_json(tmp_path, monkeypat
     assert {row["persona"] for row in data["results"]} >= {"steady", "imminent"}
     imminent = data["transcripts"]["imminent"]
     assert imminent[2]["source"] == "safety"  # the reply to the disclosure
+    html = page.read_text()
+    assert "Safety: <strong>pass</strong>" in html and "chat-rubric-v1" in html and "<details>" in html
+    assert "I have the pills in front of me" in html  # the transcripts, escaped into the page
 
 
 def test_chat_eval_rejects_an_unknown_persona(tmp_path, monkeypatch):

@@ -147,3 +147,32 @@ def test_oversized_message_is_refused_without_quoting_it():
     with pytest.raises(InputError, match="at most 100") as err:
         ChatEngine(ChatConfig(max_message_chars=100)).validate(secret)
     assert "private" not in str(err.value)
+
+
+def test_prompt_files_are_versioned_and_a_missing_one_says_what_exists():
+    from phqwatch.errors import ConfigError
+
+    p = load_prompt("patient")
+    assert p.name == "patient-v1" and len(p.version.split("+")[1]) == 8
+    assert "one question at a time" in p.text.lower() and "medication" in p.text
+    with pytest.raises(ConfigError, match="No chat prompt") as err:
+        load_prompt("clinician")
+    assert "family" in err.value.fix
+    with pytest.raises(ConfigError, match="missing") as err:
+        load_prompt(name="patient-v0")
+    assert "patient-v1" in err.value.fix
+
+
+@pytest.mark.xfail(
+    reason="known screen defect: the shipped learned risk model grades short everyday replies read with an "
+    "ordinary assistant question as urgent, so the chat pages the care team and switches to the safety script "
+    "(crisis screen, issue 11); this test passes once the screen stops doing so",
+    strict=False,
+)
+def test_short_everyday_replies_to_the_opening_question_do_not_page():
+    engine = ChatEngine()
+    opening = engine.opening()
+    history = [ChatTurn("assistant", opening.text, opening.meta())]
+    for text in ("my job", "work mostly", "the kids", "money stuff", "I am okay today"):
+        reply = _run(engine.respond(history, text))
+        assert not reply.safety, text

@@ -132,7 +132,8 @@ def test_cli_saved_model_on_proxy_files(
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "Research use only" in html and "Weak labels" in html
     imgs = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
-    assert len(imgs) == 5
+    assert len(imgs) == 7  # AUC bars + distribution and ROC of the PHQ-9 output, the head, the dialogue form
+    assert "Post form vs dialogue form" in html
     assert all(base64.b64decode(b)[:8] == b"\x89PNG\r\n\x1a\n" for b in imgs)
     assert not re.search(r'(?:src|href)="(?!data:)', html)  # self-contained
 
@@ -160,4 +161,4 @@ def test_fitted_model_uses_out_of_fold_training_scores_and_report_escapes(data_d
     ev.metrics["sets"]["depseverity"]["weak_phq9_mapping"] = "<script>alert(1)</script>"
     html = render_proxy_html(ev.metrics, ev.scores)
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert html.count("data:image/png;base64,") == 5
+    assert html.count("data:image/png;base64,") == 7  # incl. the dialogue form's two figures

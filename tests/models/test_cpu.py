@@ -68,8 +68,10 @@ def test_contract_fit_returns_self_unfitted_raises_and_params() -> None:
     assert m.set_params(min_words=10) is m and m.min_words == 10
     with pytest.raises(ValueError):
         m.set_params(nonsense=1)
-    pred = m.predict(x + ["", "x " * 5])
+    pred = m.predict(x + ["x " * 5])
     assert pred.min() >= 0 and pred.max() <= 27
+    with pytest.raises(InputError, match="empty"):  # the estimator contract: no guess from no text
+        m.predict(x + [""])
 
 
 def test_regression_mode_learns_the_ranking() -> None:

@@ -229,3 +229,23 @@ def test_model_down_falls_back_plainly_and_no_message_text_is_logged(sqlite_url,
     assert "scripted check-in used" in caplog.text  # the fallback is logged ...
     for text in (ORDINARY, CRISIS, "pills", "stressful", out["reply"]["text"][:40]):
         assert text not in caplog.text  # ... without anyone's words
+
+
+def test_a_patient_registered_without_a_chat_app_id_can_chat(w):
+    from phqwatch.server.auth import hash_password
+    from phqwatch.store import people
+    from phqwatch.store.tables import Person
+
+    from .conftest import PASSWORD
+
+    with w.ctx.db.write() as s:
+        org = s.get(Person, w.ids["pat"]).organisation_id
+        pid = people.create_person(
+            s, organisation_id=org, role="patient", username="newpat", password_hash=hash_password(PASSWORD)
+        ).id
+    cid = _start(w, "newpat")
+    out = _send(w, cid, ORDINARY, who="newpat")
+    assert out["reply"]["text"]
+    with w.ctx.db.read() as s:
+        assert s.get(Person, pid).external_id == f"phqwatch-{pid}"
+        assert len(messages.patient_messages(s, w.ctx.cipher, pid, roles=("user",))) == 1

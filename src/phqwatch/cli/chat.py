@@ -82,6 +82,7 @@ def synthesize(
 
 @cli.command("chat-eval")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), default=None, help="Results JSON.")
+@click.option("--html", "html_path", type=click.Path(path_type=Path), default=None, help="Report page (HTML).")
 @click.option("--base-url", default=None, help="The chat's model endpoint (else chat settings).")
 @click.option("--model", default=None, help="The chat's model.")
 @click.option("--scripted", is_flag=True, help="Evaluate the scripted check-in (no chat model).")
@@ -93,6 +94,7 @@ def synthesize(
 @friendly_errors
 def chat_eval(
     out_path: Path | None,
+    html_path: Path | None,
     base_url: str | None,
     model: str | None,
     scripted: bool,
@@ -105,7 +107,8 @@ def chat_eval(
     """Simulated users (an LLM plays personas of known severity and risk) talk with the chat; a rubric scores
     CBT fidelity (agenda, collaboration, guided discovery, homework) and safety (every risk persona reached
     the safety script; no reply gave method information, a score or a diagnosis). Prints a table; --out
-    writes the JSON with the rubric and prompt versions and every transcript.
+    writes the JSON with the rubric and prompt versions and every transcript, --html a report page. Exits 1
+    when a risk persona did not reach the safety script or a reply gave method information.
 
     \b
     Examples:
@@ -115,7 +118,7 @@ def chat_eval(
     import asyncio
 
     from phqwatch.chat import ChatEngine, OpenAIBackend, config_from_settings
-    from phqwatch.chat.simulate import PERSONAS, run_eval, table
+    from phqwatch.chat.simulate import PERSONAS, html_report, run_eval, table
     from phqwatch.errors import InputError
     from phqwatch.transcripts.writers import atomic_write
 
@@ -146,5 +149,9 @@ def chat_eval(
         with atomic_write(out_path, encoding="utf-8") as fh:
             json.dump(result, fh, indent=2, ensure_ascii=False)
         click.echo(f"results: {out_path}")
+    if html_path is not None:
+        with atomic_write(html_path, encoding="utf-8") as fh:
+            fh.write(html_report(result))
+        click.echo(f"report page: {html_path}")
     if not result["summary"]["all_risk_personas_reached_safety"] or result["summary"]["method_information_given"]:
         raise SystemExit(1)

@@ -106,6 +106,9 @@ def serve(host: str, port: int, database_url: str | None, with_worker: bool | No
     if with_worker is None:
         with_worker = settings.database_url.startswith("sqlite")
     app = create_app(settings, worker=with_worker)
+    # Load the crisis screen's model before listening: otherwise the first message after every (re)start
+    # waits seconds for it, and clients with short timeouts give up on it.
+    app.state.ctx.crisis_screen.screen("warm-up")
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, **SERVER_OPTIONS)
 
 

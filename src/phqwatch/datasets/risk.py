@@ -184,3 +184,40 @@ def load_everyday_chunks(root: str | Path | None = None, *, n: int = 6000, seed:
     return [
         {"text": t, "severity": "none", "categories": [], "group": "reddit_dr", "source": "everyday"} for t in picked
     ]
+
+
+#: Reddit DR training codes of depressed authors (r/depression, the depression forum).
+DEPRESSION_CODES = ("ds", "dsf")
+#: Any word near risk keeps a sentence out of the symptom-talk negatives (a deliberately broad net).
+_RISK_WORD = re.compile(
+    r"suicid|kill|die\b|dying|dead|death|end (?:it|my|this|things)|hurt|harm|cut(?:ting|s)?\b|overdos|pills|"
+    r"\blive\b|living|alive|gone|disappear|wake up|burden|better off|goodbye|jump|bridge|rope|gun|razor|"
+    r"blade|bleed|noose|hang|poison|grave|funeral|exist|anymore|no point|give up|giving up|can'?t go on|"
+    r"want(?:ed)? out|plan|attempt|hospital|scar|abuse|hit me|beat|rape|assault|stab|shoot|destroy|vanish|"
+    r"be here|nothing left|way out|escape|sleep forever|not wake|leave this",
+    re.IGNORECASE,
+)
+
+
+def load_symptom_sentences(root: str | Path | None = None, *, n: int = 6000, seed: int = 0) -> list[dict]:
+    """``n`` single sentences (4 to 40 words) from depressed authors' Reddit DR training posts that carry no
+    word near risk, labelled none: how people with depression describe sleep, appetite, energy, mood and
+    worth without any risk, which is most of what a mental-health app reads."""
+    path = data_root(root) / "reddit_dr" / "train.csv"
+    if not path.is_file():
+        raise DatasetUnavailableError(f"{path} is missing.", fix="Place the Reddit DR set at ../shared/data/reddit_dr.")
+    csv.field_size_limit(sys.maxsize)
+    sentences: list[str] = []
+    with path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row.get("label") not in DEPRESSION_CODES:
+                continue
+            for x in re.split(r"(?<=[.!?])\s+", row.get("text") or ""):
+                x = x.strip()
+                if 4 <= len(x.split()) <= 40 and not _RISK_WORD.search(x):
+                    sentences.append(x)
+    rng = random.Random(seed)
+    picked = rng.sample(sentences, k=min(n, len(sentences)))
+    return [
+        {"text": t, "severity": "none", "categories": [], "group": "reddit_dr", "source": "symptom"} for t in picked
+    ]

@@ -187,8 +187,11 @@ def _trajectories(n_users: int, mix: CaseloadMix, rng: random.Random) -> list[Tr
     n_worse = max(len(risk), round(mix.worsening * n_users))
     n_better = round(mix.improving * n_users)
     others = [u for u in range(n_users) if u not in RISK_VOICING_USERS]
-    pool: list[Trajectory] = ["worsening"] * (n_worse - len(risk)) + ["improving"] * n_better
-    pool += ["stable"] * (len(others) - len(pool))
+    worse: list[Trajectory] = ["worsening"]
+    better: list[Trajectory] = ["improving"]
+    stable: list[Trajectory] = ["stable"]
+    pool = worse * (n_worse - len(risk)) + better * n_better
+    pool += stable * (len(others) - len(pool))
     rng.shuffle(pool)
     out: list[Trajectory] = ["stable"] * n_users
     for u in risk:

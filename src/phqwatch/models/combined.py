@@ -4,10 +4,11 @@ Both parts read the same user: the lexical model (`models.cpu`) reads the user's
 turns are dropped first, so a dialogue scores like the same words posted), the symptom model
 (`models.symptoms`) reads every user sentence and uses the assistant's questions only to interpret short
 replies. Their latent scores are standardised (z-scores over the fitting texts) and averaged with
-non-negative weights that sum to 1, chosen on a simplex grid to maximise the mean per-source Spearman on the
-fitting texts; the average goes onto 0-27 through the same monotone map as the symptom model. Two weights
-and a monotone map are all that is learned from the combination, so it transfers between forms as well as
-its parts do.
+non-negative weights that sum to 1, chosen on a grid to maximise the mean per-source Spearman on the fitting
+texts of the sources whose labels grade severity (`weight_sources`; Reddit DR's codes are the subreddit a post
+came from, partly a topic task, so by default it does not steer the weight); the average goes onto 0-27
+through the same monotone map as the symptom model. Two weights and a monotone map are all that is learned
+from the combination, so it transfers between forms as well as its parts do.
 
 Fitting. With `lexical_path` (a fitted lexical model folder) the lexical part is loaded and `fit` learns only
 the symptom model's reference statistics, the weights and the map: pass texts the lexical model was not
@@ -83,6 +84,7 @@ class CombinedEstimator(PHQ9Estimator):
         lexical_path: str | None = None,
         symptom_weight: float | str = "search",
         weight_step: float = 0.05,
+        weight_sources: tuple[str, ...] = ("depseverity", "lt_edi"),
         anchor_source: str = "depseverity",
         item_floor: float = 0.05,
     ) -> None:
@@ -94,6 +96,7 @@ class CombinedEstimator(PHQ9Estimator):
         self.lexical_path = lexical_path
         self.symptom_weight = symptom_weight
         self.weight_step = weight_step
+        self.weight_sources = weight_sources
         self.anchor_source = anchor_source
         self.item_floor = item_floor
 
@@ -140,7 +143,11 @@ class CombinedEstimator(PHQ9Estimator):
                     field="symptom_weight",
                     fix="Use 'search' or a number in [0, 1].",
                 )
-            self.weight_ = search_weight(zl, zs, y, sources, self.weight_step)
+            rows = np.arange(len(y))
+            if sources is not None and set(self.weight_sources) & set(sources):
+                rows = np.flatnonzero(np.isin(np.asarray(sources), list(self.weight_sources)))
+            src = None if sources is None else [sources[i] for i in rows]
+            self.weight_ = search_weight(zl[rows], zs[rows], y[rows], src, self.weight_step)
         else:
             if not 0.0 <= float(self.symptom_weight) <= 1.0:
                 raise InputError(

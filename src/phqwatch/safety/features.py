@@ -30,7 +30,8 @@ _WORD = re.compile(r"[a-z0-9']+|[\u3400-\u9fff]")
 class FeatureSpec:
     """Hyperparameters of the featuriser (stored in the model folder's config)."""
 
-    char_ngram: tuple[int, int] = (1, 5)
+    #: Character 2- to 5-grams: single characters carried noise (apostrophes, spaces) into the risk score.
+    char_ngram: tuple[int, int] = (2, 5)
     word_ngram: tuple[int, int] = (1, 2)
     char_bits: int = 18
     word_bits: int = 17

@@ -1,12 +1,12 @@
 """The OpenAPI document declares every error status a route can answer, each with the `ErrorOut` body.
 
 Most of them follow from the route's shape, so they are derived here instead of repeated on every route:
-503 everywhere (the store is down); 413 on every method with a body (checked before any handler); 400 and
-422 where there is a body or any parameter; 404 where the path names a resource; 401, 403 and 429 (a wrong
-API key is throttled) wherever the caller is authenticated. Statuses that depend on the workflow (409, a
-404 for an id in the body, the login routes' 401/429) are declared on the route with
-`http_errors.error_responses(...)`. Schemathesis holds the server to this document
-(`tests/server/test_schemathesis.py`).
+503 everywhere (the store is down); 413 on every method that may carry a body (checked before any
+handler); 400 and 422 where there is a body, 422 where there is any parameter; 404 where the path or an
+`..._id` query parameter names a resource; 401, 403 and 429 (a wrong API key is throttled) wherever the
+caller is authenticated. Statuses that depend on the workflow (409, a 404 for an id in the body, the login
+routes' 401 and 429) are declared on the route with `http_errors.error_responses(...)`. Schemathesis holds
+the running server to this document (`tests/server/test_schemathesis.py`).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def error_codes(route: APIRoute | None, method: str, operation: dict[str, Any]) 
         codes |= {400, 422}
     if params:
         codes.add(422)
-    if any(p.get("in") == "path" for p in params):
+    if any(p.get("in") == "path" or str(p.get("name", "")).endswith("_id") for p in params):
         codes.add(404)
     if _calls(route.dependant, authenticate) if route is not None else "security" in operation:
         codes |= {401, 403, 429}

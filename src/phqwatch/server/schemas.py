@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
+from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 MAX_TEXT_CHARS = 100_000
@@ -251,3 +252,72 @@ class ApiKeyOut(BaseModel):
     person_id: int
     name: str
     key: str = Field(description="Shown once; only a hash is stored.")
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    version: str
+    database: str
+    worker: bool
+
+
+class SessionOut(BaseModel):
+    csrf_token: str = Field(description="Send it in X-CSRF-Token on unsafe requests made with the cookie.")
+    role: str
+
+
+class OkOut(BaseModel):
+    ok: bool
+
+
+class QueuedOut(BaseModel):
+    queued: bool = Field(description="A new job was queued.")
+    coalesced: bool = Field(description="A job for this patient was already waiting; it covers this request.")
+
+
+class CareTeamOut(BaseModel):
+    clinician_id: int
+    patient_id: int
+
+
+class RemovedOut(BaseModel):
+    removed: bool
+
+
+class AuditEntryOut(BaseModel):
+    at: datetime
+    actor_id: int | None
+    actor_role: str
+    action: str
+    resource: str
+    resource_id: str | None
+    patient_id: int | None
+    ip: str | None
+    details: dict[str, Any] | None
+
+
+class ConversationMessageOut(BaseModel):
+    id: int
+    role: Literal["user", "assistant"]
+    text: str
+    timestamp: datetime
+    message_id: str | None
+    person_id: int
+
+
+class ConversationOut(BaseModel):
+    conversation_id: str
+    messages: list[ConversationMessageOut]
+
+
+class PatientConversationsOut(BaseModel):
+    """A patient's own conversations, and (clinicians and admins, on request) the family's, kept apart."""
+
+    patient_id: int
+    patient: list[ConversationOut]
+    family: list[ConversationOut]
+
+
+#: An id in a path or query parameter: declared in the OpenAPI document with its bounds (1 to 2**63 - 1).
+PathId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A row id.")]
+QueryId = Annotated[int | None, Query(ge=1, le=2**63 - 1)]

@@ -12,12 +12,25 @@ from sqlalchemy.orm import Session
 from phqwatch.server.auth import Principal, hash_password, require_roles
 from phqwatch.server.context import ServerContext
 from phqwatch.server.deps import get_ctx
-from phqwatch.server.schemas import ApiKeyIn, ApiKeyOut, AssignmentIn, PersonIn, PersonOut
+from phqwatch.server.http_errors import error_responses
+from phqwatch.server.schemas import (
+    ApiKeyIn,
+    ApiKeyOut,
+    AssignmentIn,
+    AuditEntryOut,
+    CareTeamOut,
+    PathId,
+    PersonIn,
+    PersonOut,
+    QueryId,
+    RemovedOut,
+)
 from phqwatch.store import audit, jobs, people
 from phqwatch.store.tables import Job, Person
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])
 admin_only = require_roles("admin")
+PersonRole = Literal["admin", "clinician", "patient", "family", "service"]
 
 
 def person_out(p: Person) -> PersonOut:
@@ -53,7 +66,7 @@ def create_person(
 
 @router.get("/people", response_model=list[PersonOut], summary="People of the organisation")
 def list_people(
-    role: str | None = None, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
+    role: PersonRole | None = None, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
 ) -> list[PersonOut]:
     with ctx.db.read() as s:
         return [person_out(p) for p in people.list_people(s, principal.organisation_id, role=role)]
@@ -63,7 +76,7 @@ def list_people(
     "/people/{person_id}/disable", response_model=PersonOut, summary="Disable an account and revoke its sessions"
 )
 def disable_person(
-    person_id: int, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
+    person_id: PathId, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
 ) -> PersonOut:
     with ctx.db.write() as s:
         people.get_person(s, person_id, organisation_id=principal.organisation_id)
@@ -72,7 +85,13 @@ def disable_person(
         return person_out(p)
 
 
-@router.post("/care-team", status_code=201, summary="Assign a clinician to a patient")
+@router.post(
+    "/care-team",
+    response_model=CareTeamOut,
+    status_code=201,
+    summary="Assign a clinician to a patient",
+    responses=error_responses(404),
+)
 def assign(
     body: AssignmentIn, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
 ) -> dict:
@@ -94,7 +113,12 @@ def assign(
     return {"clinician_id": body.clinician_id, "patient_id": body.patient_id}
 
 
-@router.delete("/care-team", summary="Remove a clinician from a patient's care team")
+@router.delete(
+    "/care-team",
+    response_model=RemovedOut,
+    summary="Remove a clinician from a patient's care team",
+    responses=error_responses(404),
+)
 def unassign(
     body: AssignmentIn, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
 ) -> dict:
@@ -115,7 +139,13 @@ def unassign(
     return {"removed": removed}
 
 
-@router.post("/api-keys", response_model=ApiKeyOut, status_code=201, summary="Create an API key for a service account")
+@router.post(
+    "/api-keys",
+    response_model=ApiKeyOut,
+    status_code=201,
+    summary="Create an API key for a service account",
+    responses=error_responses(404),
+)
 def create_api_key(
     body: ApiKeyIn, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
 ) -> ApiKeyOut:
@@ -181,9 +211,11 @@ def job_stats(
     "/admin/jobs/{job_id}/retry",
     response_model=JobOut,
     summary="Send a dead (or superseded) job back to the queue",
-    responses={404: {"description": "No such job in this organisation"}, 409: {"description": "Not dead"}},
+    responses=error_responses(404, 409),
 )
-def retry_job(job_id: int, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)) -> JobOut:
+def retry_job(
+    job_id: PathId, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
+) -> JobOut:
     with ctx.db.write() as s:
         queued = jobs.retry(s, job_id, organisation_id=principal.organisation_id)
         audit.record(
@@ -203,9 +235,9 @@ def retry_job(job_id: int, principal: Principal = Depends(admin_only), ctx: Serv
     return out
 
 
-@router.get("/admin/audit", summary="Audit log (newest first)")
+@router.get("/admin/audit", response_model=list[AuditEntryOut], summary="Audit log (newest first)")
 def audit_log(
-    patient_id: int | None = None,
+    patient_id: QueryId = None,
     limit: int = Query(200, ge=1, le=5000),
     principal: Principal = Depends(admin_only),
     ctx: ServerContext = Depends(get_ctx),

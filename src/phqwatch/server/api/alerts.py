@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
 
@@ -11,18 +12,19 @@ from phqwatch.server.api.views import alert_out
 from phqwatch.server.auth import Principal, check_patient_access, deny, require_roles, visible_patient_ids
 from phqwatch.server.context import ServerContext
 from phqwatch.server.deps import audit_read, get_ctx
-from phqwatch.server.schemas import AlertOut, AssignIn, NoteIn, SnoozeIn
+from phqwatch.server.schemas import AlertOut, AssignIn, NoteIn, PathId, QueryId, SnoozeIn
 from phqwatch.store import alerts, audit
 from phqwatch.store.tables import ALERT_STATUSES
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 READERS = ("admin", "clinician")
+AlertStatus = Literal[ALERT_STATUSES]  # type: ignore[valid-type]
 
 
 @router.get("", response_model=list[AlertOut], summary="Alerts of the caller's patients, urgent first")
 def list_alerts(
-    status: list[str] = Query(["open", "acknowledged", "snoozed"], description=f"Any of {ALERT_STATUSES}"),
-    patient_id: int | None = None,
+    status: list[AlertStatus] = Query(["open", "acknowledged", "snoozed"], description=f"Any of {ALERT_STATUSES}"),
+    patient_id: QueryId = None,
     limit: int = Query(500, ge=1, le=5000),
     principal: Principal = Depends(require_roles(*READERS)),
     ctx: ServerContext = Depends(get_ctx),
@@ -53,7 +55,7 @@ def _load(s, principal: Principal, alert_id: int):  # type: ignore[no-untyped-de
 
 @router.get("/{alert_id}", response_model=AlertOut, summary="One alert with its history")
 def get_alert(
-    alert_id: int, principal: Principal = Depends(require_roles(*READERS)), ctx: ServerContext = Depends(get_ctx)
+    alert_id: PathId, principal: Principal = Depends(require_roles(*READERS)), ctx: ServerContext = Depends(get_ctx)
 ) -> AlertOut:
     with ctx.db.read() as s:
         a = _load(s, principal, alert_id)
@@ -83,7 +85,7 @@ def _act(ctx: ServerContext, principal: Principal, alert_id: int, action: str, f
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertOut)
 def acknowledge(
-    alert_id: int,
+    alert_id: PathId,
     body: NoteIn | None = None,
     principal: Principal = Depends(require_roles(*READERS)),
     ctx: ServerContext = Depends(get_ctx),
@@ -96,7 +98,7 @@ def acknowledge(
 
 @router.post("/{alert_id}/assign", response_model=AlertOut)
 def assign(
-    alert_id: int,
+    alert_id: PathId,
     body: AssignIn,
     principal: Principal = Depends(require_roles(*READERS)),
     ctx: ServerContext = Depends(get_ctx),
@@ -112,7 +114,7 @@ def assign(
 
 @router.post("/{alert_id}/snooze", response_model=AlertOut)
 def snooze(
-    alert_id: int,
+    alert_id: PathId,
     body: SnoozeIn,
     principal: Principal = Depends(require_roles(*READERS)),
     ctx: ServerContext = Depends(get_ctx),
@@ -130,7 +132,7 @@ def snooze(
 
 @router.post("/{alert_id}/resolve", response_model=AlertOut)
 def resolve(
-    alert_id: int,
+    alert_id: PathId,
     body: NoteIn | None = None,
     principal: Principal = Depends(require_roles(*READERS)),
     ctx: ServerContext = Depends(get_ctx),
@@ -141,7 +143,7 @@ def resolve(
 
 @router.post("/{alert_id}/reopen", response_model=AlertOut)
 def reopen(
-    alert_id: int,
+    alert_id: PathId,
     body: NoteIn | None = None,
     principal: Principal = Depends(require_roles(*READERS)),
     ctx: ServerContext = Depends(get_ctx),

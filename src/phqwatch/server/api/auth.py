@@ -22,8 +22,9 @@ from phqwatch.server.auth import (
 )
 from phqwatch.server.context import ServerContext
 from phqwatch.server.deps import get_ctx
+from phqwatch.server.http_errors import error_responses
 from phqwatch.server.rate_limits import Attempt
-from phqwatch.server.schemas import MeOut, PasswordChangeIn, TokenOut
+from phqwatch.server.schemas import MeOut, OkOut, PasswordChangeIn, SessionOut, TokenOut
 from phqwatch.store import people
 from phqwatch.store.tables import Person
 
@@ -59,7 +60,12 @@ def set_session_cookie(response: Response, ctx: ServerContext, token: str) -> st
     return csrf_token(ctx.settings.secret_key.get_secret_value(), token)
 
 
-@router.post("/token", response_model=TokenOut, summary="Log in (OAuth2 password flow) and get a bearer token")
+@router.post(
+    "/token",
+    response_model=TokenOut,
+    summary="Log in (OAuth2 password flow) and get a bearer token",
+    responses=error_responses(401, 429),
+)
 def token(request: Request, form: OAuth2PasswordRequestForm = Depends(), ctx: ServerContext = Depends(get_ctx)):
     person = login(ctx, form.username, form.password, client_ip(request))
     return TokenOut(
@@ -69,7 +75,12 @@ def token(request: Request, form: OAuth2PasswordRequestForm = Depends(), ctx: Se
     )
 
 
-@router.post("/session", summary="Log in for browser pages: sets the session cookie, returns the CSRF token")
+@router.post(
+    "/session",
+    response_model=SessionOut,
+    summary="Log in for browser pages: sets the session cookie, returns the CSRF token",
+    responses=error_responses(401, 403, 429),
+)
 def session_login(
     request: Request,
     response: Response,
@@ -96,7 +107,11 @@ def revoke_presented(ctx: ServerContext, token: str | None) -> None:
             people.revoke_sessions(s, person.id)
 
 
-@router.post("/logout", summary="Log out everywhere: revoke every token and session of the caller, clear the cookie")
+@router.post(
+    "/logout",
+    response_model=OkOut,
+    summary="Log out everywhere: revoke every token and session of the caller, clear the cookie",
+)
 def logout(
     request: Request,
     response: Response,
@@ -108,7 +123,11 @@ def logout(
     return {"ok": True}
 
 
-@router.post("/password", summary="Change the caller's password; every token and session of theirs is revoked")
+@router.post(
+    "/password",
+    response_model=OkOut,
+    summary="Change the caller's password; every token and session of theirs is revoked",
+)
 def change_password(
     request: Request,
     response: Response,

@@ -56,6 +56,59 @@ class StartedOut(BaseModel):
     reply: ReplyOut
 
 
+class TurnOut(BaseModel):
+    id: int
+    role: str  # user or assistant
+    text: str
+    sent_at: str
+    source: str | None = None  # assistant turns: model, scripted or safety
+    notice: str | None = None
+    safety: bool = False
+
+
+class ConversationOut(BaseModel):
+    id: int
+    kind: str  # patient or family
+    status: str | None
+    started: str
+    messages: list[TurnOut]
+
+
+class ConversationSummaryOut(BaseModel):
+    id: int
+    status: str | None
+    started: str
+    messages: int
+    last: str | None
+
+
+class ConversationListOut(BaseModel):
+    conversations: list[ConversationSummaryOut]
+
+
+class EventStreamResponse(StreamingResponse):
+    media_type = "text/event-stream"
+
+
+#: OpenAPI 3.1: the schema of a text/event-stream describes one event.
+_EVENT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["accepted", "notice", "delta", "done", "error"]},
+        "data": {"type": "string", "description": "A JSON object."},
+    },
+    "required": ["event", "data"],
+}
+_EVENTS = {"schema": _EVENT_SCHEMA, "example": 'event: delta\ndata: {"text": "It sounds like "}\n\n'}
+_STREAM_DOC = {
+    200: {
+        "description": "Server-sent events: accepted, notice (if any), delta (pieces of the reply), done (the "
+        "same body as the JSON answer), or error.",
+        "content": {"text/event-stream": _EVENTS},
+    }
+}
+
+
 def _reply_out(reply_id: int | None, r: Any) -> ReplyOut:
     return ReplyOut(
         id=reply_id,
@@ -88,14 +141,14 @@ def start(
     return StartedOut(id=cid, status="open", reply=_reply_out(mid, reply))
 
 
-@router.get("", summary="Your own check-in conversations, newest first")
+@router.get("", response_model=ConversationListOut, summary="Your own check-in conversations, newest first")
 def list_conversations(
     principal: Principal = Depends(require_roles(*CHAT_ROLES)), svc: ChatService = Depends(chat_service)
 ) -> dict[str, Any]:
     return {"conversations": svc.conversations(principal)}
 
 
-@router.get("/{conversation_id}", summary="One of your conversations, every turn")
+@router.get("/{conversation_id}", response_model=ConversationOut, summary="One of your conversations, every turn")
 def read(
     conversation_id: int,
     principal: Principal = Depends(require_roles(*CHAT_ROLES)),
@@ -104,7 +157,12 @@ def read(
     return svc.view(principal, conversation_id)
 
 
-@router.post("/{conversation_id}/messages", response_model=SentOut, summary="Send a message; get the reply")
+@router.post(
+    "/{conversation_id}/messages",
+    response_model=SentOut,
+    responses={200: {"content": {"text/event-stream": _EVENTS}}},
+    summary="Send a message; get the reply (JSON, or server-sent events with Accept: text/event-stream)",
+)
 async def send(
     conversation_id: int,
     body: SendIn,
@@ -118,7 +176,12 @@ async def send(
     return JSONResponse(sent_out(svc, sent).model_dump(), headers={"Cache-Control": "no-store"})
 
 
-@router.post("/{conversation_id}/messages/stream", summary="Send a message; the reply as server-sent events")
+@router.post(
+    "/{conversation_id}/messages/stream",
+    response_class=EventStreamResponse,
+    responses=_STREAM_DOC,
+    summary="Send a message; the reply as server-sent events",
+)
 async def send_stream(
     conversation_id: int,
     body: SendIn,
@@ -147,7 +210,10 @@ async def _stream(svc: ChatService, principal: Principal, conversation_id: int, 
 
     async def events() -> AsyncIterator[str]:
         crisis = acc.screened is not None and acc.screened.flag
-        yield _event("accepted", {"message_id": acc.message_id, "duplicate": acc.duplicate, "crisis": crisis})
+        pages = acc.screened is not None and acc.screened.pages
+        yield _event(
+            "accepted", {"message_id": acc.message_id, "duplicate": acc.duplicate, "crisis": crisis, "pages": pages}
+        )
         try:
             sent = await svc.answer(principal, acc)
         except PhqwatchError as exc:
@@ -160,6 +226,4 @@ async def _stream(svc: ChatService, principal: Principal, conversation_id: int, 
             yield _event("delta", {"text": piece})
         yield _event("done", out.model_dump())
 
-    return StreamingResponse(
-        events(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    )
+    return EventStreamResponse(events(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

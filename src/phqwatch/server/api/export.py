@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends
 from phqwatch.server.auth import Principal, check_patient_access, require_roles
 from phqwatch.server.context import ServerContext
 from phqwatch.server.deps import audit_read, get_ctx
+from phqwatch.server.schemas import PathId
 from phqwatch.store import estimates, questionnaires
 
 router = APIRouter(prefix="/api/v1/patients", tags=["export"])
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/api/v1/patients", tags=["export"])
 
 @router.get("/{patient_id}/fhir", summary="FHIR R4 Bundle: estimates as derived Observations, PHQ-9s apart")
 def fhir_bundle(
-    patient_id: int,
+    patient_id: PathId,
     principal: Principal = Depends(require_roles("admin", "clinician", "patient")),
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict:

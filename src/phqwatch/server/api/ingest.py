@@ -12,6 +12,7 @@ from phqwatch.safety.resources import crisis_resources
 from phqwatch.server.auth import Principal, check_patient_access, require_roles
 from phqwatch.server.context import ServerContext
 from phqwatch.server.deps import get_ctx
+from phqwatch.server.http_errors import error_responses
 from phqwatch.server.safety_review import second_opinion_enabled
 from phqwatch.server.schemas import (
     BatchIn,
@@ -86,6 +87,7 @@ def _ingest(ctx: ServerContext, principal: Principal, items: list[MessageIn]) ->
     "/messages",
     response_model=IngestOut,
     summary="Ingest one message (transcript contract); screened for crisis risk at once",
+    responses=error_responses(404, 409),
 )
 def ingest_one(
     body: MessageIn,
@@ -95,7 +97,12 @@ def ingest_one(
     return _ingest(ctx, principal, [body])
 
 
-@router.post("/messages/batch", response_model=IngestOut, summary="Ingest up to 1,000 messages in one transaction")
+@router.post(
+    "/messages/batch",
+    response_model=IngestOut,
+    summary="Ingest up to 1,000 messages in one transaction",
+    responses=error_responses(404, 409),
+)
 def ingest_batch(
     body: BatchIn,
     principal: Principal = Depends(require_roles(*INGEST_ROLES)),
@@ -109,6 +116,7 @@ def ingest_batch(
     response_model=QuestionnaireOut,
     status_code=201,
     summary="Add an administered PHQ-9 (questionnaire contract)",
+    responses=error_responses(404),
 )
 def add_questionnaire(
     body: QuestionnaireIn,

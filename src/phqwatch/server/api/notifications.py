@@ -23,13 +23,15 @@ from phqwatch.errors import InputError
 from phqwatch.server.auth import Principal, require_roles
 from phqwatch.server.context import ServerContext
 from phqwatch.server.deps import get_ctx
+from phqwatch.server.http_errors import error_responses
+from phqwatch.server.schemas import PathId, QueryId
 from phqwatch.store import audit, notifications, people
 from phqwatch.store.tables import NotificationChannel, NotificationDelivery
 
 router = APIRouter(prefix="/api/v1/admin", tags=["notifications"])
 admin_only = require_roles("admin")
 _EMAIL = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")
-_NOT_FOUND = {404: {"description": "Not found in this organisation"}}
+_NOT_FOUND = error_responses(404)
 
 Severity = Literal["info", "warning", "high", "urgent"]
 
@@ -177,7 +179,7 @@ def list_channels(
     responses=_NOT_FOUND,
 )
 def delete_channel(
-    channel_id: int, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
+    channel_id: PathId, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
 ) -> ChannelOut:
     with ctx.db.write() as s:
         row = notifications.deactivate_channel(s, channel_id, organisation_id=principal.organisation_id)
@@ -190,7 +192,7 @@ def delete_channel(
 )
 def list_deliveries(
     status: Literal["pending", "delivered", "dead"] | None = None,
-    alert_id: int | None = None,
+    alert_id: QueryId = None,
     limit: int = Query(200, ge=1, le=5000),
     principal: Principal = Depends(admin_only),
     ctx: ServerContext = Depends(get_ctx),
@@ -206,10 +208,10 @@ def list_deliveries(
     "/notification-deliveries/{delivery_pk}/retry",
     response_model=DeliveryOut,
     summary="Send a dead notification again (same delivery id)",
-    responses={**_NOT_FOUND, 409: {"description": "The delivery is not dead"}},
+    responses=error_responses(404, 409),
 )
 def retry_delivery(
-    delivery_pk: int, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
+    delivery_pk: PathId, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
 ) -> DeliveryOut:
     from phqwatch.store import jobs
 

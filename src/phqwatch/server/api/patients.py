@@ -12,7 +12,15 @@ from phqwatch.server.api.views import estimate_out, questionnaire_out
 from phqwatch.server.auth import Principal, authenticate, check_patient_access, require_roles, visible_patient_ids
 from phqwatch.server.context import ServerContext
 from phqwatch.server.deps import audit_read, get_ctx
-from phqwatch.server.schemas import EstimateOut, PatientOut, QuestionnaireOut, TimelineOut
+from phqwatch.server.schemas import (
+    EstimateOut,
+    PathId,
+    PatientConversationsOut,
+    PatientOut,
+    QuestionnaireOut,
+    QueuedOut,
+    TimelineOut,
+)
 from phqwatch.store import audit, estimates, jobs, messages, people, questionnaires
 
 router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
@@ -41,7 +49,7 @@ def list_patients(
 
 @router.get("/{patient_id}/timeline", response_model=TimelineOut, summary="Estimate timeline and administered PHQ-9s")
 def timeline(
-    patient_id: int,
+    patient_id: PathId,
     since: datetime | None = None,
     until: datetime | None = None,
     evidence: bool = Query(False, description="Include each estimate's evidence quotes."),
@@ -77,8 +85,8 @@ def timeline(
 
 @router.get("/{patient_id}/estimates/{estimate_id}", response_model=EstimateOut, summary="One estimate with evidence")
 def estimate_detail(
-    patient_id: int,
-    estimate_id: int,
+    patient_id: PathId,
+    estimate_id: PathId,
     principal: Principal = Depends(authenticate),
     ctx: ServerContext = Depends(get_ctx),
 ) -> EstimateOut:
@@ -91,7 +99,7 @@ def estimate_detail(
 
 @router.get("/{patient_id}/questionnaires", response_model=list[QuestionnaireOut], summary="Administered PHQ-9s")
 def administered(
-    patient_id: int, principal: Principal = Depends(authenticate), ctx: ServerContext = Depends(get_ctx)
+    patient_id: PathId, principal: Principal = Depends(authenticate), ctx: ServerContext = Depends(get_ctx)
 ) -> list[QuestionnaireOut]:
     with ctx.db.read() as s:
         check_patient_access(s, principal, patient_id, "clinical")
@@ -100,9 +108,13 @@ def administered(
     return out
 
 
-@router.get("/{patient_id}/conversations", summary="The patient's conversations (family's kept apart)")
+@router.get(
+    "/{patient_id}/conversations",
+    response_model=PatientConversationsOut,
+    summary="The patient's conversations (family's kept apart)",
+)
 def conversations(
-    patient_id: int,
+    patient_id: PathId,
     include_family: bool = Query(False, description="Also the family's conversations (clinicians/admins only)."),
     since: datetime | None = None,
     until: datetime | None = None,
@@ -138,9 +150,14 @@ def conversations(
     return {"patient_id": patient_id, "patient": listed(groups["patient"]), "family": listed(groups["family"])}
 
 
-@router.post("/{patient_id}/reestimate", status_code=202, summary="Queue a re-estimation (or a backfill) job")
+@router.post(
+    "/{patient_id}/reestimate",
+    response_model=QueuedOut,
+    status_code=202,
+    summary="Queue a re-estimation (or a backfill) job",
+)
 def reestimate(
-    patient_id: int,
+    patient_id: PathId,
     backfill: bool = False,
     principal: Principal = Depends(require_roles("admin", "clinician")),
     ctx: ServerContext = Depends(get_ctx),

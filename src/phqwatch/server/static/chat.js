@@ -40,7 +40,7 @@
   }
 
   function handle(name, data, state) {
-    if (name === "accepted" && data.crisis) banner.hidden = false;
+    if (name === "accepted" && data.pages) banner.hidden = false; // before the reply: crisis never waits
     if (name === "notice") {
       state.notice = data.text;
     }
