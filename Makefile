@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine (each makes its own environment):
 #   make demo   - install, seed the embedded SQLite database with the synthetic example users, score them
-#                 with the shipped CPU model, write results to demo-out/, and serve the dashboard
+#                 with the shipped lexical-ridge model, write results to demo-out/, and serve the dashboard
 #   make test   - install everything the tests need and run the whole test suite
 PYTHON ?= python3
 VENV ?= .venv

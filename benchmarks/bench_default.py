@@ -1,4 +1,4 @@
-"""Benchmark the CPU default ("lexical-ridge") against majority-class and plain TF-IDF + ridge baselines.
+"""Benchmark lexical-ridge (the shipped default) against majority-class and plain TF-IDF + ridge baselines.
 
     .venv/bin/python benchmarks/bench_default.py [--users 10000] [--baseline-users 2000] [--quick]
         [--head-weights search|equal|stacked]
@@ -15,9 +15,9 @@ the same folds' scores).
 - majority: predicts the training split's most frequent class (constant score).
 - tfidf+ridge: TfidfVectorizer word 1-2-grams + char_wb 2-5-grams (sublinear tf, min_df 2), Ridge(alpha=1),
   trained on that set's train split alone, labels as integer codes.
-- cpu-default (head): the shipped recipe, trained from scratch here on the three train splits; each set is
+- lexical-ridge (head): the shipped recipe, trained from scratch here on the three train splits; each set is
   scored by its own head (its own labels and cut-points).
-- cpu-default (PHQ-9 output): the single PHQ-9 estimate users get (the weighted average of the
+- lexical-ridge (PHQ-9 output): the single PHQ-9 estimate users get (the weighted average of the
   standardised heads, mapped to 0-27 through DepSeverity's class boundaries), scored on every set
   (cut-points cross-fitted on the test split, since it has no per-set training scores).
 Speed: users/s for synthetic users of ~2,000 words (sentences sampled from a project-written vocabulary),
@@ -132,7 +132,7 @@ def quality(n_boot: int = 500, head_weights: str = "search") -> tuple[dict, floa
     t0 = time.perf_counter()
     model = CpuEstimator(head_weights=head_weights).fit(X, y, sources=src)
     cpu_train_s = time.perf_counter() - t0
-    print(f"cpu-default trained from scratch on {len(X)} posts in {cpu_train_s:.1f}s", flush=True)
+    print(f"lexical-ridge trained from scratch on {len(X)} posts in {cpu_train_s:.1f}s", flush=True)
     weights = dict(zip(model.ensemble_["heads"], model.ensemble_["weights"], strict=True))
     print(f"head weights ({head_weights}): {weights}", flush=True)
     res: dict = {}
@@ -154,10 +154,10 @@ def quality(n_boot: int = 500, head_weights: str = "search") -> tuple[dict, floa
             ordinal_metrics(yte, base.predict(tte), train_scores=base_oof, train_labels=ytr, **kw)
         ) | {"cv_spearman": _cv_rho(ytr, base_oof)}
         _, oof = model.train_oof_latent_[n]
-        r["cpu-default (head)"] = _summ(
+        r["lexical-ridge (head)"] = _summ(
             ordinal_metrics(yte, model.predict_latent(tte, n), train_scores=oof, train_labels=ytr, **kw)
         ) | {"cv_spearman": _cv_rho(ytr, oof)}
-        r["cpu-default (PHQ-9 output)"] = _summ(ordinal_metrics(yte, model.predict(tte), **kw))
+        r["lexical-ridge (PHQ-9 output)"] = _summ(ordinal_metrics(yte, model.predict(tte), **kw))
         res[n] = r
         print(f"{n}: " + ", ".join(f"{m} rho={v['spearman']}" for m, v in r.items()), flush=True)
     return res, cpu_train_s, base_train_s
@@ -234,7 +234,7 @@ def markdown(res: dict, sp: dict, train: dict) -> str:
     lines = [
         markdown_quality(res),
         "",
-        "| speed / cost | cpu-default | tfidf+ridge |",
+        "| speed / cost | lexical-ridge | tfidf+ridge |",
         "|---|---|---|",
         f"| users/s (~{sp['mean_words']:.0f} words each) | {sp['cpu_users_per_s']} ({sp['users']} users, "
         f"estimate() incl. items + evidence) | {sp['baseline_users_per_s']} ({sp['baseline_users']} users, "
@@ -262,7 +262,7 @@ def figure(res: dict, path: Path) -> None:
         ax.bar(np.arange(len(sets)) + j * w, vals, w, label=m)
     ax.set_xticks(np.arange(len(sets)) + w * (len(methods) - 1) / 2, sets)
     ax.set_ylabel("Spearman rho (held-out test split)")
-    ax.set_title("CPU default vs baselines on public proxy sets")
+    ax.set_title("lexical-ridge vs baselines on public proxy sets")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

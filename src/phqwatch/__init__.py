@@ -4,13 +4,14 @@ Every estimate is decision support, never a diagnosis: it is labelled "estimated
 administered PHQ-9 scores, and shown with its basis.
 
     >>> import phqwatch
-    >>> model = phqwatch.load_model()                      # the shipped CPU model
+    >>> model = phqwatch.load_model()                      # the shipped lexical-ridge model
     >>> model.predict(["I can't sleep and nothing feels worth doing anymore ..."])
     >>> phqwatch.score_frame(messages_df)                   # transcript contract -> scores contract
 """
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
 from typing import Any
 
 from phqwatch.errors import (
@@ -26,7 +27,10 @@ from phqwatch.errors import (
     TeacherError,
 )
 
-__version__ = "0.1.0"
+try:  # the one version: pyproject.toml's, as installed (also reported by the API, the CLI and model cards)
+    __version__ = _metadata.version("phqwatch")
+except _metadata.PackageNotFoundError:  # pragma: no cover - imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 _LAZY = {
     "Settings": ("phqwatch.config", "Settings"),

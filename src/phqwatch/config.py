@@ -12,9 +12,17 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from phqwatch.phq9 import RECALL_DAYS
+
 #: Values that are only acceptable outside production mode.
 DEV_SECRET = "dev-insecure-secret-change-me"
 DEV_ENCRYPTION_KEY = "ZGV2LWluc2VjdXJlLWVuY3J5cHRpb24ta2V5LTMyYnk="  # base64 of a fixed 32-byte dev key
+
+#: Defaults of settings that functions below the CLI and server also take as arguments (one value each).
+#: Fewer user words than this -> the estimators abstain (`min_words`).
+DEFAULT_MIN_WORDS = 50
+#: Longer messages are truncated when transcripts are read, and refused by the API (`max_message_chars`).
+DEFAULT_MAX_MESSAGE_CHARS = 100_000
 
 DEFAULT_CRISIS_TEXT = (
     "If you are thinking about harming yourself or ending your life, please reach out now: call or text "
@@ -29,14 +37,16 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PHQWATCH_", env_file=".env", extra="ignore")
 
     # --- estimation ---------------------------------------------------------------------------
-    model_dir: Path | None = Field(None, description="Model folder; None means the shipped CPU model.")
+    model_dir: Path | None = Field(None, description="Model folder; None means the shipped lexical-ridge model.")
     data_dir: Path | None = Field(
         None, description="Folder of the public research data sets; None: ../shared/data from the working directory."
     )
-    window_days: int = Field(14, ge=1, description="Days of conversation before a PHQ-9 (its recall period).")
-    min_words: int = Field(50, ge=1, description="Fewer user words than this -> no estimate (abstain).")
+    window_days: int = Field(RECALL_DAYS, ge=1, description="Days of conversation before a PHQ-9 (its recall period).")
+    min_words: int = Field(DEFAULT_MIN_WORDS, ge=1, description="Fewer user words than this -> no estimate (abstain).")
     include_assistant: bool = Field(False, description="Add the app's turns to the text that is scored.")
-    max_message_chars: int = Field(100_000, ge=100, description="Longer messages are truncated (counted).")
+    max_message_chars: int = Field(
+        DEFAULT_MAX_MESSAGE_CHARS, ge=100, description="Longer messages are truncated (counted)."
+    )
 
     # --- store and service --------------------------------------------------------------------
     database_url: str = Field("sqlite:///phqwatch.db", description="SQLAlchemy URL (SQLite or PostgreSQL).")
@@ -118,7 +128,9 @@ class Settings(BaseSettings):
     chat_model_sees_crisis: bool = Field(
         False, description="Let the model read messages the crisis screen flagged (never imminent/urgent replies)."
     )
-    chat_max_message_chars: int = Field(2000, ge=10, le=100_000, description="Longer chat messages are refused.")
+    chat_max_message_chars: int = Field(
+        2000, ge=10, le=DEFAULT_MAX_MESSAGE_CHARS, description="Longer chat messages are refused."
+    )
     chat_messages_per_minute: int = Field(20, ge=1, description="Chat messages one person may send per minute.")
 
     def check_production(self) -> None:

@@ -15,6 +15,9 @@ ATTRIBUTION = (
     "educational grant from Pfizer Inc. No permission required to reproduce, translate, display or distribute."
 )
 
+#: The recall period the questionnaire asks about ("over the last 2 weeks"), in days.
+RECALL_DAYS = 14
+
 STEM = "Over the last 2 weeks, how often have you been bothered by any of the following problems?"
 RESPONSES = ("Not at all", "Several days", "More than half the days", "Nearly every day")  # 0..3
 

@@ -72,7 +72,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def fitted(data_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    """A small CPU model with one head per set, fitted on the fixture sets' train splits, and its saved folder."""
+    """A small lexical-ridge with one head per set, fitted on the fixture sets' train splits, and its folder."""
     from phqwatch.models.cpu import CpuEstimator
 
     texts, labels, sources = [], [], []

@@ -1,5 +1,5 @@
-"""The CPU default ("lexical-ridge"): estimator contract, per-source ordinal heads, conformal intervals,
-items, the folder format and the shipped model. Small project-written synthetic texts only."""
+"""lexical-ridge (the default estimator, class CpuEstimator): estimator contract, per-source ordinal heads,
+conformal intervals, items, the folder format and the shipped model. Small project-written synthetic texts only."""
 
 from __future__ import annotations
 

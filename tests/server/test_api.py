@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+import phqwatch
 from phqwatch.safety.resources import crisis_resources
 from phqwatch.store import jobs
 from phqwatch.store.tables import AuditEntry, MessageRow
@@ -172,7 +173,9 @@ def test_openapi_and_health(world):
         "/api/v1/alerts",
     } <= set(spec["paths"])
     assert w.client.get("/api/docs").status_code == 200
-    assert w.client.get("/api/v1/health").json()["status"] == "ok"
+    health = w.client.get("/api/v1/health").json()
+    assert health["status"] == "ok"
+    assert health["version"] == spec["info"]["version"] == phqwatch.__version__  # pyproject's, as installed
 
 
 def test_message_text_is_encrypted_in_the_database(world):

@@ -249,3 +249,16 @@ def test_a_patient_registered_without_a_chat_app_id_can_chat(w):
     with w.ctx.db.read() as s:
         assert s.get(Person, pid).external_id == f"phqwatch-{pid}"
         assert len(messages.patient_messages(s, w.ctx.cipher, pid, roles=("user",))) == 1
+
+
+def test_chat_on_every_database(world):
+    """Start, an ordinary turn and a crisis turn on SQLite and (marked postgres) PostgreSQL."""
+    cid = _start(world)
+    assert _send(world, cid, ORDINARY)["reply"]["prompt_version"] == "script-v1"
+    out = _send(world, cid, CRISIS)
+    assert out["reply"]["safety"] and out["status"] == "safety"
+    with world.ctx.db.read() as s:
+        assert s.get(Conversation, cid).status == "safety"
+        assert s.scalar(select(Alert).where(Alert.patient_id == world.ids["pat"], Alert.kind == "crisis"))
+    listed = world.client.get("/api/v1/conversations", headers=world.h("pat")).json()["conversations"]
+    assert listed[0]["id"] == cid and listed[0]["messages"] == 5

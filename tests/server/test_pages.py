@@ -74,7 +74,7 @@ def test_caseload_html_and_json_twin(world):
     j = c.get("/caseload.json").json()
     assert j == c.get("/caseload", headers={"Accept": "application/json"}).json()
     (row,) = j["patients"]
-    assert row["estimate"]["label"] == "estimated" and row["estimate"]["low"] < row["estimate"]["value"]
+    assert row["estimate"]["kind"] == "estimate" and row["estimate"]["interval_low"] < row["estimate"]["value"]
     assert "words of the patient's own messages" in row["estimate"]["basis"]
     assert row["trend"]["direction"] == "up"  # estimates rise 0.8 per 3 days
     assert row["last_administered"]["total"] == 11 and row["last_activity"]
@@ -89,7 +89,7 @@ def test_patient_page_keeps_family_conversations_apart(world):
     j = c.get(f"/patients/{pid}.json").json()
     assert len(j["conversations"]) == 7 and len(j["family_conversations"]) == 1
     assert j["family_conversations"][0]["person"] == "Sam (brother)"
-    assert all(e["label"] == "estimated" for e in [j["latest_estimate"]])
+    assert all(e["kind"] == "estimate" for e in [j["latest_estimate"]])
     assert j["timeline"]["administered"][0]["total"] == 11 and len(j["timeline"]["estimates"]) == 6
     html = c.get(f"/patients/{pid}").text
     assert 'id="timeline"' in html and "/static/vendor/chart.umd.min.js" in html
@@ -101,6 +101,47 @@ def test_patient_page_keeps_family_conversations_apart(world):
     other = world.ids["pat2"]
     assert c.get(f"/patients/{other}").status_code == 403
     assert c.get(f"/patients/{other}.json").status_code == 403
+
+
+def test_json_twins_use_the_api_schema_of_each_resource(world):
+    """One schema per resource: an estimate, an administered PHQ-9, an alert, a patient and a message read
+    from a page's JSON twin carry the API's response model, field for field (no `low` vs `interval_low`)."""
+    from phqwatch.server.schemas import (
+        AlertOut,
+        ConversationMessageOut,
+        EstimateOut,
+        PatientOut,
+        QuestionnaireOut,
+    )
+
+    c = login(world, "doc")
+    pid = world.ids["pat"]
+    page = c.get(f"/patients/{pid}.json").json()
+    api = c.get(f"/api/v1/patients/{pid}/timeline").json()
+    alerts = c.get(f"/api/v1/alerts?patient_id={pid}&status=open&status=acknowledged&status=resolved").json()
+    checks = [
+        (EstimateOut, page["timeline"]["estimates"] + [page["latest_estimate"]], api["estimates"]),
+        (QuestionnaireOut, page["timeline"]["administered"], api["administered"]),
+        (AlertOut, page["timeline"]["alerts"], alerts),
+        (PatientOut, [page["patient"]], [api["patient"]]),
+    ]
+    for model, from_page, from_api in checks:
+        assert from_page, model.__name__
+        by_id = {r["id"]: r for r in from_api}
+        for row in from_page:
+            assert set(row) <= set(model.model_fields) and set(model.model_fields) - set(row) <= {"history"}, row
+            model.model_validate(row)
+            twin = by_id.get(row["id"])
+            if twin is not None and model is not PatientOut:  # (a page names the patient with a fallback)
+                same = {k for k in row if k not in ("evidence", "history") and row[k] is not None}
+                assert {k: row[k] for k in same if k != "window_start" and k != "window_end"} == {
+                    k: twin[k] for k in same if k != "window_start" and k != "window_end"
+                }, model.__name__
+    conv = page["conversations"][0]["id"]
+    for m in c.get(f"/patients/{pid}/conversations/{conv}.json").json()["messages"]:
+        assert set(m) == set(ConversationMessageOut.model_fields)
+    api_conv = c.get(f"/api/v1/patients/{pid}/conversations").json()["patient"][0]["messages"][0]
+    assert set(api_conv) == set(ConversationMessageOut.model_fields)
 
 
 def test_review_flow_and_what_family_and_patient_see(world):

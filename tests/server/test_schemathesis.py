@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -54,6 +55,7 @@ class Server:
 
     base_url: str
     proc: subprocess.Popen
+    log: Path
     api_key: str = ""
     ids: dict[str, int] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
@@ -169,7 +171,8 @@ def seed(url: str) -> tuple[dict[str, int], str]:
     return ids, api_key
 
 
-def start_server(url: str) -> Server:
+def start_server(url: str, log: Path) -> Server:
+    """`phqwatch serve` on a free loopback port (no worker), its log in `log`."""
     port = _free_port()
     env = {
         **os.environ,
@@ -180,16 +183,16 @@ def start_server(url: str) -> Server:
         [sys.executable, "-m", "phqwatch.cli", "serve", "--port", str(port), "--no-worker", "--log-level", "warning"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log.open("wb"),
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
         try:
             if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                return Server(base, proc)
+                return Server(base, proc, log)
         except httpx.HTTPError:
             time.sleep(0.1)
     proc.kill()
@@ -266,15 +269,22 @@ def known_ids(url: str, server: Server, alert_ids: list[int]) -> tuple[dict[str,
         "person_id": [ids["service"]],
         "user_id": ["u1", "u2", "u1-fam"],
         "current_password": [PASSWORD],
+        "username": ["spare2"],
+        "password": [PASSWORD],
+        "until": [(datetime.now(UTC) + timedelta(hours=1)).isoformat()],
+        "date": [(datetime.now(UTC) - timedelta(days=1)).date().isoformat()],
+        "kind": ["webhook"],
+        "target": ["https://hooks.example.org/phqwatch"],
     }
     return path, body
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('schemathesis') / 'phqwatch.db'}"
+    folder = tmp_path_factory.mktemp("schemathesis")
+    url = f"sqlite:///{folder / 'phqwatch.db'}"
     ids, api_key = seed(url)
-    srv = start_server(url)
+    srv = start_server(url, folder / "server.log")
     srv.ids, srv.api_key = ids, api_key
     try:
         alert_ids = feed(srv)
@@ -360,7 +370,11 @@ def test_every_operation_answers_as_documented(api_schema, server: Server) -> No
         except BaseException as exc:  # noqa: BLE001 - FailureGroup: collect each operation's, then fail once
             failures[operation.label] = f"{type(exc).__name__}: {exc}"[:3000]
     print("\n".join(f"{label}: {dict(sorted(seen[label].items()))}" for label in sorted(seen)))
-    assert not failures, "\n\n".join(f"{label}\n{text}" for label, text in failures.items())
+    succeeded = {label for label, codes in seen.items() if any(200 <= code < 300 for code in codes)}
+    # the run reached the handlers, not only the validation and auth layers
+    assert len(succeeded) >= 0.85 * len(operations), sorted({op.label for op in operations} - succeeded)
+    report = "\n\n".join(f"{label}\n{text}" for label, text in failures.items())
+    assert not failures, f"{report}\n\nserver log:\n{server.log.read_text()[-4000:]}"
 
 
 def test_stateful_links_answer_as_documented(api_schema, server: Server) -> None:  # type: ignore[no-untyped-def]

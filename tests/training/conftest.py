@@ -2,7 +2,7 @@
 
 `RateEstimator` is least squares on the rate of low-mood words: fast, deterministic and good enough that
 more (correct) labels help and inverted labels hurt, which is what the self-training logic needs to show.
-Tests that reload model folders use the registered CPU default instead.
+Tests that reload model folders use the registered lexical-ridge instead.
 """
 
 from __future__ import annotations

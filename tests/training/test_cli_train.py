@@ -66,3 +66,38 @@ def test_transformer_options_are_refused_for_other_estimators(data_dir: Path, tm
     assert res.exit_code != 0
     assert "--epochs does not apply to --estimator lexical-ridge" in res.output
     assert not (tmp_path / "m").exists()
+
+
+def test_train_on_administered_transcripts_writes_a_card_with_test_metrics(tmp_path: Path) -> None:
+    from phqwatch.datasets.synthetic import write_examples
+
+    t, q = write_examples(tmp_path / "admin", n_users=30, seed=5)
+    out = tmp_path / "m"
+    res = CliRunner().invoke(cli, ["train", "--transcripts", str(t), "--labels", str(q), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "[test] administered" in res.output and "administered PHQ-9 totals" in res.output
+    meta = json.loads((out / "config.json").read_text(encoding="utf-8"))["metadata"]
+    m = meta["metrics"]["administered"]
+    assert m["n_test"] > 0 and 0 <= m["mae"] <= 27 and round(m["mae"], 4) != m["mae"]  # full precision
+    assert "## Metrics" in (out / "README.md").read_text(encoding="utf-8")
+    assert load_model(out).predict(["i feel tired and hopeless most days " * 10])[0] >= 0
+
+
+def test_selftrain_ensemble_folder_loads_as_a_model(tmp_path: Path) -> None:
+    """`selftrain --ensemble` wrote a folder load_model could not read (MeanEnsemble was not registered)."""
+    from phqwatch.datasets.synthetic import write_examples
+    from phqwatch.models.ensemble import MeanEnsemble
+
+    t, q = write_examples(tmp_path / "admin", n_users=24, seed=5)
+    u, _ = write_examples(tmp_path / "unl", n_users=10, seed=9)
+    out = tmp_path / "st"
+    args = ["selftrain", "--transcripts", t, "--labels", q, "--unlabeled", u, "--out", out, "--no-teacher"]
+    args += ["--rounds", "1", "--min-confidence", "0", "--n-boot", "20", "--patience", "2", "--ensemble"]
+    args += ["--metric", "mae"]
+    res = CliRunner().invoke(cli, [str(a) for a in args], env={"PHQWATCH_TEACHER_BASE_URL": ""})
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert "skipped" not in summary["ensemble"], summary["ensemble"]
+    model = load_model(out / "ensemble")
+    assert isinstance(model, MeanEnsemble) and len(model.members) == 2
+    assert 0 <= model.predict(["i feel tired and hopeless most days " * 10])[0] <= 27

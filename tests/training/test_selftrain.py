@@ -1,4 +1,4 @@
-"""Self-training rounds on small synthetic users with a small real estimator (and the CPU default to reload)."""
+"""Self-training rounds on small synthetic users with a small real estimator (and lexical-ridge to reload)."""
 
 from __future__ import annotations
 

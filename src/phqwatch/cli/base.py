@@ -5,12 +5,15 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from phqwatch import __version__
 from phqwatch.errors import PhqwatchError
+
+if TYPE_CHECKING:
+    from phqwatch.config import Settings
 
 #: Top-level modules of the optional extras -> the extra that installs them.
 EXTRA_OF_MODULE = {
@@ -63,7 +66,8 @@ def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _settings(**overrides: Any):
+def make_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with the options given on the command line (None: not given)."""
     from phqwatch.config import Settings
 
     return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from phqwatch.cli.base import _settings, cli, friendly_errors
+from phqwatch.cli.base import cli, friendly_errors, make_settings
 
 
 def _endpoint(settings, base_url: str | None, model: str | None, *, prefer: str):  # type: ignore[no-untyped-def]
@@ -65,7 +65,7 @@ def synthesize(
     """
     from phqwatch.chat.synthesize import synthesize_file
 
-    settings = _settings()
+    settings = make_settings()
     url, name = _endpoint(settings, base_url, model, prefer="teacher")
     update = {"teacher_base_url": url, "teacher_model": name}
     if concurrency:
@@ -122,7 +122,7 @@ def chat_eval(
     from phqwatch.errors import InputError
     from phqwatch.transcripts.writers import atomic_write
 
-    settings = _settings()
+    settings = make_settings()
     if timeout_s:
         settings = settings.model_copy(update={"chat_timeout_s": timeout_s})
     backend = None

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from phqwatch.cli.base import cli, friendly_errors
+from phqwatch.phq9 import RECALL_DAYS
 
 
 @cli.command()
@@ -29,7 +30,7 @@ from phqwatch.cli.base import cli, friendly_errors
 @click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples of users.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
 @click.option("--min-per-class", type=int, default=10, show_default=True, help="Min positives/negatives per AUC.")
-@click.option("--window-days", type=int, default=14, show_default=True, help="Days of text per questionnaire.")
+@click.option("--window-days", type=int, default=RECALL_DAYS, show_default=True, help="Days of text per questionnaire.")
 @click.option("--no-figures", is_flag=True, help="Skip the figures in report.html (faster).")
 @friendly_errors
 def evaluate(
@@ -119,7 +120,8 @@ def _evaluate_proxy(
 ) -> None:
     """`evaluate --dataset`: a model on the held-out test split of the public proxy sets, ordinal metrics only."""
     from phqwatch.errors import InputError
-    from phqwatch.evaluation.proxy import evaluate_proxy, resolve_names, text_table, write_proxy_outputs
+    from phqwatch.evaluation.proxy import evaluate_proxy, resolve_names, text_table
+    from phqwatch.evaluation.proxy_report import write_proxy_outputs
     from phqwatch.models import load_model
 
     if predictions is not None or labels is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from phqwatch.cli.base import cli, friendly_errors
+from phqwatch.config import DEFAULT_MAX_MESSAGE_CHARS, DEFAULT_MIN_WORDS
 
 
 @cli.command()
@@ -23,14 +24,16 @@ from phqwatch.cli.base import cli, friendly_errors
     "model_dir",
     type=click.Path(path_type=Path),
     default=None,
-    help="Model folder (default: the shipped CPU model).",
+    help="Model folder (default: the shipped lexical-ridge model).",
 )
 @click.option("--include-assistant", is_flag=True, help="Also score the app's turns (default: user turns only).")
-@click.option("--min-words", type=int, default=None, help="Abstain below this many user words (default 50).")
+@click.option(
+    "--min-words", type=int, default=None, help=f"Abstain below this many user words (default {DEFAULT_MIN_WORDS})."
+)
 @click.option(
     "--max-message-chars",
     type=int,
-    default=100_000,
+    default=DEFAULT_MAX_MESSAGE_CHARS,
     show_default=True,
     help="Longer messages are truncated (the count is reported).",
 )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from phqwatch.cli.base import _settings, cli, friendly_errors
+from phqwatch.cli.base import cli, friendly_errors, make_settings
 
 
 # ---- service: database, server, worker ------------------------------------------------------------------
@@ -28,7 +28,7 @@ def db_upgrade(database_url: str | None) -> None:
     """
     from phqwatch.store import upgrade
 
-    settings = _settings(database_url=database_url)
+    settings = make_settings(database_url=database_url)
     click.echo(f"Database at revision {upgrade(settings.database_url)}.")
 
 
@@ -54,7 +54,7 @@ def db_seed(database_url: str | None, examples: Path | None, score: bool) -> Non
     """
     from phqwatch.server.demo import seed_demo
 
-    settings = _settings(database_url=database_url)
+    settings = make_settings(database_url=database_url)
     seed = seed_demo(settings, examples_dir=examples)
     click.echo(
         f"Seeded {len(seed.patient_ids)} patients, {seed.messages} messages, {seed.questionnaires} administered "
@@ -102,7 +102,7 @@ def serve(host: str, port: int, database_url: str | None, with_worker: bool | No
     from phqwatch.server import create_app
     from phqwatch.server.client_address import SERVER_OPTIONS
 
-    settings = _settings(database_url=database_url)
+    settings = make_settings(database_url=database_url)
     if with_worker is None:
         with_worker = settings.database_url.startswith("sqlite")
     app = create_app(settings, worker=with_worker)
@@ -139,7 +139,7 @@ def serve(host: str, port: int, database_url: str | None, with_worker: bool | No
 @click.option("--no-serve", is_flag=True, help="Seed and score, print the logins, then exit.")
 @friendly_errors
 def demo(host: str, port: int, out_dir: Path, db_path: Path | None, examples: Path | None, no_serve: bool) -> None:
-    """The main job on the embedded defaults: score the synthetic examples with the shipped CPU model, write
+    """The main job on the embedded defaults: score the synthetic examples with the shipped lexical-ridge model, write
     the scores and an evaluation report, seed SQLite with the same users and serve the dashboard.
 
     \b
@@ -172,7 +172,7 @@ def demo(host: str, port: int, out_dir: Path, db_path: Path | None, examples: Pa
     )
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-    settings = _settings(database_url=f"sqlite:///{db_path}")
+    settings = make_settings(database_url=f"sqlite:///{db_path}")
     if settings.production:
         raise ConfigError("The demo creates known accounts; it is refused in production mode.")
     import logging
@@ -234,7 +234,7 @@ def worker(database_url: str | None, poll: float, once: bool) -> None:
     from phqwatch.server.worker import Worker
     from phqwatch.store import Database, TextCipher
 
-    settings = _settings(database_url=database_url)
+    settings = make_settings(database_url=database_url)
     settings.check_production()
     database = Database.from_url(settings.database_url)
     w = Worker(settings, database, TextCipher(settings.encryption_key.get_secret_value()), poll_s=poll)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from phqwatch.cli.base import _settings, cli, friendly_errors
+from phqwatch.cli.base import cli, friendly_errors, make_settings
 
 
 @cli.command()
@@ -78,7 +78,9 @@ def pseudolabel(
     from phqwatch.teacher import Pricing
     from phqwatch.training.pseudolabel_file import pseudolabel_file
 
-    settings = _settings(teacher_base_url=base_url, teacher_model=teacher_model, teacher_max_concurrency=concurrency)
+    settings = make_settings(
+        teacher_base_url=base_url, teacher_model=teacher_model, teacher_max_concurrency=concurrency
+    )
     r = pseudolabel_file(
         input_path,
         out_path,

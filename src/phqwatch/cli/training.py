@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from phqwatch.cli.base import _settings, cli, friendly_errors
+from phqwatch.cli.base import cli, friendly_errors, make_settings
+from phqwatch.phq9 import RECALL_DAYS
 
 #: CLI option -> estimator hyperparameter, for the options that only some estimators take.
 _HYPER = {
@@ -51,7 +52,7 @@ def _make_estimator(name: str, options: dict, *, progress: bool):
 @click.option("--transcripts", "transcripts_path", type=click.Path(path_type=Path), default=None, help="Transcripts.")
 @click.option("--labels", "labels_path", type=click.Path(path_type=Path), default=None, help="PHQ-9 CSV.")
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Model folder to write.")
-@click.option("--window-days", type=int, default=14, show_default=True, help="Days of text before each PHQ-9.")
+@click.option("--window-days", type=int, default=RECALL_DAYS, show_default=True, help="Days of text before each PHQ-9.")
 @click.option("--include-assistant", is_flag=True, help="Also train on the app's turns.")
 @click.option("--estimator", default="lexical-ridge", show_default=True, help="Registered estimator name.")
 @click.option(
@@ -331,7 +332,7 @@ def selftrain(
         labels_path,
         unlabeled_path,
         out_dir,
-        _settings(),
+        make_settings(),
         estimator=estimator,
         teacher=teacher,
         heldout_frac=heldout_frac,

@@ -189,7 +189,7 @@ def load_everyday_chunks(root: str | Path | None = None, *, n: int = 6000, seed:
 #: Reddit DR training codes of depressed authors (r/depression, the depression forum).
 DEPRESSION_CODES = ("ds", "dsf")
 #: Any word near risk keeps a sentence out of the symptom-talk negatives (a deliberately broad net).
-_RISK_WORD = re.compile(
+RISK_WORD = re.compile(
     r"suicid|kill|die\b|dying|dead|death|end (?:it|my|this|things)|hurt|harm|cut(?:ting|s)?\b|overdos|pills|"
     r"\blive\b|living|alive|gone|disappear|wake up|burden|better off|goodbye|jump|bridge|rope|gun|razor|"
     r"blade|bleed|noose|hang|poison|grave|funeral|exist|anymore|no point|give up|giving up|can'?t go on|"
@@ -214,7 +214,7 @@ def load_symptom_sentences(root: str | Path | None = None, *, n: int = 6000, see
                 continue
             for x in re.split(r"(?<=[.!?])\s+", row.get("text") or ""):
                 x = x.strip()
-                if 4 <= len(x.split()) <= 40 and not _RISK_WORD.search(x):
+                if 4 <= len(x.split()) <= 40 and not RISK_WORD.search(x):
                     sentences.append(x)
     rng = random.Random(seed)
     picked = rng.sample(sentences, k=min(n, len(sentences)))

@@ -112,10 +112,11 @@ class RankEngine:
         cov = (midy * st["rank_sum"]).sum(axis=1) / N - mean**2
         vx = st["sum_wr2"] / N - mean**2
         vy = (cy * midy**2).sum(axis=1) / N - mean**2
-        return _safe_corr(cov, vx, vy, N)
+        return safe_corr(cov, vx, vy, N)
 
 
-def _safe_corr(cov: np.ndarray, vx: np.ndarray, vy: np.ndarray, N: np.ndarray) -> np.ndarray:
+def safe_corr(cov: np.ndarray, vx: np.ndarray, vy: np.ndarray, N: np.ndarray) -> np.ndarray:
+    """Pearson r from moments; NaN where a variance is (numerically) zero."""
     tol = 1e-12 * np.maximum(1.0, N) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         r = cov / np.sqrt(vx * vy)
@@ -123,7 +124,7 @@ def _safe_corr(cov: np.ndarray, vx: np.ndarray, vy: np.ndarray, N: np.ndarray) -
     return np.clip(r, -1.0, 1.0)
 
 
-def _agreement(cov: np.ndarray, vx: np.ndarray, vy: np.ndarray, dm: np.ndarray) -> np.ndarray:
+def agreement(cov: np.ndarray, vx: np.ndarray, vy: np.ndarray, dm: np.ndarray) -> np.ndarray:
     """Lin's CCC / quadratic kappa: 2 cov / (vx + vy + dm^2)."""
     den = vx + vy + dm**2
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -270,11 +271,11 @@ def weighted_metrics(p: Prepared, W: np.ndarray) -> dict[str, np.ndarray]:
         "mae": col("abs_e"),
         "rmse": np.sqrt(col("sq_e")),
         "mean_error": x_minus_y,
-        "pearson": _safe_corr(cov, vx, vy, N),
+        "pearson": safe_corr(cov, vx, vy, N),
         "spearman": RankEngine.spearman(st),
-        "ccc": _agreement(cov, vx, vy, x_minus_y),
-        "qwk": _agreement(cov_ry, vr, vy, mr - my),
-        "qwk_bands": _agreement(cov_b, vbx, vby, mbx - mby),
+        "ccc": agreement(cov, vx, vy, x_minus_y),
+        "qwk": agreement(cov_ry, vr, vy, mr - my),
+        "qwk_bands": agreement(cov_b, vbx, vby, mbx - mby),
         "band_accuracy": col("band_eq"),
         "sensitivity_ge_10": sens,
         "specificity_ge_10": spec,

@@ -16,7 +16,7 @@ import numpy as np
 
 from phqwatch.errors import InputError
 from phqwatch.evaluation.bootstrap import run_bootstrap, summarize
-from phqwatch.evaluation.metrics import DEFAULT_MIN_PER_CLASS, RankEngine, _agreement, _safe_corr
+from phqwatch.evaluation.metrics import DEFAULT_MIN_PER_CLASS, RankEngine, agreement, safe_corr
 
 DEFAULT_FOLDS = 5
 _N_CANDIDATES = 99
@@ -148,10 +148,10 @@ def _ordinal_stat_fn(scores: np.ndarray, y: np.ndarray, pred: np.ndarray, n_clas
         auc, npos, nneg = RankEngine.auc_by_cut(st)
         return {
             "spearman": RankEngine.spearman(st),
-            "qwk": _agreement(cov, vp, vy, mp - my),
+            "qwk": agreement(cov, vp, vy, mp - my),
             "macro_f1": macro,
             "accuracy": m[:, 6],
-            "pearson_codes": _safe_corr(cov, vp, vy, N),
+            "pearson_codes": safe_corr(cov, vp, vy, N),
             "auc": auc,
             "auc_pos": npos,
             "auc_neg": nneg,

@@ -19,6 +19,7 @@ from typing import Any
 from phqwatch.evaluation.breakdowns import WORD_EDGES, by_metadata, by_words, read_metadata
 from phqwatch.evaluation.join import Joined, PredictionRow, join, read_predictions
 from phqwatch.evaluation.metrics import DEFAULT_MIN_PER_CLASS, SCALAR_METRICS, phq9_metrics
+from phqwatch.phq9 import RECALL_DAYS
 from phqwatch.transcripts import atomic_write, jsonable, read_questionnaires
 
 SCHEMA_VERSION = 1
@@ -146,7 +147,7 @@ def score_windows(
     transcripts: str | Path,
     labels: str | Path,
     *,
-    days: int = 14,
+    days: int = RECALL_DAYS,
     include_assistant: bool = False,
     min_words: int | None = None,
     batch_size: int = 256,
@@ -186,7 +187,7 @@ def evaluate_model(
     transcripts: str | Path,
     labels: str | Path,
     *,
-    days: int = 14,
+    days: int = RECALL_DAYS,
     metadata: str | Path | None = None,
     n_boot: int = 1000,
     seed: int = 0,

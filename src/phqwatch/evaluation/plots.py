@@ -17,7 +17,8 @@ REFERENCE_FLOOR_RANGE = (3, 24)
 _BAND_COLOURS = ("#e8f5e9", "#fffde7", "#fff3e0", "#fbe9e7", "#ffebee")
 
 
-def _plt():
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (imported on first use, so the core stays light)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -26,8 +27,9 @@ def _plt():
     return plt
 
 
-def _png(fig: Any) -> bytes:
-    plt = _plt()
+def png_bytes(fig: Any) -> bytes:
+    """The figure as PNG bytes (96 dpi); closes the figure."""
+    plt = pyplot()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=96, bbox_inches="tight")
     plt.close(fig)
@@ -53,7 +55,7 @@ def _shade_bands(ax: Any, axis: str = "x") -> None:
 
 def predicted_vs_administered(y: np.ndarray, pred: np.ndarray, seed: int = 0) -> bytes:
     """Scatter of estimate against administered total, severity bands shaded, identity line."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 5))
     _shade_bands(ax, "x")
     for line in phq9.BAND_LINES:
@@ -67,17 +69,17 @@ def predicted_vs_administered(y: np.ndarray, pred: np.ndarray, seed: int = 0) ->
     ax.set(xlim=(-0.5, 27.5), ylim=(-0.5, 27.5), xlabel="Administered PHQ-9", ylabel="Estimated PHQ-9")
     ax.set_title("Estimated vs administered (bands shaded)", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def roc_at(y: np.ndarray, pred: np.ndarray, threshold: int = phq9.CUTOFF, auc: float | None = None) -> bytes:
     """ROC curve of the estimate for administered >= threshold, with the estimate >= threshold point."""
-    plt = _plt()
+    plt = pyplot()
     pos = y >= threshold
     fig, ax = plt.subplots(figsize=(5, 5))
     if pos.all() or (~pos).all():
         ax.text(0.5, 0.5, f"ROC undefined: one class only at >= {threshold}", ha="center", va="center")
-        return _png(fig)
+        return png_bytes(fig)
     order = np.argsort(-pred, kind="stable")
     p_sorted, pos_sorted = pred[order], pos[order]
     last = np.r_[p_sorted[1:] != p_sorted[:-1], True]
@@ -92,12 +94,12 @@ def roc_at(y: np.ndarray, pred: np.ndarray, threshold: int = phq9.CUTOFF, auc: f
     ax.set(xlabel="1 - specificity", ylabel="Sensitivity", xlim=(0, 1), ylim=(0, 1.01))
     ax.set_title(f"ROC at administered PHQ-9 >= {threshold} (reference paper AUC {REFERENCE_AUC_GE_10})", fontsize=9)
     ax.legend(loc="lower right", fontsize=8)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def auc_by_threshold(metrics: dict[str, Any]) -> bytes:
     """AUC with 95% CI against threshold (the paper's figure), with the 0.87 reference line."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     entries = sorted(((int(t), e) for t, e in metrics.get("auc_by_threshold", {}).items()), key=lambda x: x[0])
     entries = [(t, e) for t, e in entries if e.get("value") is not None]
@@ -140,12 +142,12 @@ def auc_by_threshold(metrics: dict[str, Any]) -> bytes:
     )
     ax.set_title("AUC at each threshold", fontsize=10)
     ax.legend(loc="lower left", fontsize=8)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def error_vs_words(words: np.ndarray, abs_error: np.ndarray, edges: Sequence[int]) -> bytes:
     """Absolute error against user words available (log scale), with the median per word bin."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     ok = np.isfinite(words)
     if ok.any():
@@ -167,12 +169,12 @@ def error_vs_words(words: np.ndarray, abs_error: np.ndarray, edges: Sequence[int
     ax.set(xlabel="User words available", ylabel="|estimate - administered|")
     ax.set_title("Error against conversation volume", fontsize=10)
     ax.legend(loc="upper right", fontsize=8)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def interval_coverage(groups: Sequence[tuple[str, dict[str, Any]]], nominal: float | None) -> bytes:
     """Observed interval coverage (with CI) per group, against the model's nominal level."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.8))
     rows = [(g, e) for g, e in groups if e and e.get("value") is not None]
     if rows:
@@ -189,4 +191,4 @@ def interval_coverage(groups: Sequence[tuple[str, dict[str, Any]]], nominal: flo
         ax.legend(loc="lower right", fontsize=8)
     ax.set(ylim=(0, 1.02), ylabel="Share of labels inside the interval")
     ax.set_title("Interval coverage (overall and by words available)", fontsize=10)
-    return _png(fig)
+    return png_bytes(fig)

@@ -10,7 +10,7 @@ Splits: `datasets.split(seed=0)` (70% train / 10% calib / 20% test), the split t
 Two outputs are scored per set:
 
 - ``phq9_output``: the single PHQ-9 estimate users get (any model's `predict`).
-- ``head``: the set's own head (`predict_latent(X, source)`), for CPU models trained with a head per set.
+- ``head``: the set's own head (`predict_latent(X, source)`), for models trained with a head per set.
 - ``phq9_output_dialogue``: the PHQ-9 estimate of the same test posts in dialogue form
   (`evaluation.forms.dialogue_form`: the user's words unchanged, cut into turns after assistant prompts,
   scored with the assistant turns included); `form_robustness` per set compares its Spearman with the
@@ -53,7 +53,7 @@ WEAK_LABELS = (
 )
 OUTPUT_DESCRIPTIONS = {
     "phq9_output": "the single PHQ-9 estimate (0-27) users get",
-    "head": "this set's own head (its raw latent score), CPU models trained with a head per set",
+    "head": "this set's own head (its raw latent score), models trained with a head per set",
     "phq9_output_dialogue": "the PHQ-9 estimate of the same posts in dialogue form (assistant prompts between "
     "verbatim user turns)",
 }
@@ -285,21 +285,3 @@ def text_table(metrics: dict[str, Any]) -> str:
     rows = [head, *headline(metrics)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
-
-
-def write_proxy_outputs(ev: ProxyEvaluation, out_dir: str | Path, *, figures: bool = True) -> tuple[Path, Path]:
-    """Write out_dir/metrics.json and out_dir/report.html (self-contained) atomically; returns their paths."""
-    from phqwatch.evaluation.pipeline import to_json
-    from phqwatch.evaluation.proxy_report import render_proxy_html
-    from phqwatch.transcripts import atomic_write
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    mpath, rpath = out / "metrics.json", out / "report.html"
-    text = to_json(ev.metrics)
-    html = render_proxy_html(ev.metrics, ev.scores if figures else None)
-    with atomic_write(mpath, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    with atomic_write(rpath, "w", encoding="utf-8") as fh:
-        fh.write(html)
-    return mpath, rpath

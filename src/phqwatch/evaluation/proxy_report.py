@@ -7,12 +7,13 @@ ordinal class (violin + box) per set; ROC at each cut per set. Every string is e
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from phqwatch.evaluation.plots import _plt, _png
-from phqwatch.evaluation.proxy import OUTPUT_DESCRIPTIONS, SetScores, headline
+from phqwatch.evaluation.plots import png_bytes, pyplot
+from phqwatch.evaluation.proxy import OUTPUT_DESCRIPTIONS, ProxyEvaluation, SetScores, headline
 
 _OUTPUT_COLOURS = {"phq9_output": "#1565c0", "head": "#ef6c00"}
 _CUT_COLOURS = ("#1565c0", "#2e7d32", "#c62828", "#6a1b9a", "#ef6c00")
@@ -24,7 +25,7 @@ def _cut_label(names: list[str], cut: int) -> str:
 
 def auc_per_cut(metrics: dict[str, Any]) -> bytes:
     """Grouped bars: AUC at each ordinal cut of each set, per output, with 95% CI whiskers; 0.5 = chance."""
-    plt = _plt()
+    plt = pyplot()
     sets = metrics["sets"]
     fig, axes = plt.subplots(1, max(1, len(sets)), figsize=(4.2 * max(1, len(sets)), 3.8), squeeze=False)
     for ax, (name, s) in zip(axes[0], sets.items(), strict=False):
@@ -56,13 +57,13 @@ def auc_per_cut(metrics: dict[str, Any]) -> bytes:
         ax.legend(fontsize=7, loc="upper right")
     fig.suptitle("AUC at each ordinal cut (label >= class is positive), held-out test split", fontsize=10)
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def distribution_by_class(metrics: dict[str, Any], scores: dict[str, dict[str, SetScores]], output: str) -> bytes:
     """Violin + box plot of one output's score per true ordinal class, one panel per set; the PHQ-9
     output's panels shade each class's weak PHQ-9 range."""
-    plt = _plt()
+    plt = pyplot()
     names = [n for n in metrics["sets"] if output in scores.get(n, {})]
     fig, axes = plt.subplots(1, max(1, len(names)), figsize=(4.2 * max(1, len(names)), 4.0), squeeze=False)
     for ax, name in zip(axes[0], names, strict=False):
@@ -95,7 +96,7 @@ def distribution_by_class(metrics: dict[str, Any], scores: dict[str, dict[str, S
     title = "PHQ-9 estimate" if output == "phq9_output" else "Own-head score"
     fig.suptitle(f"{title} by true ordinal class, held-out test split", fontsize=10)
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def _roc(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -109,7 +110,7 @@ def _roc(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def roc_per_cut(metrics: dict[str, Any], scores: dict[str, dict[str, SetScores]], output: str) -> bytes:
     """ROC curves of one output at each ordinal cut, one panel per set (AUC in the legend)."""
-    plt = _plt()
+    plt = pyplot()
     names = [n for n in metrics["sets"] if output in scores.get(n, {})]
     fig, axes = plt.subplots(1, max(1, len(names)), figsize=(4.0 * max(1, len(names)), 4.0), squeeze=False)
     for ax, name in zip(axes[0], names, strict=False):
@@ -130,7 +131,7 @@ def roc_per_cut(metrics: dict[str, Any], scores: dict[str, dict[str, SetScores]]
     title = "PHQ-9 estimate" if output == "phq9_output" else "own head"
     fig.suptitle(f"ROC at each ordinal cut ({title}), held-out test split", fontsize=10)
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def render_proxy_figures(metrics: dict[str, Any], scores: dict[str, dict[str, SetScores]]) -> dict[str, bytes]:
@@ -282,3 +283,20 @@ def render_proxy_html(metrics: dict[str, Any], scores: dict[str, dict[str, SetSc
         research_use=RESEARCH_USE,
         weak_labels=WEAK_LABELS,
     )
+
+
+def write_proxy_outputs(ev: ProxyEvaluation, out_dir: str | Path, *, figures: bool = True) -> tuple[Path, Path]:
+    """Write out_dir/metrics.json and out_dir/report.html (self-contained) atomically; returns their paths."""
+    from phqwatch.evaluation.pipeline import to_json
+    from phqwatch.transcripts import atomic_write
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    mpath, rpath = out / "metrics.json", out / "report.html"
+    text = to_json(ev.metrics)
+    html = render_proxy_html(ev.metrics, ev.scores if figures else None)
+    with atomic_write(mpath, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    with atomic_write(rpath, "w", encoding="utf-8") as fh:
+        fh.write(html)
+    return mpath, rpath

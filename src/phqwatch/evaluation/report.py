@@ -1,15 +1,12 @@
 """The evaluation report: one self-contained HTML file (figures as base64 PNG, no external assets).
 
-Also the headline table as text (CLI) and Markdown (README). Run as a module for benchmarks:
-
-    python -m phqwatch.evaluation.report --predictions scores.csv --labels phq9.csv --out eval/
+Also the headline table as text (CLI) and Markdown (README). The command that writes it from a scores file
+is `phqwatch evaluate --predictions scores.csv --labels phq9.csv --out eval/` (`evaluation.pipeline`).
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -279,35 +276,3 @@ def render_html(metrics: dict[str, Any], j: Joined | None = None, *, figures: bo
         ids_shown=_IDS_SHOWN,
         definitions=sorted((metrics.get("definitions") or {}).items()),
     )
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m phqwatch.evaluation.report`: evaluate a scores file and write metrics.json + report.html."""
-    from phqwatch.errors import PhqwatchError
-    from phqwatch.evaluation.pipeline import evaluate_files, write_outputs
-
-    ap = argparse.ArgumentParser(prog="python -m phqwatch.evaluation.report", description=__doc__)
-    ap.add_argument("--predictions", required=True)
-    ap.add_argument("--labels", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--metadata")
-    ap.add_argument("--n-boot", type=int, default=1000)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--markdown", action="store_true", help="Also print the headline table as Markdown.")
-    args = ap.parse_args(argv)
-    try:
-        ev = evaluate_files(args.predictions, args.labels, metadata=args.metadata, n_boot=args.n_boot, seed=args.seed)
-        mpath, rpath = write_outputs(ev, args.out)
-    except PhqwatchError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 2
-    print(text_table(ev.metrics))
-    if args.markdown:
-        print()
-        print(markdown_table(ev.metrics))
-    print(f"\nWrote {mpath} and {rpath}")
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

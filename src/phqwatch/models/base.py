@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from phqwatch import phq9
+from phqwatch.config import DEFAULT_MIN_WORDS
 from phqwatch.errors import InputError, ModelFormatError, NotFittedError
 from phqwatch.transcripts.schema import UserText, count_words
 from phqwatch.transcripts.writers import jsonable
@@ -66,7 +67,8 @@ class UserEstimate:
         return row
 
 
-def _as_texts(X: Any) -> list[str]:
+def as_texts(X: Any) -> list[str]:
+    """The texts of `X` (strings or UserText, one per user); an InputError names the first bad row."""
     if isinstance(X, str):
         raise InputError(
             "expected a sequence of texts (one per user), got a single string",
@@ -103,7 +105,7 @@ class PHQ9Estimator:
     #: instead of PHQ-9 totals; training maps proxy codes to PHQ-9 midpoints for the others.
     supports_sources: ClassVar[bool] = False
 
-    def __init__(self, *, min_words: int = 50, coverage: float = 0.8) -> None:
+    def __init__(self, *, min_words: int = DEFAULT_MIN_WORDS, coverage: float = 0.8) -> None:
         self.min_words = min_words
         self.coverage = coverage
 
@@ -148,7 +150,7 @@ class PHQ9Estimator:
     # ---- the contract ---------------------------------------------------------------------
     def fit(self, X: Sequence[str], y: Sequence[float], *, sources: Sequence[str] | None = None) -> PHQ9Estimator:
         """Learn from texts `X` and labels `y` (PHQ-9 totals, or ordinal codes per `sources`)."""
-        texts = _as_texts(X)
+        texts = as_texts(X)
         y_arr = np.asarray(y, dtype=float)
         if len(texts) != len(y_arr):
             raise InputError(f"X has {len(texts)} texts but y has {len(y_arr)} labels", fix="Align X and y.")
@@ -164,7 +166,7 @@ class PHQ9Estimator:
     def predict(self, X: Sequence[str]) -> np.ndarray:
         """PHQ-9 totals (float, clipped to 0-27), one per text."""
         self._check_fitted()
-        texts = _as_texts(X)
+        texts = as_texts(X)
         if not texts:
             return np.zeros(0)
         _check_nonempty(texts, "predict")
@@ -267,12 +269,14 @@ class PHQ9Estimator:
         """Write the model folder atomically: a failure leaves any previous folder untouched."""
         from safetensors.numpy import save_file
 
+        from phqwatch import __version__
         from phqwatch.models.card import render_card
 
         self._check_fitted()
         path = Path(path)
         meta = {**(getattr(self, "metadata_", None) or {}), **(metadata or {})}
         meta.setdefault("name", self.name)
+        meta["phqwatch_version"] = __version__  # the package that wrote this folder (the card names it)
         self.metadata_ = meta
         state, arrays = self._state()
         state = {

@@ -16,6 +16,7 @@ INTENDED_USE = (
 def render_card(name: str, meta: dict[str, Any], config: dict[str, Any]) -> str:
     """Markdown card: data, label kinds, metrics, limits, intended use, hyperparameters."""
     lines = [f"# {meta.get('name', name)} (version {meta.get('version', 'unversioned')})", ""]
+    lines += [f"Written by phqwatch {meta.get('phqwatch_version', '(version not recorded)')}.", ""]
     lines += ["## Intended use", INTENDED_USE, ""]
     lines += ["## Training data", str(meta.get("training_data", "Not recorded.")), ""]
     lines += ["## Labels", str(meta.get("labels", "Not recorded (administered vs pseudolabels unknown).")), ""]

@@ -15,8 +15,8 @@ the symptom model's reference statistics, the weights and the map: pass texts th
 trained on (e.g. the calib split; `training/build_combined.py` does). Without it, `fit` trains a new lexical
 model on the texts and uses its out-of-fold latents for the weights.
 
-Items are the total spread by the symptom model's item strengths and the evidence is the sentences that drove
-those strengths, so the report's item scores and quotes come from one computation.
+Items are the total spread by the symptom model's item evidence and the quotes are the sentences behind that
+evidence (see `models.symptoms`), so the report's item scores and quotes come from one computation.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class CombinedEstimator(PHQ9Estimator):
         weight_step: float = 0.05,
         weight_sources: tuple[str, ...] = ("depseverity", "lt_edi"),
         anchor_source: str = "depseverity",
-        item_floor: float = 0.05,
+        item_floor: float = 0.0,
     ) -> None:
         super().__init__(min_words=min_words, coverage=coverage)
         self.encoder = encoder
@@ -186,7 +186,7 @@ class CombinedEstimator(PHQ9Estimator):
         from phqwatch.models.cpu import spread_items
 
         total = np.clip(self.predict(list(X)), 0, 27)
-        return spread_items(total, self.symptoms_.item_strength(list(X)), self.item_floor)
+        return spread_items(total, self.symptoms_.item_share(list(X)), self.item_floor)
 
     def evidence(self, text: str, items: Any = None, k: int = 3) -> dict[int, list[str]]:
         return self.symptoms_.evidence(text, items, k)

@@ -1,4 +1,5 @@
-"""The CPU default estimator ("lexical-ridge"): stacked linear models over cheap text features.
+"""lexical-ridge, the default estimator (class `CpuEstimator`, CPU only): stacked linear models over cheap text
+features.
 
 Features (see `lexical_features`): TF-IDF of hashed word 1-2-grams and of WordLlama sub-word unigrams and
 bigrams (one sparse "n-gram" block), the 256-d WordLlama mean embedding, and ~240 lexicon rates (the
@@ -43,6 +44,7 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.preprocessing import normalize
 
+from phqwatch.config import DEFAULT_MIN_WORDS
 from phqwatch.errors import InputError, ModelFormatError
 from phqwatch.models import lexical_features as lf
 from phqwatch.models.base import PHQ9Estimator
@@ -137,7 +139,10 @@ def _simplex(k: int, n: int) -> list[tuple[int, ...]]:
 
 
 class CpuEstimator(PHQ9Estimator):
-    """Stacked ridge + ordinal-logistic heads over n-grams, static embeddings and PHQ-9 lexicons."""
+    """lexical-ridge: stacked ridge + ordinal-logistic heads over n-grams, static embeddings and PHQ-9 lexicons.
+
+    The class keeps its first name; users, folders, the CLI and the model card know it by `name`.
+    """
 
     name: ClassVar[str] = "lexical-ridge"
     has_items: ClassVar[bool] = True
@@ -146,7 +151,7 @@ class CpuEstimator(PHQ9Estimator):
     def __init__(
         self,
         *,
-        min_words: int = 50,
+        min_words: int = DEFAULT_MIN_WORDS,
         coverage: float = 0.8,
         ngram_alphas: tuple[float, ...] = (1.0, 3.0, 10.0),
         emb_alpha: float = 25.0,

@@ -97,7 +97,7 @@ class HashingEncoder(SentenceEncoder):
 
 
 class WordLlamaEncoder(SentenceEncoder):
-    """Mean of WordLlama's static token vectors (the same files the CPU default reads)."""
+    """Mean of WordLlama's static token vectors (the same files lexical-ridge reads)."""
 
     name: ClassVar[str] = "wordllama"
 
@@ -111,9 +111,9 @@ class WordLlamaEncoder(SentenceEncoder):
 
     def _ids(self, texts: list[str]) -> list[np.ndarray]:
         lf = self._lf
-        docs = [t.split() for t in texts]  # same word pieces (and cache) as the CPU model's features
+        docs = [t.split() for t in texts]  # same word pieces (and cache) as lexical-ridge's features
         uniq = list(dict.fromkeys(w for d in docs for w in d))
-        piece = dict(zip(uniq, lf._pieces(uniq), strict=True))
+        piece = dict(zip(uniq, lf.word_pieces(uniq), strict=True))
         return [np.concatenate([piece[w] for w in d]) if d else np.zeros(0, np.int64) for d in docs]
 
     def count_tokens(self, texts: list[str]) -> int:

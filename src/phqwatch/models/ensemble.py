@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from phqwatch.config import DEFAULT_MIN_WORDS
 from phqwatch.errors import InputError, ModelFormatError
 from phqwatch.models.base import PHQ9Estimator
 
@@ -35,7 +36,7 @@ class MeanEnsemble(PHQ9Estimator):
         members: Sequence[PHQ9Estimator] = (),
         weights: Sequence[float] | None = None,
         *,
-        min_words: int = 50,
+        min_words: int = DEFAULT_MIN_WORDS,
         coverage: float = 0.8,
     ) -> None:
         super().__init__(min_words=min_words, coverage=coverage)

@@ -1,4 +1,4 @@
-"""Text -> features for the CPU default: hashed word n-grams, lexicon rates, static embeddings.
+"""Text -> features for lexical-ridge: hashed word n-grams, lexicon rates, static embeddings.
 
 One pass of hashing gives a (docs x 2**20) count matrix of word unigrams and bigrams. Every lexicon
 (the project's PHQ-9 symptom lists, style markers, VADER valences, Empath categories) is a sparse
@@ -179,7 +179,7 @@ def embed(counts: sp.csr_matrix, token_weights: np.ndarray | None = None) -> np.
     return (e / np.maximum(n, 1e-9)).astype(np.float32)
 
 
-def _pieces(words: list[str]) -> list[np.ndarray]:
+def word_pieces(words: list[str]) -> list[np.ndarray]:
     """BPE ids of ' ' + word for each word (cached; the tokenizer has no pre-tokenizer, so whole
     transcripts would be one BPE sequence - word pieces are much faster and nearly identical)."""
     tok, _ = wordllama()
@@ -197,7 +197,7 @@ def token_counts_and_bigrams(texts: list[str]) -> tuple[sp.csr_matrix, sp.csr_ma
     _, emb = wordllama()
     docs = [t.split() for t in texts]
     uniq = list(dict.fromkeys(w for d in docs for w in d))
-    piece = dict(zip(uniq, _pieces(uniq), strict=True))
+    piece = dict(zip(uniq, word_pieces(uniq), strict=True))
     seqs = []
     for d in docs:
         seq = np.concatenate([piece[w] for w in d]) if d else np.zeros(0, np.int64)

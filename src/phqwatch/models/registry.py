@@ -18,7 +18,11 @@ ESTIMATORS: dict[str, str] = {
     "symptom-lexical": "phqwatch.models.combined:CombinedEstimator",
 }
 
-#: The shipped CPU model, inside the package.
+#: Folders from before config.json: marker file -> "module:function" that reads them (imported lazily, like
+#: the classes above, so the registry imports no estimator module). selftrain --ensemble wrote ensemble.json.
+LEGACY_READERS: dict[str, str] = {"ensemble.json": "phqwatch.models.ensemble:load_legacy_ensemble"}
+
+#: The shipped lexical-ridge model, inside the package.
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
 
 
@@ -59,11 +63,12 @@ def read_config(folder: str | Path) -> dict:
 
 
 def load_model(path: str | Path | None = None) -> PHQ9Estimator:
-    """Load a model folder (default: the shipped CPU model). Never downloads anything."""
+    """Load a model folder (default: the shipped lexical-ridge model). Never downloads anything."""
     folder = Path(path) if path is not None else DEFAULT_MODEL_DIR
-    if folder.is_dir() and not (folder / "config.json").exists() and (folder / "ensemble.json").exists():
-        from phqwatch.models.ensemble import load_legacy_ensemble
-
-        return load_legacy_ensemble(folder)  # written by selftrain --ensemble before ensembles were registered
+    if folder.is_dir() and not (folder / "config.json").exists():
+        for marker, reader in LEGACY_READERS.items():
+            if (folder / marker).exists():
+                module, _, fn = reader.partition(":")
+                return getattr(importlib.import_module(module), fn)(folder)
     config = read_config(folder)
     return estimator_class(config["estimator"])._from_folder(folder, config)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from phqwatch.config import DEFAULT_MAX_MESSAGE_CHARS
 from phqwatch.models.base import PHQ9Estimator, UserEstimate
 from phqwatch.transcripts import (
     SCORE_COLUMNS,
@@ -91,7 +92,7 @@ def score_file(
     *,
     include_assistant: bool = False,
     min_words: int | None = None,
-    max_message_chars: int | None = 100_000,
+    max_message_chars: int | None = DEFAULT_MAX_MESSAGE_CHARS,
     progress: bool = False,
 ) -> ScoreSummary:
     """Score a transcript file and write the scores contract (CSV or JSONL) atomically.

@@ -15,8 +15,10 @@ would. Each item is standardised against the reference texts seen in `fit` (no l
 strengths (softplus of the z-scores) are summed with equal weights: the latent needs no labelled training.
 `fit` also learns, from labels, only the monotone map of that latent onto 0-27 (with `sources`: the anchor
 set's class shares placed at its weak PHQ-9 band edges, as the CPU default does; without: a least-squares
-line). Item scores are the total spread in proportion to the item strengths (0-3 each, summing to the
-total), and the evidence for an item is the units that drove it, so items and evidence never disagree.
+line). Item scores are the total spread in proportion to each item's evidence above the typical reference user
+(max(z, 0); 0-3 each; they sum to the total unless the items with evidence saturate at 3, the rest resting on
+the text as a whole), and the quotes for an item are the units behind its pooled score, given only for items
+scored >= 0.5: an item without evidence scores 0 and has no quote, so items and evidence never disagree.
 """
 
 from __future__ import annotations
@@ -168,8 +170,7 @@ class SymptomEstimator(PHQ9Estimator):
         max_words: int = 48,
         fit_sample: int = 3000,
         anchor_source: str = "depseverity",
-        item_floor: float = 0.05,
-        evidence_quantile: float = 0.97,
+        item_floor: float = 0.0,
         random_state: int = 0,
     ) -> None:
         super().__init__(min_words=min_words, coverage=coverage)
@@ -180,7 +181,6 @@ class SymptomEstimator(PHQ9Estimator):
         self.fit_sample = fit_sample
         self.anchor_source = anchor_source
         self.item_floor = item_floor
-        self.evidence_quantile = evidence_quantile
         self.random_state = random_state
 
     # ---- reading -----------------------------------------------------------------------------
@@ -215,11 +215,18 @@ class SymptomEstimator(PHQ9Estimator):
             else (np.zeros((0, N_ITEMS)))
         )
 
-    def item_strength(self, texts: list[str]) -> np.ndarray:
-        """(n, 9) item strengths >= 0: softplus of each item's standardised pooled score."""
+    def item_z(self, texts: list[str]) -> np.ndarray:
+        """(n, 9) each item's pooled score standardised against the reference texts."""
         self._check_fitted()
-        z = (self.pooled(self.read(list(texts))) - self.item_mean_) / self.item_std_
-        return _softplus(z)
+        return (self.pooled(self.read(list(texts))) - self.item_mean_) / self.item_std_
+
+    def item_strength(self, texts: list[str]) -> np.ndarray:
+        """(n, 9) item strengths > 0: softplus of the standardised pooled scores (the latent's terms)."""
+        return _softplus(self.item_z(texts))
+
+    def item_share(self, texts: list[str]) -> np.ndarray:
+        """(n, 9) evidence above the typical reference user (max(z, 0)): how the total is spread over items."""
+        return np.maximum(self.item_z(texts), 0.0)
 
     def predict_latent(self, X: list[str]) -> np.ndarray:
         """The untrained symptom latent: the sum of the nine item strengths."""
@@ -247,7 +254,6 @@ class SymptomEstimator(PHQ9Estimator):
         reading = para.read([texts[i] for i in idx], self.max_words)
         units = np.vstack([s for s in reading.scores if len(s)] or [np.zeros((1, N_ITEMS))])
         self.unit_median_ = np.median(units, axis=0)
-        self.evidence_threshold_ = np.quantile(units, self.evidence_quantile, axis=0)
         pooled = self.pooled(reading)
         self.item_mean_ = pooled.mean(axis=0)
         self.item_std_ = pooled.std(axis=0) + 1e-6
@@ -265,12 +271,14 @@ class SymptomEstimator(PHQ9Estimator):
         from phqwatch.models.cpu import spread_items
 
         total = np.clip(self.predict(list(X)), 0, 27)
-        return spread_items(total, self.item_strength(list(X)), self.item_floor)
+        return spread_items(total, self.item_share(list(X)), self.item_floor)
 
     def evidence(self, text: str, items: Any = None, k: int = 3) -> dict[int, list[str]]:
-        """Item -> up to k units that scored highest for it (above the item's evidence threshold)."""
+        """Item -> the units that drove its score (its top units above a typical sentence), for scored items."""
         self._check_fitted()
-        return unit_evidence(self._read_one(text), self.evidence_threshold_, items, k)
+        if items is None:
+            items = np.where(self.item_share([text])[0] > 0, 1.0, 0.0)
+        return unit_evidence(self._read_one(text), self.unit_median_, items, k)
 
     def read_stats(self, texts: list[str]) -> dict[str, Any]:
         """Tokens each user had and how many the encoder read (all of them: units are windowed, not cut)."""
@@ -288,7 +296,6 @@ class SymptomEstimator(PHQ9Estimator):
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         arrays = {
             "unit_median": self.unit_median_,
-            "evidence_threshold": self.evidence_threshold_,
             "item_mean": self.item_mean_,
             "item_std": self.item_std_,
         }
@@ -304,15 +311,13 @@ class SymptomEstimator(PHQ9Estimator):
                 fix="Re-fit the model with this phqwatch version.",
             )
         self.items_version_, self.scale_ = state["items_version_"], state["scale_"]
-        for key in ("unit_median", "evidence_threshold", "item_mean", "item_std"):
+        for key in ("unit_median", "item_mean", "item_std"):
             setattr(self, f"{key}_", arrays[key])
 
 
 def unit_evidence(reading: Reading, threshold: np.ndarray, items: Any, k: int) -> dict[int, list[str]]:
-    """Per item, the k units of the (single-text) reading that scored highest above `threshold`.
-
-    With `items` given, an item scored below 0.5 gets no quotes (the score and the quotes agree).
-    """
+    """Per item scored >= 0.5, the k units of the (single-text) reading that scored highest above `threshold`
+    (the units behind its pooled score); items scored below 0.5 get no quotes, so scores and quotes agree."""
     units, scores = reading.units[0], reading.scores[0]
     out: dict[int, list[str]] = {}
     for j in range(N_ITEMS):

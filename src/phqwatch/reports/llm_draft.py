@@ -159,10 +159,10 @@ async def draft_llm(
 
 def draft_with_fallback(est: EstimateInput, *, settings: Settings, **kwargs: Any) -> dict[str, Any]:
     """`draft_llm` run synchronously; on failure the template report with the reason recorded."""
-    from phqwatch.teacher.pseudolabel import _run_sync
+    from phqwatch.teacher.pseudolabel import run_sync
 
     try:
-        return _run_sync(draft_llm(est, settings=settings, **kwargs))
+        return run_sync(draft_llm(est, settings=settings, **kwargs))
     except (TeacherError, json.JSONDecodeError) as exc:
         log.warning("LLM report draft failed (%s); using the template report", type(exc).__name__)
         report = build_report(est, **{k: v for k, v in kwargs.items() if k not in ("client",)})

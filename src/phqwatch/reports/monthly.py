@@ -40,7 +40,9 @@ def _as_utc(d: datetime) -> datetime:
     return d.replace(tzinfo=UTC) if d.tzinfo is None else d.astimezone(UTC)
 
 
-def estimate_in_force(day: date, estimates: Sequence[DayEstimate], max_age_days: int = 14) -> DayEstimate | None:
+def estimate_in_force(
+    day: date, estimates: Sequence[DayEstimate], max_age_days: int = phq9.RECALL_DAYS
+) -> DayEstimate | None:
     """The day's estimate: the last one made on that day, else the latest one made in the `max_age_days` before."""
     end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
     start = end - timedelta(days=max_age_days + 1)
@@ -58,7 +60,7 @@ def monthly_analysis(
     turns_by_day: Mapping[date, int],
     estimates: Sequence[DayEstimate],
     *,
-    max_age_days: int = 14,
+    max_age_days: int = phq9.RECALL_DAYS,
     today: date | None = None,
 ) -> dict[str, Any]:
     """The month as a JSON-able dict: days, chat days and turns, level distribution, averages and a summary.

@@ -2,9 +2,10 @@
 tokens from its conversation context (the question it answers, the user's preceding fragments).
 
 Stateless hashing (MurmurHash3, as scikit-learn's ``FeatureHasher``), so a model folder stores only an IDF vector and
-weights. Context tokens are prefixed ("q:" for the assistant's last turn, "u:" for the user's preceding
-fragments) and crossed with the first words of a short reply ("x:yes") so that a linear model can tell
-"yes" to "are you thinking of ending your life?" from "yes" to "did you manage the walk?".
+weights. Context tokens are prefixed ("q:" for the assistant's last turn when it asks about risk, "u:" for the user's
+preceding fragments) and crossed with the first words of a short reply ("x:yes") so that a linear model can
+tell "yes" to "are you thinking of ending your life?" from "yes" to "did you manage the walk?" (which gets no
+context tokens at all).
 """
 
 from __future__ import annotations
@@ -130,17 +131,17 @@ class Featuriser:
             out.extend(_negated(text))
         if self.spec.rule_tokens:
             out.extend(_rule_tokens(text, rules))
-        # Context is read only for short messages (a reply, a fragment): a long message stands on its own,
-        # and the wording of generic check-in questions must not colour it.
+        # Context is read only for short messages (a reply, a fragment): a long message stands on its own.
+        # The question is read only when it asks about risk: the wording of everyday check-in questions
+        # ("what would you like to talk about?") must not colour a short everyday answer ("my job").
         if self.spec.context and context and len(words) <= self.spec.short_reply_words:
             question = next((t.text for t in reversed(context) if t.role == "assistant"), None)
-            if question is not None:
-                q = normalise(question).text
+            q = normalise(question).text if question is not None else ""
+            if q and asks_about_risk(q):
                 out.extend("q:" + w for w in _WORD.findall(q))
-                if asks_about_risk(q):
-                    out.append("q:RISK")
-                    out.extend("x:" + w for w in words[:4])
-                    out.append("x:" + " ".join(words[:2]))
+                out.append("q:RISK")
+                out.extend("x:" + w for w in words[:4])
+                out.append("x:" + " ".join(words[:2]))
             for frag in preceding_fragments(context):
                 out.extend("u:" + w for w in _WORD.findall(normalise(frag).text))
         return out

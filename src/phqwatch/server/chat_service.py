@@ -25,7 +25,8 @@ from phqwatch.safety import ScreenResult
 from phqwatch.safety.resources import crisis_resources
 from phqwatch.server.auth import Principal, RateLimitedError
 from phqwatch.server.context import ServerContext
-from phqwatch.server.services import ingest, raise_alert
+from phqwatch.server.crisis_alerts import raise_alert
+from phqwatch.server.services import ingest
 from phqwatch.store import conversations as convs
 from phqwatch.store.tables import Conversation, Person, utcnow
 from phqwatch.transcripts.schema import Message

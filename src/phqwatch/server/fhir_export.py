@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from phqwatch.monitoring.series import AdministeredPoint, EstimatePoint
+from phqwatch.monitoring.series import AdministeredPoint
+from phqwatch.server.services import estimate_point
 from phqwatch.store.tables import AdministeredQuestionnaire, Estimate, Person
 
 
@@ -19,11 +20,10 @@ def bundle_for_patient(
     subject = patient.external_id or str(patient.id)
     resources: list[tuple[Any, dict[str, Any]]] = []
     for e in estimates:
-        if e.status != "ok" or e.value is None:
+        # No made-up interval in an exported record: a missing bound is the value itself.
+        point = estimate_point(e, ref=f"estimate-{e.id}", fallback_half_width=0.0) if e.status == "ok" else None
+        if point is None:
             continue
-        lo = e.interval_low if e.interval_low is not None else e.value
-        hi = e.interval_high if e.interval_high is not None else e.value
-        point = EstimatePoint(e.window_end, e.value, min(lo, e.value), max(hi, e.value), ref=f"estimate-{e.id}")
         obs = fhir.estimate_observation(
             point,
             subject,

@@ -10,7 +10,7 @@ runs ``run_safety_review`` in three steps:
 2. ask (no transaction held, so ingestion is never blocked and no first alert waits): the teacher LLM grades
    each message (``phqwatch.safety.second_opinion``); text is de-identified first for non-loopback endpoints;
 3. write (one write transaction): where the opinion is higher than the first decision, the patient's alert is
-   raised exactly as ingestion raises it (``services.raise_alert``), the alert records that the second opinion
+   raised exactly as ingestion raises it (``crisis_alerts.raise_alert``), the alert records that the second opinion
    raised it (prompt version, model, both severities), and the job completes in the same commit.
 
 Only raise, never lower: the final severity is the higher of the first decision and the opinion, so an answer
@@ -232,7 +232,7 @@ async def _ask_one(client: Any, it: _Item, deid: bool) -> Opinion | str:
 def _apply(
     s: Session, cipher: TextCipher, organisation_id: int, it: _Item, answer: Opinion | str, model_name: str
 ) -> ReviewOutcome:
-    from phqwatch.server.services import raise_alert  # lazily: services imports this module to queue reviews
+    from phqwatch.server.crisis_alerts import raise_alert
 
     m, first = it.message, it.first
     if isinstance(answer, str):
@@ -312,7 +312,7 @@ def _open_after_acknowledged(
 ) -> int | None:
     """The alert keyed to this message was opened by the first decision and is no longer open (acknowledged,
     snoozed or resolved): a higher grade is news for a human, so it gets an alert of its own."""
-    from phqwatch.server.services import ALERT_SEVERITY, CRISIS_KIND, REVIEW_KIND, alert_details
+    from phqwatch.server.crisis_alerts import ALERT_SEVERITY, CRISIS_KIND, REVIEW_KIND, alert_details
 
     kind = CRISIS_KIND if raised.flag else REVIEW_KIND
     who = "the patient" if r.is_patient else "a family member"

@@ -8,7 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
-MAX_TEXT_CHARS = 100_000
+from phqwatch.config import DEFAULT_MAX_MESSAGE_CHARS
+
+MAX_TEXT_CHARS = DEFAULT_MAX_MESSAGE_CHARS  # the API refuses what the readers would truncate
 MAX_BATCH = 1000
 #: A row id: a JSON integer (never a boolean, float or string) that fits a signed 64-bit column.
 Id = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
@@ -118,6 +120,7 @@ class QuestionnaireOut(BaseModel):
     items: list[int] | None
     source: str
     kind: Literal["administered"] = "administered"
+    band: str = Field(description="The PHQ-9 severity band of the total.")
 
 
 class EstimateOut(BaseModel):
@@ -137,6 +140,7 @@ class EstimateOut(BaseModel):
     n_user_words: int
     n_messages: int
     evidence: dict[int, list[str]] | None = None
+    basis: str = Field(description="What the estimate rests on: model, words of the patient's own messages, window.")
 
 
 class PatientOut(BaseModel):
@@ -303,6 +307,7 @@ class ConversationMessageOut(BaseModel):
     timestamp: datetime
     message_id: str | None
     person_id: int
+    crisis_flag: bool = Field(False, description="The crisis screen flagged this message.")
 
 
 class ConversationOut(BaseModel):

@@ -10,25 +10,24 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from phqwatch.phq9 import MAX_TOTAL, MIN_TOTAL
 from phqwatch.safety import CrisisScreen, ScreenResult, Turn, default_screen
 from phqwatch.safety.stream import MAX_CONTEXT_TURNS
-from phqwatch.safety.types import SEVERITY_ORDER
+from phqwatch.server.crisis_alerts import raise_alert
 from phqwatch.server.safety_review import pick_for_review, queue_second_opinions
 from phqwatch.store import TextCipher, alerts, audit, estimates, jobs, messages, questionnaires
 from phqwatch.store.tables import Estimate, Person
 from phqwatch.transcripts.schema import Message
 
+if TYPE_CHECKING:
+    from phqwatch.monitoring.series import EstimatePoint
+
 log = logging.getLogger("phqwatch.server")
 
-CRISIS_KIND = "crisis"
-#: Past risk or ambiguous distress: a clinician's look at the next contact, no crisis path.
-REVIEW_KIND = "risk-review"
-#: Screen severity -> alert severity (imminent and urgent page the care team; high is next in the queue).
-ALERT_SEVERITY = {"imminent": "urgent", "urgent": "urgent", "high": "high", "review": "warning"}
-ALERT_RANK = {"info": 0, "warning": 1, "high": 2, "urgent": 3}
 #: Interval half-width used for alert rules when a model gives no interval (typical estimate error).
 FALLBACK_HALF_WIDTH = 4.0
 
@@ -129,75 +128,6 @@ def ingest(
     return out
 
 
-def alert_details(result: ScreenResult, r: messages.Ingested) -> dict:
-    """What a crisis alert records about one screened message (no text: ids, grades and rule ids)."""
-    return {
-        "screen_severity": result.severity,
-        "categories": list(result.categories),
-        "rules": list(result.rules),
-        "detectors": list(result.detectors),
-        "score": None if result.score is None else round(result.score, 4),
-        "pages": result.pages,
-        "speaker": "patient" if r.is_patient else "family",
-    }
-
-
-def raise_alert(
-    s: Session,
-    cipher: TextCipher,
-    organisation_id: int,
-    r: messages.Ingested,
-    result: ScreenResult,
-    actor_id: int | None,
-) -> int | None:
-    """Open the patient's crisis (or risk-review) alert, or fold this hit into the one nobody has
-    acknowledged yet: one open alert per episode, whose severity a new hit can raise, never lower."""
-    kind = CRISIS_KIND if result.flag else REVIEW_KIND
-    alert_severity = ALERT_SEVERITY[result.severity]
-    details = alert_details(result, r)
-    pending = alerts.active_unacknowledged(s, r.patient_id, kind)
-    if pending is not None:
-        alerts.add_hit(s, cipher, pending, message_id=r.message_id, excerpt=result.excerpt, details=details)  # type: ignore[arg-type]
-        if ALERT_RANK[alert_severity] > ALERT_RANK[pending.severity]:
-            pending.severity = alert_severity
-        old = (pending.details or {}).get("screen_severity", "none")
-        if SEVERITY_ORDER[result.severity] > SEVERITY_ORDER.get(old, 0):
-            pending.details = {**(pending.details or {}), "screen_severity": result.severity, "pages": result.pages}
-        log.info("further %s hit added to alert %s for patient %s", kind, pending.id, r.patient_id)
-        return pending.id
-    who = "the patient" if r.is_patient else "a family member"
-    if result.flag:
-        message = (
-            f"Possible crisis risk in a message from {who} (screen severity: {result.severity}; "
-            f"{', '.join(result.categories)}). Contact the person and assess risk now."
-        )
-    else:
-        message = (
-            f"A message from {who} mentions past risk or ambiguous distress ({', '.join(result.categories)}). "
-            "Review it at the next contact."
-        )
-    alert = alerts.open_alert(
-        s,
-        cipher,
-        organisation_id=organisation_id,
-        patient_id=r.patient_id,
-        kind=kind,
-        severity=alert_severity,
-        key=f"{kind}:{r.message_id}",
-        message=message,
-        excerpt=result.excerpt,
-        details={**details, "person_id": r.person_id},
-        evidence=[f"message:{r.message_id}"],
-        message_id=r.message_id,
-        actor_id=actor_id,
-    )
-    if alert is None:
-        return None
-    # No text in logs: ids only.
-    log.warning("%s alert %s (%s) opened for patient %s", kind, alert.id, result.severity, r.patient_id)
-    return alert.id
-
-
 # ---- re-estimation (run by the worker, never inside a request) ------------------------------------------
 @dataclass
 class WindowText:
@@ -268,21 +198,34 @@ def store_estimate(s: Session, cipher: TextCipher, patient: Person, window: Wind
     return row
 
 
+def estimate_point(
+    e: Estimate, *, ref: str | None = None, fallback_half_width: float = FALLBACK_HALF_WIDTH
+) -> EstimatePoint | None:
+    """A stored estimate as a monitoring point (None when it abstained). A missing interval bound becomes
+    value -/+ `fallback_half_width` (0: the value itself), and the interval always contains the value."""
+    from phqwatch.monitoring.series import EstimatePoint
+
+    if e.value is None:
+        return None
+    lo = e.interval_low if e.interval_low is not None else max(MIN_TOTAL, e.value - fallback_half_width)
+    hi = e.interval_high if e.interval_high is not None else min(MAX_TOTAL, e.value + fallback_half_width)
+    return EstimatePoint(
+        e.window_end,
+        e.value,
+        min(lo, e.value),
+        max(hi, e.value),
+        ref=str(e.id) if ref is None else ref,
+        model=f"{e.model_name}@{e.model_version}",
+    )
+
+
 def run_alert_rules(s: Session, cipher: TextCipher, patient: Person, *, since: datetime, now: datetime) -> list[int]:
     """Evaluate the monitoring alert rules on the patient's stored estimates; open new alerts. Returns ids."""
     from phqwatch.monitoring.alerts import evaluate_alerts
-    from phqwatch.monitoring.series import AdministeredPoint, EstimatePoint
+    from phqwatch.monitoring.series import AdministeredPoint
 
-    points = []
-    for e in estimates.list_estimates(s, patient.id, status="ok"):
-        if e.value is None:
-            continue
-        lo = e.interval_low if e.interval_low is not None else max(0.0, e.value - FALLBACK_HALF_WIDTH)
-        hi = e.interval_high if e.interval_high is not None else min(27.0, e.value + FALLBACK_HALF_WIDTH)
-        lo, hi = min(lo, e.value), max(hi, e.value)
-        points.append(
-            EstimatePoint(e.window_end, e.value, lo, hi, ref=str(e.id), model=f"{e.model_name}@{e.model_version}")
-        )
+    rows = estimates.list_estimates(s, patient.id, status="ok")
+    points = [p for p in (estimate_point(e) for e in rows) if p is not None]
     if not points:
         return []
     adm = [

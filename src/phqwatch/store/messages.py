@@ -46,6 +46,7 @@ class StoredMessage:
     sent_at: datetime
     external_message_id: str | None
     by_patient: bool
+    crisis_flag: bool = False
 
 
 def _stored(row: MessageRow, conversation_ext: str, cipher: TextCipher) -> StoredMessage:
@@ -60,6 +61,7 @@ def _stored(row: MessageRow, conversation_ext: str, cipher: TextCipher) -> Store
         sent_at=row.sent_at,
         external_message_id=row.external_message_id,
         by_patient=row.person_id == row.patient_id,
+        crisis_flag=bool(row.crisis_flag),
     )
 
 

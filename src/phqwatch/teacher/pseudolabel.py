@@ -298,7 +298,8 @@ async def apseudolabel(
     return PseudolabelRun(frame=frame, stats=stats)
 
 
-def _run_sync(coro: Any) -> Any:
+def run_sync(coro: Any) -> Any:
+    """Run a coroutine to completion from sync code, even inside a running event loop."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -319,13 +320,9 @@ def _run_sync(coro: Any) -> Any:
     return box["v"]
 
 
-#: Public name: run a coroutine to completion from sync code, even inside a running event loop.
-run_sync = _run_sync
-
-
 def run_pseudolabel(texts: Mapping[str, str], settings: Settings, **kwargs: Any) -> PseudolabelRun:
     """Like `pseudolabel`, returning the frame and a typed `RunStats`."""
-    return _run_sync(apseudolabel(texts, settings, **kwargs))
+    return run_sync(apseudolabel(texts, settings, **kwargs))
 
 
 def pseudolabel(texts: Mapping[str, str], settings: Settings, **kwargs: Any) -> pd.DataFrame:

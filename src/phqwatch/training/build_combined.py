@@ -3,7 +3,7 @@
     python -m phqwatch.training.build_combined --out models/symptom-lexical [--encoder wordllama|minilm|e5-small]
         [--lexical DIR | --rebuild-lexical] [--data DIR]
 
-Steps: the lexical part is the shipped CPU default (or DIR, or, with `--rebuild-lexical`, a fresh one from
+Steps: the lexical part is the shipped lexical-ridge model (or DIR, or, with `--rebuild-lexical`, a fresh one from
 `training.build_default.build` on the train splits); the same splits (`datasets.split`, seed 0). The
 combined model is fitted on the three **calib** splits, which the lexical model never saw: the symptom
 model's reference statistics, the one symptom weight, and the 0-27 map (DepSeverity's class boundaries).

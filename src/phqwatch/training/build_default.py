@@ -1,4 +1,4 @@
-"""Rebuild the shipped CPU default from the public proxy sets in ../shared/data.
+"""Rebuild the shipped default model (lexical-ridge) from the public proxy sets in ../shared/data.
 
     python -m phqwatch.training.build_default [--out src/phqwatch/models/default] [--data DIR]
     (same as: phqwatch train --dataset all --out src/phqwatch/models/default)
@@ -83,7 +83,7 @@ def _generic_output_scale(model: PHQ9Estimator, targets: str, anchor: str | None
             f"Targets: {targets}. One output per set learns that set's codes standardised within the set; "
             "the PHQ-9 estimate averages the outputs (each standardised over the training posts, equal "
             f"weights) and maps the average piecewise-linearly onto 0-27 through the '{anchor}' class shares "
-            "and its weak PHQ-9 band edges (as the CPU default does), clipped to 0-27. Interval: "
+            "and its weak PHQ-9 band edges (as lexical-ridge does), clipped to 0-27. Interval: "
             f"split-conformal 80% on the '{anchor}' calibration split against weak midpoints."
         )
     return f"Targets: {targets}. Interval: split-conformal 80% on the calibration split against weak midpoints."

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from phqwatch.config import Settings
+from phqwatch.config import DEFAULT_MAX_MESSAGE_CHARS, Settings
 from phqwatch.teacher.pseudolabel import COLUMNS, RunStats, run_pseudolabel
 from phqwatch.training.teacher_calibration import Calibration, calibrate
 from phqwatch.transcripts import (
@@ -60,7 +60,7 @@ def pseudolabel_file(
     questionnaires_path: str | Path | None = None,
     recalibrate: bool = False,
     include_assistant: bool = False,
-    max_message_chars: int | None = 100_000,
+    max_message_chars: int | None = DEFAULT_MAX_MESSAGE_CHARS,
     stats_path: str | Path | None = None,
     **kwargs: Any,
 ) -> PseudolabelFileResult:

@@ -8,7 +8,7 @@ Steps, the same for every estimator:
 1. Split each set with `datasets.split` (user/duplicate-grouped, label-stratified, fixed seed): train /
    calib / test. `limit_train` keeps a random sample of each train split (quick runs).
 2. Targets per source, never raw codes mixed across sets. Administered PHQ-9 totals are used as they are.
-   Proxy codes go to estimators that learn one head per source (`supports_sources`: the CPU default, the
+   Proxy codes go to estimators that learn one head per source (`supports_sources`: lexical-ridge, the
    transformer) as codes with `sources=`; any other estimator gets each row's weak PHQ-9 midpoint of its
    own set's range (DepSeverity minimum = 2, LT-EDI moderate = 14.5, ...), so every target is on 0-27.
 3. Fit on the train splits; calibrate the split-conformal interval on the calib split (proxies: the

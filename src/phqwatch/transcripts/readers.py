@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from phqwatch.config import DEFAULT_MAX_MESSAGE_CHARS
 from phqwatch.errors import InputError
 from phqwatch.transcripts.schema import ROLES, Message
 
@@ -245,7 +246,7 @@ def _csv_messages(path: Path, stats: ReadStats, trunc: _Truncator) -> Iterator[M
 
 
 def iter_messages(
-    path: str | Path, *, max_message_chars: int | None = 100_000, stats: ReadStats | None = None
+    path: str | Path, *, max_message_chars: int | None = DEFAULT_MAX_MESSAGE_CHARS, stats: ReadStats | None = None
 ) -> Iterator[Message]:
     """Stream the messages of a transcript file (.jsonl/.ndjson/.json lines or .csv, optionally .gz).
 

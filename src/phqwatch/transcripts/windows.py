@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
+from phqwatch.phq9 import RECALL_DAYS
 from phqwatch.transcripts.schema import Message, Questionnaire, Window, count_words
 
 
@@ -30,7 +31,7 @@ def build_windows(
     messages: Iterable[Message],
     questionnaires: Iterable[Questionnaire],
     *,
-    days: int = 14,
+    days: int = RECALL_DAYS,
     include_assistant: bool = False,
     stats: WindowStats | None = None,
 ) -> list[Window]:

@@ -6,12 +6,21 @@ import json
 from pathlib import Path
 from typing import Any
 
-from phqwatch.errors import ModelFormatError
+from phqwatch.errors import InputError, ModelFormatError
 
 #: Files that hold weights in a Hugging Face model folder (safetensors preferred).
 WEIGHT_PATTERNS = ("*.safetensors", "*.safetensors.index.json", "pytorch_model*.bin", "pytorch_model.bin.index.json")
 #: config.json keys that may differ between two copies of the same backbone.
 _VOLATILE_KEYS = {"transformers_version", "_name_or_path", "torch_dtype", "dtype", "architectures", "use_cache"}
+
+
+def auto_flag(value: bool | str, default: bool) -> bool:
+    """`value` itself, or `default` when it is "auto" (bf16, gradient checkpointing)."""
+    if value == "auto":
+        return default
+    if isinstance(value, bool):
+        return value
+    raise InputError(f"expected True, False or 'auto', got {value!r}")
 
 
 def resolve_local(path: str | Path, *, what: str = "Backbone") -> Path:

@@ -17,29 +17,22 @@ torch, transformers and peft are imported inside methods, so importing this modu
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from phqwatch.errors import InputError, ModelFormatError
+from phqwatch.config import DEFAULT_MIN_WORDS
+from phqwatch.errors import InputError
 from phqwatch.models.base import PHQ9Estimator
+from phqwatch.models.transformer.backbone import auto_flag
 from phqwatch.models.transformer.chunking import LONG_TEXT_MODES, coverage, fit_to_window
 from phqwatch.models.transformer.sources import ensemble_latent, fit_source_scale, source_targets, to_phq9
 
 log = logging.getLogger(__name__)
 FINETUNE_MODES = ("lora", "full", "head")
 POOLINGS = ("auto", "last", "mean")
-
-
-def _auto_flag(value: bool | str, default: bool) -> bool:
-    if value == "auto":
-        return default
-    if isinstance(value, bool):
-        return value
-    raise InputError(f"expected True, False or 'auto', got {value!r}")
 
 
 class TransformerEstimator(PHQ9Estimator):
@@ -105,7 +98,7 @@ class TransformerEstimator(PHQ9Estimator):
         embed_backbone: bool = False,
         seed: int = 0,
         progress: bool = False,
-        min_words: int = 50,
+        min_words: int = DEFAULT_MIN_WORDS,
         coverage: float = 0.8,
     ) -> None:
         super().__init__(min_words=min_words, coverage=coverage)
@@ -213,7 +206,7 @@ class TransformerEstimator(PHQ9Estimator):
         from accelerate import Accelerator
 
         cpu = self.device == "cpu" or not torch.cuda.is_available()
-        bf16 = _auto_flag(self.bf16, not cpu and torch.cuda.is_bf16_supported())
+        bf16 = auto_flag(self.bf16, not cpu and torch.cuda.is_bf16_supported())
         return Accelerator(cpu=cpu, mixed_precision="bf16" if bf16 else "no")
 
     def _fit(self, texts: list[str], y: np.ndarray, sources: list[str] | None) -> None:
@@ -240,7 +233,7 @@ class TransformerEstimator(PHQ9Estimator):
         self._describe(backbone.config)
         if getattr(backbone.config, "use_cache", None):
             backbone.config.use_cache = False
-        if _auto_flag(self.gradient_checkpointing, on_gpu) and self.finetune != "head":
+        if auto_flag(self.gradient_checkpointing, on_gpu) and self.finetune != "head":
             backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         backbone = self._prepare_trainable(backbone)
         if sources is not None:
@@ -463,10 +456,10 @@ class TransformerEstimator(PHQ9Estimator):
         """One source head's score, or (default) the combined latent behind the PHQ-9 output.
 
         Without sources the latent is the PHQ-9 regression output itself (unclipped)."""
-        from phqwatch.models.base import _as_texts
+        from phqwatch.models.base import as_texts
 
         self._check_fitted()
-        texts = _as_texts(X)
+        texts = as_texts(X)
         names = getattr(self, "sources_", None) or []
         if source is not None and source not in names:
             raise InputError(f"no head named '{source}'", field="source", fix=f"Use one of {sorted(names)}.")
@@ -477,12 +470,12 @@ class TransformerEstimator(PHQ9Estimator):
 
     def token_usage(self, X: Sequence[str]) -> list[dict[str, int]]:
         """Per text: `n_tokens` in the text and `n_used` that the model reads (no silent truncation)."""
-        from phqwatch.models.base import _as_texts
+        from phqwatch.models.base import as_texts
 
         self._check_fitted()
         budget = self._wrap()[2]
         out = []
-        for row in self.tokenizer_(_as_texts(X), add_special_tokens=False)["input_ids"]:
+        for row in self.tokenizer_(as_texts(X), add_special_tokens=False)["input_ids"]:
             n = len(row)
             used = coverage(
                 n, budget, mode=self.long_text, overlap=min(self.chunk_overlap, budget - 1), max_chunks=self.max_chunks
@@ -492,157 +485,26 @@ class TransformerEstimator(PHQ9Estimator):
 
     def predict_items(self, X: Sequence[str]) -> np.ndarray | None:
         """Item scores (n, 9) in 0-3 when trained with item heads, else None."""
-        from phqwatch.models.base import _as_texts
+        from phqwatch.models.base import as_texts
 
         self._check_fitted()
         if not self.item_heads:
             return None
-        texts = _as_texts(X)
+        texts = as_texts(X)
         return self._forward_all(texts)[1] if texts else np.zeros((0, 9))
 
-    # ---- folder format --------------------------------------------------------------------
-    def _learned_tensors(self) -> dict[str, np.ndarray]:
-        """head.* and lora.* tensors as float32 numpy (from the gathered state after distributed training)."""
-        gathered = getattr(self, "_gathered_", None)
-        out: dict[str, np.ndarray] = {}
-        if gathered is not None:
-            for k, v in gathered.items():
-                if k.startswith("head."):
-                    out[k] = v.numpy()
-                elif self.finetune == "lora" and "lora_" in k and k.startswith("backbone."):
-                    out["lora." + k[len("backbone.") :].replace(".default", "")] = v.numpy()
-            return out
-        for k, v in self.model_.head.state_dict().items():
-            out[f"head.{k}"] = v.detach().float().cpu().numpy()
-        if self.finetune == "lora":
-            from peft import get_peft_model_state_dict
-
-            for k, v in get_peft_model_state_dict(self.model_.backbone).items():
-                out[f"lora.{k}"] = v.detach().float().cpu().numpy()
-        return out
-
+    # ---- folder format (transformer.folder) ----------------------------------------------
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        import torch
-        import transformers
+        from phqwatch.models.transformer.folder import state_of
 
-        state = {
-            "kind_": self.kind_,
-            "pooling_": self.pooling_,
-            "padding_side_": self.padding_side_,
-            "hidden_size_": self.hidden_size_,
-            "max_length_": self.max_length_,
-            "y_mean_": self.y_mean_,
-            "y_std_": self.y_std_,
-            "n_train_": getattr(self, "n_train_", None),
-            "loss_history_": list(getattr(self, "loss_history_", [])),
-            "backbone_source_": self.backbone_source_,
-            "backbone_fingerprint_": self.backbone_fingerprint_,
-            "backbone_embedded_": bool(self.embed_backbone or self.finetune == "full"),
-            "lora_config_": self.lora_config_,
-            "sources_": getattr(self, "sources_", None),
-            "source_stats_": getattr(self, "source_stats_", None),
-            "ensemble_": getattr(self, "ensemble_", None),
-            "anchor_": getattr(self, "anchor_", None),
-            "scale_": getattr(self, "scale_", None),
-            "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
-        }
-        return state, self._learned_tensors()
+        return state_of(self)
 
     def _save_extra(self, folder: Path) -> None:
-        from phqwatch.models.transformer.backbone import weight_files
+        from phqwatch.models.transformer.folder import save_extra
 
-        bdir = folder / "backbone"
-        bdir.mkdir()
-        self.tokenizer_.save_pretrained(str(folder / "tokenizer"))
-        if self.finetune == "full":
-            base = self.model_.backbone
-            sd = None
-            gathered = getattr(self, "_gathered_", None)
-            if gathered is not None:
-                sd = {k[len("backbone.") :]: v for k, v in gathered.items() if k.startswith("backbone.")}
-            base.save_pretrained(str(bdir), state_dict=sd, safe_serialization=True)
-            return
-        shutil.copy2(Path(self.backbone_source_) / "config.json", bdir / "config.json")
-        if self.embed_backbone:
-            for f in weight_files(Path(self.backbone_source_)):
-                shutil.copy2(f, bdir / f.name)
+        save_extra(self, folder)
 
     def _restore(self, state: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path) -> None:
-        import torch
+        from phqwatch.models.transformer.folder import restore
 
-        from phqwatch.models.transformer.backbone import (
-            comparable_config,
-            fingerprint,
-            has_weights,
-            load_backbone,
-            load_tokenizer,
-            resolve_local,
-        )
-        from phqwatch.models.transformer.heads import RegressionHead, RegressionModel
-
-        for k in ("kind_", "pooling_", "padding_side_", "hidden_size_", "max_length_", "y_mean_", "y_std_"):
-            if k not in state:
-                raise ModelFormatError(f"{folder}/config.json lacks state '{k}'.", fix="Re-save the model.")
-            setattr(self, k, state[k])
-        self.n_train_ = state.get("n_train_")
-        self.loss_history_ = state.get("loss_history_", [])
-        self.backbone_source_ = state.get("backbone_source_", self.backbone)
-        self.backbone_fingerprint_ = state.get("backbone_fingerprint_", {})
-        self.lora_config_ = state.get("lora_config_")
-        for k in ("sources_", "source_stats_", "ensemble_", "anchor_", "scale_"):
-            setattr(self, k, state.get(k))
-        if self.sources_ and not (self.ensemble_ and self.scale_):
-            raise ModelFormatError(f"{folder}/config.json has source heads but no PHQ-9 scale.", fix="Re-train.")
-        bdir = folder / "backbone"
-        if not (bdir / "config.json").exists():
-            raise ModelFormatError(f"{folder} has no backbone/config.json.", fix="Re-save the model.")
-        if has_weights(bdir):
-            weights_dir = bdir
-        else:
-            weights_dir = resolve_local(self.backbone, what=f"Backbone referenced by model folder {folder}")
-            if comparable_config(weights_dir) != comparable_config(bdir):
-                raise ModelFormatError(
-                    f"The backbone at {weights_dir} has a different config from the one {folder} was trained on.",
-                    fix="Point the model at its original backbone, or re-save it with embed_backbone=True.",
-                )
-            if self.backbone_fingerprint_ and fingerprint(weights_dir) != self.backbone_fingerprint_:
-                raise ModelFormatError(
-                    f"The weight files at {weights_dir} differ (names or sizes) from those {folder} was trained on.",
-                    fix="Point the model at its original backbone, or re-save it with embed_backbone=True.",
-                )
-        self.tokenizer_ = load_tokenizer(folder / "tokenizer")
-        self.tokenizer_.model_max_length = 10**9
-        use_cuda = self.device != "cpu" and torch.cuda.is_available()
-        device = torch.device(self.device if use_cuda and self.device != "auto" else ("cuda" if use_cuda else "cpu"))
-        bf16 = _auto_flag(self.bf16, use_cuda and torch.cuda.is_bf16_supported()) and use_cuda
-        backbone = load_backbone(
-            weights_dir,
-            dtype=torch.bfloat16 if bf16 else torch.float32,
-            attn_implementation=self.attn_implementation,
-            config_dir=bdir,
-        )
-        lora = {k[len("lora.") :]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("lora.")}
-        if self.lora_config_:
-            from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
-
-            backbone = get_peft_model(backbone, LoraConfig(**self.lora_config_))
-            result = set_peft_model_state_dict(backbone, lora)
-            if getattr(result, "unexpected_keys", None):
-                raise ModelFormatError(
-                    f"{folder}/weights.safetensors has adapter tensors the backbone lacks "
-                    f"(e.g. {result.unexpected_keys[0]}).",
-                    fix="Load it with the backbone it was trained on.",
-                )
-        head = RegressionHead(
-            self.hidden_size_, item_heads=self.item_heads, dropout=self.dropout, n_outputs=self._n_outputs()
-        )
-        head_sd = {k[len("head.") :]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("head.")}
-        try:
-            head.load_state_dict(head_sd, strict=True)
-        except RuntimeError as exc:
-            raise ModelFormatError(f"{folder}: the head weights do not match ({exc}).", fix="Re-save.") from None
-        model = RegressionModel(backbone, head, pooling=self.pooling_, is_decoder=self.kind_ == "decoder")
-        self.model_ = model.to(device).eval()
-        self.device_ = str(device)
-        self._autocast_bf16_ = bf16
-        self._cache = None
+        restore(self, state, arrays, folder)

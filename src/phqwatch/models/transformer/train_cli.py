@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--calib-fraction", type=float, default=0.15)
     p.add_argument("--finetune", default="lora", choices=["lora", "full", "head"])
     p.add_argument("--max-length", type=int, default=4096)
-    p.add_argument("--long-text", default="head_tail", choices=["head_tail", "chunk"])
+    p.add_argument("--long-text", default="chunk", choices=["chunk", "head_tail"])
     p.add_argument("--item-heads", action="store_true", help="train nine item heads when items are known")
     p.add_argument("--loss", default="huber", choices=["huber", "mse"])
     p.add_argument("--epochs", type=int, default=3)

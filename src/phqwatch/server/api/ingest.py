@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from phqwatch.errors import NotFoundError
 from phqwatch.safety import ScreenResult
 from phqwatch.safety.resources import crisis_resources
+from phqwatch.server.api.views import questionnaire_out
 from phqwatch.server.auth import Principal, check_patient_access, require_roles
 from phqwatch.server.context import ServerContext
 from phqwatch.server.deps import get_ctx
@@ -156,12 +157,4 @@ def add_questionnaire(
             organisation_id=principal.organisation_id,
             ip=principal.ip,
         )
-        return QuestionnaireOut(
-            id=row.id,
-            patient_id=row.patient_id,
-            instrument=row.instrument,
-            administered_at=row.administered_at,
-            total=row.total,
-            items=row.items,
-            source=row.source,
-        )
+        return questionnaire_out(row)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 
 from phqwatch.errors import PermissionDeniedError
-from phqwatch.server.api.views import estimate_out, questionnaire_out
+from phqwatch.server.api.views import estimate_basis, estimate_out, patient_out, questionnaire_out
 from phqwatch.server.auth import Principal, authenticate, check_patient_access, require_roles, visible_patient_ids
 from phqwatch.server.context import ServerContext
 from phqwatch.server.deps import audit_read, get_ctx
@@ -32,17 +32,13 @@ def _iso(t: datetime) -> str:
     return t.isoformat().replace("+00:00", "Z")
 
 
-def _patient_out(p) -> PatientOut:  # type: ignore[no-untyped-def]
-    return PatientOut(id=p.id, external_id=p.external_id, display_name=p.display_name)
-
-
 @router.get("", response_model=list[PatientOut], summary="Patients the caller may see")
 def list_patients(
     principal: Principal = Depends(require_roles(*CLINICAL_READERS)), ctx: ServerContext = Depends(get_ctx)
 ) -> list[PatientOut]:
     with ctx.db.read() as s:
         ids = visible_patient_ids(s, principal)
-        out = [_patient_out(p) for p in people.list_people(s, principal.organisation_id, role="patient", ids=ids)]
+        out = [patient_out(p) for p in people.list_people(s, principal.organisation_id, role="patient", ids=ids)]
     audit_read(ctx, principal, "patient_list", [p.id for p in out])
     return out
 
@@ -66,7 +62,8 @@ def timeline(
         else:  # fast path: plain rows, no ORM objects, no evidence column
             est = [
                 {**row, "kind": "estimate", "evidence": None, "window_start": _iso(row["window_start"]),
-                 "window_end": _iso(row["window_end"])}
+                 "window_end": _iso(row["window_end"]), "basis": estimate_basis(row["model_name"],
+                 row["model_version"], row["n_user_words"], row["window_start"], row["window_end"])}
                 for row in estimates.estimate_summaries(s, patient_id, since=since, until=until)
             ]  # fmt: skip
         adm = [
@@ -74,7 +71,7 @@ def timeline(
             for q in questionnaires.list_questionnaires(s, patient_id, since=since, until=until)
         ]
         body = {
-            "patient": _patient_out(patient).model_dump(),
+            "patient": patient_out(patient).model_dump(),
             "estimates": est,
             "administered": adm,
             "note": TimelineOut.model_fields["note"].default,
@@ -140,6 +137,7 @@ def conversations(
                 "timestamp": r.sent_at.isoformat(),
                 "message_id": r.external_message_id,
                 "person_id": r.person_id,
+                "crisis_flag": r.crisis_flag,
             }
         )
     audit_read(ctx, principal, "conversations", [patient_id], details={"messages": len(rows), "family": include_family})

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from phqwatch.server.schemas import AlertEventOut, AlertOut, EstimateOut, QuestionnaireOut
+from datetime import datetime
+from typing import Any
+
+from phqwatch import phq9
+from phqwatch.server.schemas import AlertEventOut, AlertOut, EstimateOut, PatientOut, QuestionnaireOut
 from phqwatch.store import TextCipher, alerts, estimates
-from phqwatch.store.tables import AdministeredQuestionnaire, Alert, AlertEvent, Estimate
+from phqwatch.store.tables import AdministeredQuestionnaire, Alert, AlertEvent, Estimate, Person
 
 
-def estimate_out(row: Estimate, cipher: TextCipher | None = None) -> EstimateOut:
-    """`cipher` given -> evidence decrypted and included."""
+def estimate_basis(model_name: str, model_version: str, n_user_words: int, start: datetime, end: datetime) -> str:
+    """What an estimate rests on, in words (shown with every estimate: it is never an administered score)."""
+    return (
+        f"estimated by {model_name}@{model_version} from {n_user_words} words of the patient's own messages, "
+        f"{start.date().isoformat()} to {end.date().isoformat()}"
+    )
+
+
+def estimate_out(row: Estimate | Any, cipher: TextCipher | None = None) -> EstimateOut:
+    """An estimate row (an ORM row, or a plain row with the same columns); `cipher` given -> evidence
+    decrypted and included (ORM rows only)."""
     return EstimateOut(
         id=row.id,
         model_name=row.model_name,
@@ -25,6 +38,13 @@ def estimate_out(row: Estimate, cipher: TextCipher | None = None) -> EstimateOut
         n_user_words=row.n_user_words,
         n_messages=row.n_messages,
         evidence=estimates.evidence_of(cipher, row) if cipher is not None else None,
+        basis=estimate_basis(row.model_name, row.model_version, row.n_user_words, row.window_start, row.window_end),
+    )
+
+
+def patient_out(p: Person, display_name: str | None = None) -> PatientOut:
+    return PatientOut(
+        id=p.id, external_id=p.external_id, display_name=p.display_name if display_name is None else display_name
     )
 
 
@@ -37,6 +57,7 @@ def questionnaire_out(row: AdministeredQuestionnaire) -> QuestionnaireOut:
         total=row.total,
         items=row.items,
         source=row.source,
+        band=phq9.band(row.total),
     )
 
 

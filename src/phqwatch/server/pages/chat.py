@@ -21,7 +21,7 @@ from phqwatch.errors import InputError, PhqwatchError
 from phqwatch.server.auth import RateLimitedError
 from phqwatch.server.chat_service import CHAT_ROLES, chat_service
 from phqwatch.server.pages.render import html, respond
-from phqwatch.server.pages.routes import _common, _page
+from phqwatch.server.pages.routes import page_context, run_page
 from phqwatch.server.pages.session import CSRF_FIELD, check_csrf, page_principal
 
 router = APIRouter(include_in_schema=False)
@@ -30,9 +30,9 @@ router = APIRouter(include_in_schema=False)
 def _list(request: Request, json_suffix: bool) -> Response:
     def build(who: Any) -> Response:
         data = {"conversations": chat_service(request).conversations(who), "kind": who.role}
-        return respond(request, json_suffix, "chat_list.html", data, **_common(request, who))
+        return respond(request, json_suffix, "chat_list.html", data, **page_context(request, who))
 
-    return _page(request, json_suffix, build, CHAT_ROLES)
+    return run_page(request, json_suffix, build, CHAT_ROLES)
 
 
 @router.get("/chat.json")
@@ -52,7 +52,7 @@ def chat_new(request: Request, csrf_token: str = Form("", alias=CSRF_FIELD)) -> 
         cid, _, _ = chat_service(request).start(who)
         return RedirectResponse(f"/chat/{cid}", status_code=303)
 
-    return _page(request, False, build, CHAT_ROLES)
+    return run_page(request, False, build, CHAT_ROLES)
 
 
 def _render(request: Request, who: Any, cid: int, *, error: str | None = None, fix: str | None = None,
@@ -67,7 +67,7 @@ def _render(request: Request, who: Any, cid: int, *, error: str | None = None, f
         fix=fix,
         draft=draft,
         max_chars=request.app.state.ctx.settings.chat_max_message_chars,
-        **_common(request, who),
+        **page_context(request, who),
     )
 
 
@@ -77,7 +77,7 @@ def _view(request: Request, json_suffix: bool, cid: int) -> Response:
             return respond(request, True, "chat.html", chat_service(request).view(who, cid))
         return _render(request, who, cid)
 
-    return _page(request, json_suffix, build, CHAT_ROLES)
+    return run_page(request, json_suffix, build, CHAT_ROLES)
 
 
 @router.get("/chat/{cid}.json")
@@ -112,7 +112,7 @@ async def chat_send(
         check_csrf(request, who, csrf_token)
         return Response(status_code=204)
 
-    gate = await run_in_threadpool(_page, request, False, checked)
+    gate = await run_in_threadpool(run_page, request, False, checked)
     if gate.status_code != 204:
         return gate
     svc = chat_service(request)
@@ -125,7 +125,7 @@ async def chat_send(
             lambda: _render(request, who, cid, error=error, fix=fix, draft=text[:100_000], status_code=status)
         )
     except PhqwatchError as exc:
-        return await run_in_threadpool(_page, request, False, _raiser(exc))
+        return await run_in_threadpool(run_page, request, False, _raiser(exc))
     return RedirectResponse(f"/chat/{cid}#latest", status_code=303)
 
 

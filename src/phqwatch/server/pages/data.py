@@ -18,13 +18,15 @@ from sqlalchemy.orm import Session
 from phqwatch import phq9
 from phqwatch.errors import InputError, NotFoundError, PermissionDeniedError
 from phqwatch.monitoring.change import trend
-from phqwatch.monitoring.series import EstimatePoint
 from phqwatch.monitoring.smoothing import smooth
 from phqwatch.reports import review
 from phqwatch.reports.assistive import AdministeredScore, EstimateInput, build_report
 from phqwatch.reports.monthly import DayEstimate, monthly_analysis
 from phqwatch.safety.resources import crisis_resources
+from phqwatch.server.api.views import alert_out, estimate_out, patient_out, questionnaire_out
 from phqwatch.server.auth import Principal, check_patient_access, visible_patient_ids
+from phqwatch.server.schemas import ConversationMessageOut
+from phqwatch.server.services import estimate_point
 from phqwatch.store import TextCipher, audit, estimates, messages, people, questionnaires
 from phqwatch.store import report_tables as rt
 from phqwatch.store.alerts import ACTIVE_STATUSES
@@ -42,12 +44,11 @@ SEVERITY_ORDER = ("urgent", "high", "warning", "info")
 #: Columns the caseload reads from estimates (no item JSON, no encrypted evidence).
 _ESTIMATE_COLUMNS = (
     "id", "patient_id", "status", "reason", "value", "interval_low", "interval_high", "band", "window_start",
-    "window_end", "model_name", "model_version", "n_user_words",
+    "window_end", "model_name", "model_version", "n_user_words", "n_messages", "items",
 )  # fmt: skip
 SORTS = ("priority", "estimate", "name", "activity", "administered")
 #: Estimates per patient the caseload smooths for its trend arrow.
 TREND_POINTS = 8
-FALLBACK_HALF_WIDTH = 4.0
 
 
 def _iso(d: datetime | date | None) -> str | None:
@@ -74,35 +75,18 @@ def _audit_read(s: Session, who: Principal, resource: str, patient_id: int | Non
 
 
 def estimate_dict(e: Any) -> dict[str, Any]:
-    """A stored estimate for display: always labelled 'estimated' and with its basis."""
-    return {
-        "id": e.id,
-        "label": "estimated",
-        "status": e.status,
-        "reason": e.reason,
-        "value": None if e.value is None else round(e.value, 1),
-        "low": None if e.interval_low is None else round(e.interval_low, 1),
-        "high": None if e.interval_high is None else round(e.interval_high, 1),
-        "band": e.band,
-        "when": _iso(e.window_end),
-        "window_start": _iso(e.window_start),
-        "model": f"{e.model_name}@{e.model_version}",
-        "n_user_words": e.n_user_words,
-        "basis": f"estimated by {e.model_name}@{e.model_version} from {e.n_user_words} words of the patient's "
-        f"own messages, {e.window_start.date().isoformat()} to {e.window_end.date().isoformat()}",
-    }
+    """A stored estimate (ORM or plain row) as the API's `EstimateOut`: one schema per resource, always with
+    its basis (`kind` "estimate": never an administered score)."""
+    return estimate_out(e).model_dump(mode="json")
 
 
-def _point(e: Any) -> EstimatePoint | None:
-    if e.value is None:
-        return None
-    lo = e.interval_low if e.interval_low is not None else max(0.0, e.value - FALLBACK_HALF_WIDTH)
-    hi = e.interval_high if e.interval_high is not None else min(27.0, e.value + FALLBACK_HALF_WIDTH)
-    return EstimatePoint(e.window_end, e.value, min(lo, e.value), max(hi, e.value), ref=str(e.id))
+def _patient(p: Person) -> dict[str, Any]:
+    """A patient as the API's `PatientOut` (display_name falls back to the username or external id)."""
+    return patient_out(p, _person_name(p)).model_dump(mode="json")
 
 
 def _trend(rows: Sequence[Any]) -> dict[str, Any] | None:
-    pts = [p for p in (_point(e) for e in rows) if p is not None]
+    pts = [p for p in (estimate_point(e) for e in rows) if p is not None]
     if not pts:
         return None
     t = trend(smooth(pts))
@@ -197,7 +181,7 @@ def caseload(
         rows.append(
             {
                 "id": p.id,
-                "name": _person_name(p),
+                "display_name": _person_name(p),
                 "external_id": p.external_id,
                 "estimate": None if latest is None else estimate_dict(latest),
                 "trend": None,
@@ -222,7 +206,9 @@ def caseload(
         rows = [r for r in rows if r["open_alerts"]]
     if q:
         needle = q.strip().casefold()
-        rows = [r for r in rows if needle in r["name"].casefold() or needle in (r["external_id"] or "").casefold()]
+        rows = [
+            r for r in rows if needle in r["display_name"].casefold() or needle in (r["external_id"] or "").casefold()
+        ]
     rows.sort(key=_sort_key(sort))
     shown = len(rows)
     pages = max(1, -(-shown // per_page))
@@ -275,13 +261,13 @@ def _sort_key(sort: str):  # type: ignore[no-untyped-def]
         return -(r["estimate"]["value"] if r["estimate"] and r["estimate"]["value"] is not None else -1.0)
 
     if sort == "priority":
-        return lambda r: (tuple(-r["alerts"][k] for k in SEVERITY_ORDER), est(r), r["name"])
+        return lambda r: (tuple(-r["alerts"][k] for k in SEVERITY_ORDER), est(r), r["display_name"])
     if sort == "estimate":
-        return lambda r: (est(r), r["name"])
+        return lambda r: (est(r), r["display_name"])
     if sort == "name":
-        return lambda r: r["name"].casefold()
+        return lambda r: r["display_name"].casefold()
     if sort == "activity":
-        return lambda r: (r["last_activity"] is None, _neg_iso(r["last_activity"]), r["name"])
+        return lambda r: (r["last_activity"] is None, _neg_iso(r["last_activity"]), r["display_name"])
     # administered: longest since the last PHQ-9 first (never administered first of all)
     return lambda r: (
         r["last_administered"] is not None,
@@ -336,43 +322,30 @@ def _conversations(s: Session, patient_id: int) -> tuple[list[dict[str, Any]], l
     return own, family
 
 
-def timeline(s: Session, patient_id: int, *, with_alerts: bool = True) -> dict[str, Any]:
-    """Estimates (with intervals and a two-sided smoothed line), administered PHQ-9s and alerts for a chart."""
+def timeline(s: Session, patient_id: int, *, cipher: TextCipher | None = None) -> dict[str, Any]:
+    """Estimates (with intervals and a two-sided smoothed line), administered PHQ-9s and (given the cipher, for
+    clinicians) alerts for a chart; each resource in the API's schema."""
     rows = estimates.list_estimates(s, patient_id)
     ok = [e for e in rows if e.status == "ok" and e.value is not None]
-    pts = [p for p in (_point(e) for e in ok) if p is not None]
+    pts = [p for p in (estimate_point(e) for e in ok) if p is not None]
     smoothed = smooth(pts, causal=False) if pts else []
     out: dict[str, Any] = {
         "label": "estimated",
         "band_lines": list(phq9.BAND_LINES),
         "estimates": [estimate_dict(e) for e in ok],
-        "abstained": [{"when": _iso(e.window_end), "reason": e.reason} for e in rows if e.status != "ok"],
+        "abstained": [estimate_dict(e) for e in rows if e.status != "ok"],
         "smoothed": [
             {"when": _iso(p.when), "value": round(p.value, 2), "low": round(p.low, 2), "high": round(p.high, 2)}
             for p in smoothed
         ],
         "administered": [
-            {
-                "id": q.id,
-                "when": _iso(q.administered_at),
-                "total": q.total,
-                "band": phq9.band(q.total),
-                "items": q.items,
-            }
-            for q in questionnaires.list_questionnaires(s, patient_id)
+            questionnaire_out(q).model_dump(mode="json") for q in questionnaires.list_questionnaires(s, patient_id)
         ],
         "trend": _trend(ok[-TREND_POINTS:]),
     }
-    if with_alerts:
+    if cipher is not None:
         out["alerts"] = [
-            {
-                "id": a.id,
-                "when": _iso(a.created_at),
-                "kind": a.kind,
-                "severity": a.severity,
-                "status": a.status,
-                "message": a.message,
-            }
+            alert_out(a, cipher).model_dump(mode="json")
             for a in s.scalars(select(Alert).where(Alert.patient_id == patient_id).order_by(Alert.created_at, Alert.id))
         ]
     return out
@@ -384,13 +357,13 @@ def patient_page(s: Session, cipher: TextCipher, who: Principal, patient_id: int
         raise PermissionDeniedError("Only the patient's clinicians open this page.", fix="Open your own page.")
     patient = check_patient_access(s, who, patient_id, "clinical")
     own, family = _conversations(s, patient_id)
-    tl = timeline(s, patient_id)
+    tl = timeline(s, patient_id, cipher=cipher)
     open_alerts = [a for a in tl["alerts"] if a["status"] in ACTIVE_STATUSES]
     open_alerts.sort(key=lambda a: SEVERITY_ORDER.index(a["severity"]) if a["severity"] in SEVERITY_ORDER else 9)
     latest = estimates.latest_estimate(s, patient_id, status=None)
     _audit_read(s, who, "patient_page", patient_id, patient_id)
     return {
-        "patient": {"id": patient.id, "name": _person_name(patient), "external_id": patient.external_id},
+        "patient": _patient(patient),
         "latest_estimate": None if latest is None else estimate_dict(latest),
         "timeline": tl,
         "open_alerts": open_alerts,
@@ -414,13 +387,15 @@ def conversation(
         select(MessageRow).where(MessageRow.conversation_id == conv.id).order_by(MessageRow.sent_at, MessageRow.id)
     )
     msgs = [
-        {
-            "id": r.id,
-            "role": r.role,
-            "sent_at": _iso(r.sent_at),
-            "text": cipher.decrypt(r.text_enc),
-            "crisis_flag": r.crisis_flag,
-        }
+        ConversationMessageOut(
+            id=r.id,
+            role=r.role,  # type: ignore[arg-type]
+            text=cipher.decrypt(r.text_enc),
+            timestamp=r.sent_at,
+            message_id=r.external_message_id,
+            person_id=r.person_id,
+            crisis_flag=bool(r.crisis_flag),
+        ).model_dump(mode="json")
         for r in rows
     ]
     speaker = s.get(Person, conv.person_id)
@@ -478,7 +453,7 @@ def monthly(
     next_m = (y + (m == 12), 1 if m == 12 else m + 1)
     result["prev"] = f"{prev_m[0]:04d}-{prev_m[1]:02d}"
     result["next"] = f"{next_m[0]:04d}-{next_m[1]:02d}"
-    result["patient"] = {"id": patient.id, "name": _person_name(patient)}
+    result["patient"] = _patient(patient)
     _audit_read(s, who, "monthly", patient_id, f"{y:04d}-{m:02d}")
     return result
 
@@ -695,9 +670,9 @@ def my_page(s: Session, cipher: TextCipher, who: Principal) -> dict[str, Any]:
         view = _report_view(r, load_history(s, cipher, r.id), who)
         if view is not None:
             reports.append(view)
-    tl = timeline(s, patient.id, with_alerts=False)
+    tl = timeline(s, patient.id)
     _audit_read(s, who, "patient_view", patient.id, patient.id)
-    return {"patient": {"id": patient.id, "name": _person_name(patient)}, "reports": reports, "timeline": tl}
+    return {"patient": _patient(patient), "reports": reports, "timeline": tl}
 
 
 def family_page(s: Session, cipher: TextCipher, who: Principal) -> dict[str, Any]:
@@ -709,4 +684,4 @@ def family_page(s: Session, cipher: TextCipher, who: Principal) -> dict[str, Any
     patient = check_patient_access(s, who, who.linked_patient_id, "released")
     report = report_summary(s, cipher, who, patient.id)
     _audit_read(s, who, "family_view", patient.id, None if report is None else report["id"])
-    return {"patient": {"id": patient.id, "name": _person_name(patient)}, "report": report}
+    return {"patient": _patient(patient), "report": report}

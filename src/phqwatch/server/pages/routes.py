@@ -61,7 +61,7 @@ def _ctx(request: Request):  # type: ignore[no-untyped-def]
     return request.app.state.ctx
 
 
-def _page(
+def run_page(
     request: Request, json_suffix: bool, build: Callable[[Principal], Any], roles: tuple[str, ...] | None = None
 ) -> Response:
     """Run `build(principal)` with the session's caller; login redirect, and HTML or JSON errors."""
@@ -93,7 +93,8 @@ def _page(
         )
 
 
-def _common(request: Request, who: Principal, **extra: Any) -> dict[str, Any]:
+def page_context(request: Request, who: Principal, **extra: Any) -> dict[str, Any]:
+    """What every page template receives: the caller, CSRF token, start page, bands and crisis text."""
     return {
         "who": who,
         "csrf": page_csrf(request, who),
@@ -195,9 +196,11 @@ def _caseload(
             d = data.caseload(
                 s, who, sort=sort, band=band or None, alerts_only=alerts in ("1", "on", "true"), q=q, page=page
             )
-        return respond(request, json_suffix, "caseload.html", d, **_common(request, who, q=q or "", sorts=data.SORTS))
+        return respond(
+            request, json_suffix, "caseload.html", d, **page_context(request, who, q=q or "", sorts=data.SORTS)
+        )
 
-    return _page(request, json_suffix, build, ("clinician", "admin"))
+    return run_page(request, json_suffix, build, ("clinician", "admin"))
 
 
 @router.get("/caseload")
@@ -230,9 +233,9 @@ def _patient(request: Request, json_suffix: bool, patient_id: int) -> Response:
         ctx = _ctx(request)
         with ctx.db.write() as s:
             d = data.patient_page(s, ctx.cipher, who, patient_id)
-        return respond(request, json_suffix, "patient.html", d, **_common(request, who))
+        return respond(request, json_suffix, "patient.html", d, **page_context(request, who))
 
-    return _page(request, json_suffix, build)
+    return run_page(request, json_suffix, build)
 
 
 @router.get("/patients/{patient_id}.json")
@@ -250,9 +253,9 @@ def _conversation(request: Request, json_suffix: bool, patient_id: int, cid: int
         ctx = _ctx(request)
         with ctx.db.write() as s:
             d = data.conversation(s, ctx.cipher, who, patient_id, cid)
-        return respond(request, json_suffix, "conversation.html", d, **_common(request, who))
+        return respond(request, json_suffix, "conversation.html", d, **page_context(request, who))
 
-    return _page(request, json_suffix, build)
+    return run_page(request, json_suffix, build)
 
 
 @router.get("/patients/{patient_id}/conversations/{cid}.json")
@@ -269,9 +272,9 @@ def _monthly(request: Request, json_suffix: bool, patient_id: int, month: str | 
     def build(who: Principal) -> Response:
         with _ctx(request).db.write() as s:
             d = data.monthly(s, who, patient_id, month)
-        return respond(request, json_suffix, "monthly.html", d, **_common(request, who))
+        return respond(request, json_suffix, "monthly.html", d, **page_context(request, who))
 
-    return _page(request, json_suffix, build, ("clinician", "admin", "patient"))
+    return run_page(request, json_suffix, build, ("clinician", "admin", "patient"))
 
 
 @router.get("/patients/{patient_id}/monthly.json")
@@ -295,7 +298,7 @@ def report_draft(request: Request, patient_id: int, csrf_token: str = Form("", a
             rid = report.id
         return RedirectResponse(f"/patients/{patient_id}/reports/{rid}", status_code=303)
 
-    return _page(request, False, build, ("clinician", "admin"))
+    return run_page(request, False, build, ("clinician", "admin"))
 
 
 def _report(request: Request, json_suffix: bool, patient_id: int, rid: int) -> Response:
@@ -303,9 +306,9 @@ def _report(request: Request, json_suffix: bool, patient_id: int, rid: int) -> R
         ctx = _ctx(request)
         with ctx.db.write() as s:
             d = data.report_detail(s, ctx.cipher, who, patient_id, rid)
-        return respond(request, json_suffix, "report.html", d, **_common(request, who))
+        return respond(request, json_suffix, "report.html", d, **page_context(request, who))
 
-    return _page(request, json_suffix, build)
+    return run_page(request, json_suffix, build)
 
 
 @router.get("/patients/{patient_id}/reports/{rid}.json")
@@ -334,7 +337,7 @@ def report_pdf(request: Request, patient_id: int, rid: int) -> Response:
             },
         )
 
-    return _page(request, False, build)
+    return run_page(request, False, build)
 
 
 @router.get("/patients/{patient_id}/reports/{rid}")
@@ -367,7 +370,7 @@ def report_edit(
             data.edit_report(s, ctx.cipher, who, patient_id, rid, edits, note=note or None)
         return RedirectResponse(f"/patients/{patient_id}/reports/{rid}#report", status_code=303)
 
-    return _page(request, False, build, ("clinician", "admin"))
+    return run_page(request, False, build, ("clinician", "admin"))
 
 
 @router.post("/patients/{patient_id}/reports/{rid}/release")
@@ -381,7 +384,7 @@ def report_release(
             data.release_report(s, ctx.cipher, who, patient_id, rid, note=note or None)
         return RedirectResponse(f"/patients/{patient_id}/reports/{rid}#report", status_code=303)
 
-    return _page(request, False, build, ("clinician", "admin"))
+    return run_page(request, False, build, ("clinician", "admin"))
 
 
 # --------------------------------------------------------------------------------- patient and family
@@ -390,9 +393,9 @@ def _me(request: Request, json_suffix: bool) -> Response:
         ctx = _ctx(request)
         with ctx.db.write() as s:
             d = data.my_page(s, ctx.cipher, who)
-        return respond(request, json_suffix, "me.html", d, **_common(request, who))
+        return respond(request, json_suffix, "me.html", d, **page_context(request, who))
 
-    return _page(request, json_suffix, build, ("patient",))
+    return run_page(request, json_suffix, build, ("patient",))
 
 
 @router.get("/me.json")
@@ -410,9 +413,9 @@ def _family(request: Request, json_suffix: bool) -> Response:
         ctx = _ctx(request)
         with ctx.db.write() as s:
             d = data.family_page(s, ctx.cipher, who)
-        return respond(request, json_suffix, "family.html", d, **_common(request, who))
+        return respond(request, json_suffix, "family.html", d, **page_context(request, who))
 
-    return _page(request, json_suffix, build, ("family",))
+    return run_page(request, json_suffix, build, ("family",))
 
 
 @router.get("/family.json")

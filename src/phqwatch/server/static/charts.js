@@ -27,21 +27,21 @@
   var tl = read("timeline-data");
   var canvas = document.getElementById("timeline");
   if (tl && canvas) {
-    var est = tl.estimates.map(function (e) { return { x: t(e.when), y: e.value }; });
+    var est = tl.estimates.map(function (e) { return { x: t(e.window_end), y: e.value }; });
     var ds = [
-      { label: "interval high", data: tl.estimates.map(function (e) { return { x: t(e.when), y: e.high }; }),
+      { label: "interval high", data: tl.estimates.map(function (e) { return { x: t(e.window_end), y: e.interval_high }; }),
         borderWidth: 0, pointRadius: 0, fill: "+1", backgroundColor: "rgba(31,95,191,0.15)" },
-      { label: "interval low", data: tl.estimates.map(function (e) { return { x: t(e.when), y: e.low }; }),
+      { label: "interval low", data: tl.estimates.map(function (e) { return { x: t(e.window_end), y: e.interval_low }; }),
         borderWidth: 0, pointRadius: 0, fill: false },
       { label: "Estimated PHQ-9", data: est, borderColor: "#1f5fbf", backgroundColor: "#1f5fbf", pointRadius: 2,
         borderWidth: 2, fill: false, tension: 0.2 },
       { label: "Administered PHQ-9", type: "scatter",
-        data: tl.administered.map(function (q) { return { x: t(q.when), y: q.total }; }),
+        data: tl.administered.map(function (q) { return { x: t(q.administered_at), y: q.total }; }),
         pointStyle: "rect", pointRadius: 7, backgroundColor: "#111", borderColor: "#fff" }
     ];
     if (tl.alerts) {
       ds.push({ label: "Alerts", type: "scatter",
-        data: tl.alerts.map(function (a) { return { x: t(a.when), y: 26, kind: a.kind, severity: a.severity }; }),
+        data: tl.alerts.map(function (a) { return { x: t(a.created_at), y: 26, kind: a.kind, severity: a.severity }; }),
         pointStyle: "triangle", pointRadius: 8, backgroundColor: "#b3261e" });
     }
     new Chart(canvas, {
