@@ -188,7 +188,10 @@ def speed_child(name: str, folder: str | None, n: int) -> None:
         model.estimate(users)
     dt = time.perf_counter() - t0
     words = float(np.mean([len(u.split()) for u in users]))
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: Linux carries the parent's peak across fork+exec into ru_maxrss
+    status = Path("/proc/self/status")
+    hwm = [ln for ln in status.read_text().splitlines() if ln.startswith("VmHWM:")] if status.exists() else []
+    rss = int(hwm[0].split()[1]) / 1024 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         json.dumps(
             {"users": len(users), "seconds": dt, "users_per_s": len(users) / dt, "words": words, "peak_rss_mb": rss}

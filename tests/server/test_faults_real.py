@@ -37,7 +37,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from phqwatch.store import Database, jobs, people, upgrade
-from phqwatch.store.tables import Alert, Job, MessageRow
+from phqwatch.store.tables import Alert, Estimate, Job, MessageRow
 
 from .conftest import msg
 from .helpers import snapshot
@@ -169,6 +169,11 @@ def _json(r: httpx.Response) -> Any:
         return r.text
 
 
+def _done_jobs(db: Database) -> int:
+    with db.read() as s:
+        return len(jobs.list_jobs(s, statuses=["done"]))
+
+
 def _stored(db: Database) -> list[str]:
     with db.read() as s:
         return list(s.scalars(select(MessageRow.external_message_id)))
@@ -184,7 +189,6 @@ def test_server_with_its_worker_killed_mid_job_the_restarted_server_finishes_it_
     from phqwatch.config import DEV_ENCRYPTION_KEY
     from phqwatch.server.worker import BACKFILL_STEP_DAYS
     from phqwatch.store import TextCipher, messages
-    from phqwatch.store.tables import Estimate
     from phqwatch.transcripts.schema import Message
 
     from .test_worker_kill import TEXT
@@ -271,19 +275,32 @@ def test_postgres_restart_during_ingestion_is_503_then_resumes_and_loses_nothing
     db, _, key = _seed(url)
     log = tmp_path / "server.log"
     proc, base = _serve(url, log)
+    wenv = {"PHQWATCH_JOB_LEASE_S": "2", "PHQWATCH_JOB_HEARTBEAT_S": "0.4"}
+    worker = _worker(url, tmp_path / "worker.log", **wenv)  # works through the outage
+    late = None  # starts while the database is down
     health_down: list[int] = []
     try:
         with Ingesters(base, key) as clients:
             _wait(lambda: len(clients.acked()) >= 200, 30, "200 acknowledged messages before the restart")
+            _wait(lambda: _done_jobs(db), 60, "the first worker to finish a job before the restart")
             down_at = time.monotonic()
-            own_cluster.stop_server("fast")  # cuts every open connection of the server
-            time.sleep(1.0)
+            own_cluster.stop_server("fast")  # cuts every open connection of the server and the worker
+            late = _worker(url, tmp_path / "late-worker.log", **wenv)
+            late_log = tmp_path / "late-worker.log"
+            _wait(
+                lambda: late.poll() is not None or "waiting for the database" in late_log.read_text(errors="replace"),
+                60,
+                "the late worker to find the database down",
+            )
+            assert late.poll() is None, f"a worker started while the database was down exited: {late_log.read_text()}"
             health_down.append(httpx.get(f"{base}/api/v1/health", timeout=10).status_code)
             time.sleep(2.0)
             up_at = time.monotonic()
             own_cluster.start_server()
             _wait(lambda: len(clients.acked(after=up_at)) >= 100, 60, "ingestion to resume after the restart")
         assert proc.poll() is None, "the server died with its database"
+        assert worker.poll() is None, "the worker died with the database"
+        assert late.poll() is None, "a worker started while the database was down exited"
         outcomes = clients.outcomes
         hung = [o for o in outcomes if o.status is None]
         assert not hung, f"{len(hung)} requests got no answer (first: {hung[0].body}, {hung[0].seconds:.1f} s)"
@@ -300,15 +317,24 @@ def test_postgres_restart_during_ingestion_is_503_then_resumes_and_loses_nothing
         stored = _stored(db)
         assert set(acked) <= set(stored), f"lost {len(set(acked) - set(stored))} acknowledged messages"
         assert len(stored) == len(set(stored))  # each stored once
+
+        def settled() -> list[Job] | None:
+            with db.read() as s:
+                all_jobs = jobs.list_jobs(s)
+            return all_jobs if all(j.status in ("done", "dead") for j in all_jobs) else None
+
+        all_jobs = _wait(settled, 120, "the worker to finish every job after the restart")
+        assert {j.status for j in all_jobs} == {"done"}  # none dead-lettered by the outage
         with db.read() as s:
-            queued = {j.patient_id for j in jobs.list_jobs(s, statuses=["queued"])}
-        assert len(queued) == 4  # every patient's re-estimation job is there to be done
+            per_patient = s.execute(
+                select(Estimate.patient_id, func.count(Estimate.id)).group_by(Estimate.patient_id)
+            ).all()
+        assert sorted(n for _, n in per_patient) == [1, 1, 1, 1]  # one window each, estimated once
         assert "Traceback" not in log.read_text(errors="replace")
         print(f"\n{len(acked)} acknowledged, {len(refused)} refused with 503 while PostgreSQL was down")
     finally:
-        _stop(proc)
-        db.dispose()
-        _pg_module().drop_database(own_cluster.url, url)
+        _stop(proc, worker, late)
+        db.dispose()  # the cluster, with this database, is removed by the fixture
 
 
 # ---- the disk under SQLite fills up ----------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import pytest
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.specs.openapi.checks import (  # noqa: E402
     content_type_conformance,
@@ -310,6 +311,29 @@ def use_known_ids(case, server: Server, pick: int) -> None:  # type: ignore[no-u
                     target[name] = server.known_body[name][pick % len(server.known_body[name])]
 
 
+def test_document_declares_every_error_with_the_error_body(tmp_path: Path) -> None:
+    """Without a server: every operation declares 503/507, authenticated ones 401/403/429, every 4xx body is
+    `ErrorOut` (FastAPI's default 422 body is gone), and every id in a path has its bounds."""
+    from phqwatch.config import Settings
+    from phqwatch.server import create_app
+
+    doc = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'doc.db'}")).openapi()
+    assert "HTTPValidationError" not in str(doc) and "ErrorOut" in doc["components"]["schemas"]
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            codes = set(op["responses"])
+            assert {"503", "507"} <= codes, (method, path)
+            if op.get("security") and path != "/api/v1/auth/logout":
+                assert {"401", "403", "429"} <= codes, (method, path)
+            for code, response in op["responses"].items():
+                if code.startswith(("4", "5")):
+                    ref = response["content"]["application/json"]["schema"]["$ref"]
+                    assert ref.endswith("/ErrorOut"), (method, path, code)
+            for p in op.get("parameters", []):
+                if p["in"] == "path" and p["schema"].get("type") == "integer" and "conversation" not in path:
+                    assert p["schema"].get("minimum") == 1 and p["schema"].get("maximum") == 2**63 - 1, (path, p)
+
+
 #: Who runs the operations that would end a shared session: a spare patient, or the other organisation's
 #: admin (disabling people there can never lock out the accounts the rest of the run uses).
 STAND_IN = {
@@ -343,8 +367,9 @@ def caller(case, who: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_every_operation_answers_as_documented(api_schema, server: Server) -> None:  # type: ignore[no-untyped-def]
-    """Generated requests to every operation under every role: no 5xx, and status, content type, headers
-    and body as declared. Every operation runs (one failing does not hide the next); all failures are listed.
+    """Generated requests to every operation under every role, valid and invalid (positive and negative
+    generation): no 5xx, and status, content type, headers and body as declared. Every operation runs (one
+    failing does not hide the next); all failures are listed.
 
     (Each operation is driven by `APIOperation.as_strategy()` inside this one test: schemathesis's lazy
     `from_fixture` parametrization does not run under pytest 9, and the schema exists only once the
@@ -354,8 +379,10 @@ def test_every_operation_answers_as_documented(api_schema, server: Server) -> No
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 30, [op.label for op in operations]
     for operation in operations:
+        valid = operation.as_strategy()
+        cases = st.one_of(valid, valid, operation.as_strategy(GenerationMode.NEGATIVE))  # 2:1 valid:invalid
 
-        @given(case=operation.as_strategy(), who=st.sampled_from(ROLES), known=st.booleans(), pick=st.integers(0, 9))
+        @given(case=cases, who=st.sampled_from(ROLES), known=st.booleans(), pick=st.integers(0, 9))
         @QUICK
         def run(case, who: str, known: bool, pick: int) -> None:  # type: ignore[no-untyped-def]
             if known:
@@ -372,7 +399,7 @@ def test_every_operation_answers_as_documented(api_schema, server: Server) -> No
     print("\n".join(f"{label}: {dict(sorted(seen[label].items()))}" for label in sorted(seen)))
     succeeded = {label for label, codes in seen.items() if any(200 <= code < 300 for code in codes)}
     # the run reached the handlers, not only the validation and auth layers
-    assert len(succeeded) >= 0.85 * len(operations), sorted({op.label for op in operations} - succeeded)
+    assert len(succeeded) >= 0.75 * len(operations), sorted({op.label for op in operations} - succeeded)
     report = "\n\n".join(f"{label}\n{text}" for label, text in failures.items())
     assert not failures, f"{report}\n\nserver log:\n{server.log.read_text()[-4000:]}"
 
@@ -384,6 +411,7 @@ def test_stateful_links_answer_as_documented(api_schema, server: Server) -> None
     linked = api_schema.operations_with_incoming_links()
     assert any("/alerts/{alert_id}" in label for label in linked), linked  # ids flow from list to action
 
+    steps: dict[str, Counter[int]] = defaultdict(Counter)
     for who in ("admin", "doc"):
 
         class Workflow(base):  # type: ignore[misc, valid-type]
@@ -391,6 +419,9 @@ def test_stateful_links_answer_as_documented(api_schema, server: Server) -> None
 
             def get_call_kwargs(self, case):  # type: ignore[no-untyped-def]
                 return {"headers": server.headers(caller(case, self.role)), "timeout": 60}
+
+            def after_call(self, response, case) -> None:  # type: ignore[no-untyped-def]
+                steps[case.operation.label][response.status_code] += 1
 
             def validate_response(self, response, case, additional_checks=None, **kwargs):  # type: ignore[no-untyped-def]
                 case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs or None)
@@ -405,3 +436,7 @@ def test_stateful_links_answer_as_documented(api_schema, server: Server) -> None
                 suppress_health_check=list(HealthCheck),
             )
         )
+    print("\n".join(f"{label}: {dict(sorted(codes.items()))}" for label, codes in sorted(steps.items())))
+    linked_calls = sum(sum(codes.values()) for label, codes in steps.items() if label in linked)
+    ok_calls = sum(n for codes in steps.values() for code, n in codes.items() if 200 <= code < 300)
+    assert linked_calls >= 5 and ok_calls >= 5, steps  # links were followed and reached the handlers

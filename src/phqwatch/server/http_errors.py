@@ -51,7 +51,7 @@ class FieldErrorOut(BaseModel):
 
 
 class ErrorOut(BaseModel):
-    """The body of every error answer (4xx and 503): what went wrong and how to fix it."""
+    """The body of every error answer (4xx, 503, 507): what went wrong and how to fix it."""
 
     detail: str | list[FieldErrorOut] = Field(description="A message, or the invalid fields (422).")
     fix: str | None = Field(None, description="How to fix it.")

@@ -1,12 +1,13 @@
 """The OpenAPI document declares every error status a route can answer, each with the `ErrorOut` body.
 
 Most of them follow from the route's shape, so they are derived here instead of repeated on every route:
-503 everywhere (the store is down); 413 on every method that may carry a body (checked before any
-handler); 400 and 422 where there is a body, 422 where there is any parameter; 404 where the path or an
-`..._id` query parameter names a resource; 401, 403 and 429 (a wrong API key is throttled) wherever the
-caller is authenticated. Statuses that depend on the workflow (409, a 404 for an id in the body, the login
-routes' 401 and 429) are declared on the route with `http_errors.error_responses(...)`. Schemathesis holds
-the running server to this document (`tests/server/test_schemathesis.py`).
+503 and 507 everywhere (the store is down or full; even a read writes its audit row); 413 on every method
+that may carry a body (checked before any handler); 400 and 422 where there is a body, 422 where there is
+any parameter; 404 where the path or an `..._id` query parameter names a resource; 401, 403 and 429 (a
+wrong API key is throttled) wherever the caller is authenticated. Statuses that depend on the workflow
+(409, a 404 for an id in the body, the login routes' 401 and 429) are declared on the route with
+`http_errors.error_responses(...)`. Schemathesis holds the running server to this document
+(`tests/server/test_schemathesis.py`).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
 def error_codes(route: APIRoute | None, method: str, operation: dict[str, Any]) -> set[int]:
     """The error statuses a route can answer to `method`, from its shape (see the module docstring);
     `route` None (not found): authentication is assumed wherever the operation names a security scheme."""
-    codes = {503}
+    codes = {503, 507}  # even a read writes its audit row
     params = operation.get("parameters") or []
     body = "requestBody" in operation
     if method not in _SAFE:

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from phqwatch.config import Settings
+from phqwatch.errors import StoreError
 from phqwatch.server.services import load_window, run_alert_rules, score_window, store_estimate
 from phqwatch.store import Database, TextCipher, estimates, jobs, messages
 from phqwatch.store.tables import Job, Person
@@ -248,8 +249,9 @@ class Worker:
             return jobs.requeue_worker(s, self.worker_id)
 
     def run(self) -> None:
-        """Loop until `stop()`: drain the queue, notify and escalate, sleep until woken or `poll_s` passes."""
-        self.recover()
+        """Loop until `stop()`: drain the queue, notify and escalate, sleep until woken or `poll_s` passes.
+        A database that is down (at the start too) is waited for: the worker logs it and tries again."""
+        self._recover_when_up()
         while not self.stop_event.is_set():
             try:
                 n = self.run_once()
@@ -260,6 +262,17 @@ class Worker:
             if n == 0:
                 self.wake.wait(self.poll_s)
                 self.wake.clear()
+
+    def _recover_when_up(self) -> None:
+        delay = max(self.poll_s, 0.5)
+        while not self.stop_event.is_set():
+            try:
+                self.recover()
+                return
+            except StoreError as exc:  # e.g. started before the database: wait for it rather than exit
+                log.warning("worker %s waiting for the database: %s", self.worker_id, exc.message)
+                self.stop_event.wait(delay)
+                delay = min(delay * 2, 30.0)
 
     def start_thread(self) -> threading.Thread:
         self._thread = threading.Thread(target=self.run, name="phqwatch-worker", daemon=True)
