@@ -8,7 +8,7 @@ cannot fetch and still exits 0, so this script first audits a canary pin that is
 had from here, and the script says so in a banner. That is a warning (exit 0), or a failure when
 PHQWATCH_REQUIRE_AUDIT=1.
 
-Usage: python3 .ci/audit_lock.py [LOCK_FILE]
+Usage: python3 .ci/audit_lock.py [LOCK_FILE]     (PIP_AUDIT=/path/to/pip-audit uses an installed one)
 """
 
 from __future__ import annotations
@@ -46,16 +46,19 @@ def main() -> int:
         print(f"{lock} not found; run `make lock`.", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory(prefix="phqwatch-audit-") as tmp:
-        env = Path(tmp) / "env"
-        venv.create(env, with_pip=True)
-        r = subprocess.run(
-            [str(env / "bin" / "python"), "-m", "pip", "install", "-q", "pip-audit>=2.7"],
-            capture_output=True,
-            text=True,
-        )
-        if r.returncode != 0:
-            return _unavailable(f"pip-audit could not be installed ({r.stderr.strip()[-300:]}).")
-        pip_audit = env / "bin" / "pip-audit"
+        if os.environ.get("PIP_AUDIT"):  # a pip-audit already installed
+            pip_audit = Path(os.environ["PIP_AUDIT"])
+        else:
+            env = Path(tmp) / "env"
+            venv.create(env, with_pip=True)
+            r = subprocess.run(
+                [str(env / "bin" / "python"), "-m", "pip", "install", "-q", "pip-audit>=2.7"],
+                capture_output=True,
+                text=True,
+            )
+            if r.returncode != 0:
+                return _unavailable(f"pip-audit could not be installed ({r.stderr.strip()[-300:]}).")
+            pip_audit = env / "bin" / "pip-audit"
         canary = Path(tmp) / "canary.txt"
         canary.write_text(CANARY)
         try:

@@ -223,6 +223,42 @@ def encoder_mb(spec: str) -> float:
     return 0.0
 
 
+def speed_all(names: list[str], folders: dict[str, str | None], quick: bool) -> dict:
+    """Users/s, peak memory and folder size of each model, each in its own one-core process."""
+    from phqwatch.models.registry import DEFAULT_MODEL_DIR
+
+    n_fast, n_slow = (60, 4) if quick else (300, 12)
+    out = {}
+    for name in names:
+        sp = speed(name, folders.get(name), n_slow if "minilm" in name else n_fast)
+        if folders.get(name):
+            sp["folder_mb"] = folder_mb(Path(folders[name]))
+        elif name == "cpu-default":
+            sp["folder_mb"] = folder_mb(DEFAULT_MODEL_DIR)
+        spec = MODELS[name][1] if MODELS[name] else ("wordllama" if name == "cpu-default" else None)
+        sp["encoder_files_mb"] = encoder_mb(spec) if spec else 0.0
+        out[name] = sp
+        print(f"[speed] {name}: {sp['users_per_s']:.1f} users/s, peak {sp['peak_rss_mb']:.0f} MB", flush=True)
+    base = out["tfidf+ridge"]["users_per_s"]
+    for sp in out.values():
+        sp["ratio_vs_tfidf"] = sp["users_per_s"] / base
+    return out
+
+
+def model_folder(name: str) -> Path:
+    return CACHE / "models" / name.replace(" ", "_").replace("(", "").replace(")", "")
+
+
+def write_outputs(results: dict, out: Path) -> None:
+    text = table(results)
+    print(text)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "estimator_ablation.json").write_text(json.dumps(results, indent=2, default=float) + "\n")
+    (out / "estimator_ablation.md").write_text(text + "\n\n" + compact_table(results) + "\n")
+    plot(results, out / "estimator_ablation.png")
+    print(f"wrote {out / 'estimator_ablation.json'}")
+
+
 # ---- the run ---------------------------------------------------------------------------------------------
 def teacher_row() -> str:
     from phqwatch.config import Settings
@@ -281,7 +317,7 @@ def run(args: argparse.Namespace) -> dict:
             for key, tx in texts.items():
                 scores[name][key] = np.asarray(model.predict(tx), dtype=float)
             if name != "cpu-default":
-                folder = CACHE / "models" / name.replace(" ", "_").replace("(", "").replace(")", "")
+                folder = model_folder(name)
                 model.save(folder, metadata={"version": "ablation"})
                 folders[name] = str(folder)
             else:
@@ -330,24 +366,7 @@ def run(args: argparse.Namespace) -> dict:
     results["tokens"] = toks
 
     if not args.no_speed:
-        n_fast, n_slow = (60, 4) if args.quick else (300, 12)
-        results["speed"] = {}
-        for name in names:
-            n_users = n_slow if "minilm" in name else n_fast
-            sp = speed(name, folders.get(name), n_users)
-            if folders.get(name):
-                sp["folder_mb"] = folder_mb(Path(folders[name]))
-            elif name == "cpu-default":
-                from phqwatch.models.registry import DEFAULT_MODEL_DIR
-
-                sp["folder_mb"] = folder_mb(DEFAULT_MODEL_DIR)
-            spec = MODELS[name][1] if MODELS[name] else ("wordllama" if name == "cpu-default" else None)
-            sp["encoder_files_mb"] = encoder_mb(spec) if spec else 0.0
-            results["speed"][name] = sp
-            print(f"[speed] {name}: {sp['users_per_s']:.1f} users/s, peak {sp['peak_rss_mb']:.0f} MB", flush=True)
-        base = results["speed"]["tfidf+ridge"]["users_per_s"]
-        for sp in results["speed"].values():
-            sp["ratio_vs_tfidf"] = sp["users_per_s"] / base
+        results["speed"] = speed_all(names, folders, args.quick)
     results["teacher"] = teacher_row()
     results["split"] = (
         "datasets.split(seed=0): fitted on train (tfidf, cpu-default) or calib (symptom, combined); scored on test"
@@ -457,6 +476,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--skip-minilm", action="store_true")
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--quick", action="store_true", help="a quarter of each split, writes nothing under results/")
+    ap.add_argument("--speed-only", action="store_true", help="re-measure speed into the last results JSON")
     ap.add_argument("--table-from", type=Path, default=None, help="print the tables of a results JSON and exit")
     ap.add_argument("--speed-child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--folder", default="", help=argparse.SUPPRESS)
@@ -465,19 +485,20 @@ def main(argv: list[str] | None = None) -> None:
     if args.speed_child:
         speed_child(args.speed_child, args.folder or None, args.users)
         return
+    if args.speed_only:
+        res = json.loads((RESULTS / "estimator_ablation.json").read_text())
+        names = list(res["models"])
+        folders = {n: (str(model_folder(n)) if MODELS[n] and model_folder(n).is_dir() else None) for n in names}
+        res["speed"] = speed_all(names, folders, False)
+        res["load_average_speed"] = os.getloadavg()
+        write_outputs(res, RESULTS)
+        return
     if args.table_from:
         res = json.loads(args.table_from.read_text())
         print(table(res) + "\n\n" + compact_table(res))
         return
     results = run(args)
-    text = table(results)
-    print(text)
-    out = (CACHE / "quick") if args.quick else RESULTS
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "estimator_ablation.json").write_text(json.dumps(results, indent=2, default=float) + "\n")
-    (out / "estimator_ablation.md").write_text(text + "\n\n" + compact_table(results) + "\n")
-    plot(results, out / "estimator_ablation.png")
-    print(f"wrote {out / 'estimator_ablation.json'}")
+    write_outputs(results, (CACHE / "quick") if args.quick else RESULTS)
 
 
 if __name__ == "__main__":

@@ -61,6 +61,20 @@ def test_reply_is_judged_with_the_question_it_answers() -> None:
     assert timed.severity == "imminent"
 
 
+def test_an_everyday_question_does_not_colour_a_short_everyday_answer() -> None:
+    from phqwatch.safety.features import Featuriser, FeatureSpec
+
+    feats = Featuriser(FeatureSpec())
+    everyday = [Turn("assistant", "Hi, good to hear from you. What would you like to talk about today?")]
+    risk = [Turn("assistant", "Have you had thoughts of ending your life?")]
+    assert feats.word_tokens("my job", everyday) == feats.word_tokens("my job")
+    assert "q:RISK" in feats.word_tokens("yes", risk) and "x:yes" in feats.word_tokens("yes", risk)
+    full = screen  # the shipped screen, learned model included
+    for answer in ("my job", "the kids", "money stuff", "work I guess", "not much"):
+        assert not full(answer, everyday).flag, answer
+    assert full("yes", risk).pages
+
+
 def test_fragments_are_read_together() -> None:
     rules_only = CrisisScreen(ScreenConfig(use_model=False))
     ctx = [Turn("user", "honestly i just want to")]

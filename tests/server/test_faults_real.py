@@ -4,9 +4,10 @@ Each test runs real `phqwatch serve` / `phqwatch worker` processes on loopback a
 
 - PostgreSQL (a cluster of its own, from tests/pg.py) is stopped with `pg_ctl stop -m fast` while four clients
   ingest, then started again: every request gets 200 or a clear 503 (never a 500, never a hang), nothing
-  acknowledged is lost, and ingestion resumes on its own.
-- The disk under SQLite fills up: a 3 MiB tmpfs mounted by the test (needs root; skipped otherwise), and, where
-  no filesystem can be mounted, the same check in-process on a database capped with `PRAGMA max_page_count`.
+  acknowledged is lost, and ingestion resumes on its own; a worker running through the outage, and one started
+  during it, survive it and finish every job once.
+- The disk under SQLite fills up: a 3 MiB tmpfs mounted by the test (needs root; skipped otherwise), and, so that
+  it runs everywhere, the same check in-process on a database capped with `PRAGMA max_page_count`.
   The client gets a 507 that says the storage is full; the refused batch is stored not at all (not in part).
 - The teacher endpoint (a real local HTTP server) hangs, answers 503, or refuses connections: the second-opinion
   job retries within its budget and finishes exactly once, and ingestion is never held up by it; a worker killed

@@ -49,6 +49,7 @@ from phqwatch.errors import InputError, ModelFormatError
 from phqwatch.models import lexical_features as lf
 from phqwatch.models.base import PHQ9Estimator
 from phqwatch.models.ordinal import fit_ordinal
+from phqwatch.models.turns import strip_assistant
 
 #: Weak PHQ-9 band edges of each known source's cut-points (from the data README's ranges).
 SOURCE_EDGES: dict[str, tuple[float, ...]] = {
@@ -74,7 +75,9 @@ class Features:
 
 
 def featurize(texts: list[str]) -> Features:
-    """Text-only features (no learned state)."""
+    """Text-only features (no learned state). Role-prefixed text (`include_assistant`) is read as the user's
+    words only: an assistant's question about sleep is not a sleep complaint."""
+    texts = [strip_assistant(t) for t in texts]
     words = lf.word_ngrams(texts)
     tokens, bigrams = lf.token_counts_and_bigrams(texts)
     emb = lf.embed(tokens)

@@ -13,6 +13,7 @@ import re
 from functools import lru_cache
 
 from phqwatch.models import lexicons as lx
+from phqwatch.models.turns import strip_assistant
 
 _SENT = re.compile(r"[^.!?\n\r]+(?:[.!?]+|$)", re.MULTILINE)
 _MAX_N = 4
@@ -91,7 +92,8 @@ def _scores_of(sentence: str) -> dict[int, float]:
 
 
 def item_evidence(text: str, k: int = 3) -> dict[int, list[str]]:
-    """Item number (1-9) -> up to `k` sentences of `text` that matched that item most strongly."""
+    """Item number (1-9) -> up to `k` sentences of `text` that matched that item most strongly (user turns only)."""
+    text = strip_assistant(text)
     ranked: dict[int, list[tuple[float, int, str]]] = {i: [] for i in range(1, 10)}
     seen: set[str] = set()
     for pos, sent in enumerate(split_sentences(text)):

@@ -59,6 +59,14 @@ def parse_turns(text: str) -> list[Turn]:
     return [Turn(r, t.strip()) for r, t in turns if t.strip()]
 
 
+_ANY_ROLE = re.compile(r"^(?:User|Assistant):", re.IGNORECASE | re.MULTILINE)
+
+
+def strip_assistant(text: str) -> str:
+    """The user's words of a role-prefixed text (assistant turns dropped); any other text unchanged."""
+    return user_text(text) if _ANY_ROLE.search(text) else text
+
+
 def user_text(text: str) -> str:
     """The user's words only (assistant turns dropped), turns joined by newlines."""
     return "\n".join(t.text for t in parse_turns(text) if t.role == "user")

@@ -135,7 +135,7 @@ def _censor(text: str, rng: random.Random) -> str:
         if style == 1:  # s-u-i-c-i-d-e
             return "-".join(w.replace(" ", ""))
         if style == 2:  # leet
-            return w.translate(str.maketrans({"i": "1", "e": "3", "o": "0", "a": "4"}))
+            return w.translate(str.maketrans("ieoa", "1304"))
         return re.sub(r"([aeiou])", lambda v: v.group(1) * rng.randint(3, 5), w, count=1)  # diiiie
 
     return _CENSOR_WORDS.sub(one, text)

@@ -11,7 +11,7 @@ context tokens at all).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -60,8 +60,8 @@ class FeatureSpec:
     @classmethod
     def from_json(cls, d: dict) -> FeatureSpec:
         return cls(
-            char_ngram=tuple(d["char_ngram"]),  # type: ignore[arg-type]
-            word_ngram=tuple(d["word_ngram"]),  # type: ignore[arg-type]
+            char_ngram=tuple(d["char_ngram"]),
+            word_ngram=tuple(d["word_ngram"]),
             char_bits=int(d["char_bits"]),
             word_bits=int(d["word_bits"]),
             context=bool(d["context"]),
@@ -118,7 +118,7 @@ class Featuriser:
         self.spec = spec
 
     @cached_property
-    def _char_ngrams(self):  # type: ignore[no-untyped-def]
+    def _char_ngrams(self) -> Callable[[str], list[str]]:
         from sklearn.feature_extraction.text import HashingVectorizer
 
         return HashingVectorizer(analyzer="char_wb", ngram_range=self.spec.char_ngram, lowercase=False).build_analyzer()

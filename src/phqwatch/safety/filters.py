@@ -212,10 +212,10 @@ def judge(
         if not _OWN_STATE_RE.search(text[max(s0, start - 40) : start]):
             return "educational", None
     if "negated" not in off:
-        denied = _DENIAL_RE.search(clause_prefix[-60:]) or _NEG_AFTER_RE.search(after)
+        denied = bool(_DENIAL_RE.search(clause_prefix[-60:]) or _NEG_AFTER_RE.search(after))
         if not denied and _ASKED_RE.search(sentence_prefix):
             answer = _ANSWER_NO_RE.search(after)
-            denied = answer and not _UNDO_DENIAL_RE.search(after[answer.end() :])
+            denied = answer is not None and not _UNDO_DENIAL_RE.search(after[answer.end() :])
             if denied:
                 return "negated", None
         if denied and not _UNDO_DENIAL_RE.search(after):

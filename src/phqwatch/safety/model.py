@@ -97,14 +97,14 @@ class RiskModel:
         on the ladder; ``categories`` per message (empty for none)."""
         from sklearn.linear_model import LogisticRegression
 
-        self._stacked = None
+        self._stacked: np.ndarray | None = None
         counts = self.featuriser.transform(texts, contexts)
         df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float64)
         n = counts.shape[0]
         self.idf_ = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
         x = self._tfidf(counts)
         w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
-        sev_idx = np.array([SEVERITIES.index(s) for s in severities])  # type: ignore[arg-type]
+        sev_idx = np.array([SEVERITIES.index(s) for s in severities])
         risk = (sev_idx >= SEVERITIES.index("high")).astype(int)
 
         head = LogisticRegression(C=self.C, max_iter=2000, solver="liblinear", random_state=seed)

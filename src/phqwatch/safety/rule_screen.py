@@ -65,8 +65,8 @@ class RuleScreen:
                 # Text is lowercased before matching, so lowercase patterns need no IGNORECASE (much faster).
                 parsed = _sp.parse(r.pattern)
                 flags = re.I if has_upper_literal(parsed) else 0
-                sets = [] if flags else sorted(necessary(parsed), key=commonness)[:2]
-                self._rules.append((r, re.compile(r.pattern, flags), tuple(frozenset(c) for c in sets)))
+                chosen = [] if flags else sorted(necessary(parsed), key=commonness)[:2]
+                self._rules.append((r, re.compile(r.pattern, flags), tuple(frozenset(c) for c in chosen)))
             except re.error as exc:
                 raise ConfigError(
                     f"safety rule {r.name!r} has an invalid regular expression: {exc}.",
