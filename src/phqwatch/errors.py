@@ -24,6 +24,9 @@ __all__ = [
 class PhqwatchError(Exception):
     """Base of every error phqwatch raises on purpose."""
 
+    #: What a refused request concerned (a `server.auth.Denial`, set by `server.auth.deny`), for its audit row.
+    denial: object | None = None
+
     def __init__(self, message: str, *, fix: str | None = None) -> None:
         self.message = message
         self.fix = fix

@@ -163,12 +163,6 @@ def test_prompt_files_are_versioned_and_a_missing_one_says_what_exists():
     assert "patient-v1" in err.value.fix
 
 
-@pytest.mark.xfail(
-    reason="known screen defect: the shipped learned risk model grades short everyday replies read with an "
-    "ordinary assistant question as urgent, so the chat pages the care team and switches to the safety script "
-    "(crisis screen, issue 11); this test passes once the screen stops doing so",
-    strict=False,
-)
 def test_short_everyday_replies_to_the_opening_question_do_not_page():
     engine = ChatEngine()
     opening = engine.opening()

@@ -144,3 +144,14 @@ def test_combined_reads_dialogues_like_posts_and_round_trips(tmp_path: Path) -> 
 def test_unknown_encoder_is_a_clear_error() -> None:
     with pytest.raises(ModelFormatError, match="Unknown sentence encoder"):
         get_encoder("no-such-encoder")
+
+
+def test_shipped_lexical_model_reads_the_user_turns_of_a_dialogue_only() -> None:
+    from phqwatch.evaluation.forms import CHECK_INS, dialogue_form
+
+    model = load_model()
+    posts = [" ".join(LOW[:3] + OK[:3]), " ".join(OK)]
+    dialogues = dialogue_form(posts, seed=2)
+    np.testing.assert_allclose(model.predict(dialogues), model.predict(posts), atol=1e-9)
+    quotes = [q for v in model.evidence(dialogues[0]).values() for q in v]
+    assert quotes and not any(q in CHECK_INS for q in quotes)  # an assistant question is never a quote

@@ -2,8 +2,11 @@
 
 Set A was measured first, before anything was tuned on it (benchmarks/results/safety_blind_a_*.json);
 the model was then tuned with set A in view. Set B was written by another writer while the model was
-being built and was not opened or measured until the shipped model was frozen: its figure is the honest
-one. These tests pin the sets (sha256) and guard the shipped screen's figures against regressions.
+being built and measured only once the first shipped model was frozen; the current model was then tuned
+with A and B in view. Set C was written by a third writer, measured once with the first shipped model
+(benchmarks/results/safety_blind_c_first.json) and once with the current one after it was frozen; nothing
+was chosen on it, so its figures are the honest ones. These tests pin the sets (sha256) and guard the
+shipped screen's figures against regressions.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "safety"
 SHA256 = {
     "blind_v2_a.jsonl": "812e4c4803ccaf0974737baae853d62e49a1ad826900e01bb411414025ea38b7",
     "blind_v2_b.jsonl": "f0f9b91ff0cc14bc5e89860422ce11d5851a6baf241548a9f887466d6f1524f0",
+    "blind_v2_c.jsonl": "dbe6206c0c97288f7660a9b4ea046bb2b2a4f9c4229444f2db55c582c936a623",
 }
-#: The shipped screen's figures (recall on high+, precision, imminent missed); the README quotes set B's.
+#: The shipped screen's figures (recall on high+, precision, imminent missed); the README quotes set C's.
 REPORTED = {
-    "blind_v2_a.jsonl": {"recall": 0.9894, "precision": 0.7907, "imminent_missed": 0},
-    "blind_v2_b.jsonl": {"recall": 0.9451, "precision": 0.8032, "imminent_missed": 0},
+    "blind_v2_a.jsonl": {"recall": 0.9736, "precision": 0.8182, "imminent_missed": 4},
+    "blind_v2_b.jsonl": {"recall": 0.9426, "precision": 0.8358, "imminent_missed": 0},
+    "blind_v2_c.jsonl": {"recall": 0.9196, "precision": 0.8182, "imminent_missed": 6},
 }
 
 

@@ -62,7 +62,7 @@ def test_reply_is_judged_with_the_question_it_answers() -> None:
 
 
 def test_an_everyday_question_does_not_colour_a_short_everyday_answer() -> None:
-    from phqwatch.safety.features import Featuriser, FeatureSpec
+    from phqwatch.safety.features import FeatureSpec, Featuriser
 
     feats = Featuriser(FeatureSpec())
     everyday = [Turn("assistant", "Hi, good to hear from you. What would you like to talk about today?")]

@@ -243,7 +243,7 @@ def scripted_reply(
     if is_closing(text) or n >= closing_after:
         return ScriptTurn(_summary(history, text, kind), "summary")
     themes = themes_in(text)
-    used = {t.meta.get("theme") for t in history if t.role == "assistant"} - {None}
+    used: set[str] = {t.meta["theme"] for t in history if t.role == "assistant" and t.meta.get("theme") is not None}
     reflect = _reflection(text, themes, n)
     asked_topic = any(t.meta.get("topic") for t in history if t.role == "assistant")
     if topic and not asked_topic and n in (2, 3) and not (n == 2 and themes and themes[0].key not in used):

@@ -149,6 +149,7 @@ async def run_persona(
     transcript = [{"role": "assistant", "text": opening.text}]
     disclosed_at: int | None = None
     failures = 0
+    said: str | None
     for k in range(1, turns + 1):
         if persona.disclosure and k == persona.disclose_at:
             said, disclosed_at = persona.disclosure, k

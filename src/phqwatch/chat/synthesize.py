@@ -93,18 +93,18 @@ def read_posts(path: str | Path, *, label_field: str = "label") -> list[Post]:
         raise InputError(f"unknown file type '{path.suffix}'", path=str(path), fix="Use .jsonl or .csv.")
     posts: list[Post] = []
     seen: set[str] = set()
-    for line, obj in rows:
+    for lineno, obj in rows:
         text = next((obj[k] for k in TEXT_FIELDS if isinstance(obj.get(k), str) and obj[k].strip()), None)
         if text is None:
             raise InputError(
-                f"no post text (expected one of {', '.join(TEXT_FIELDS)})", path=str(path), line=line, field="text"
+                f"no post text (expected one of {', '.join(TEXT_FIELDS)})", path=str(path), line=lineno, field="text"
             )
         if label_field not in obj or obj[label_field] in (None, ""):
-            raise InputError("no label", path=str(path), line=line, field=label_field,
+            raise InputError("no label", path=str(path), line=lineno, field=label_field,
                              fix="Every post needs its label; pass --label-field for another column name.")  # fmt: skip
-        pid = next((str(obj[k]) for k in ID_FIELDS if obj.get(k) not in (None, "")), f"line{line}")
+        pid = next((str(obj[k]) for k in ID_FIELDS if obj.get(k) not in (None, "")), f"line{lineno}")
         if pid in seen:
-            raise InputError(f"duplicate id '{pid[:40]}'", path=str(path), line=line, field="id")
+            raise InputError(f"duplicate id '{pid[:40]}'", path=str(path), line=lineno, field="id")
         seen.add(pid)
         posts.append(Post(pid, text.strip(), obj[label_field]))
     return posts

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from phqwatch.cli.base import cli, friendly_errors, make_settings
 
+if TYPE_CHECKING:
+    from phqwatch.config import Settings
 
-def _endpoint(settings, base_url: str | None, model: str | None, *, prefer: str):  # type: ignore[no-untyped-def]
+
+def _endpoint(settings: Settings, base_url: str | None, model: str | None, *, prefer: str) -> tuple[str, str]:
     """(base URL, model) from the options, else the chat settings, else the teacher settings."""
     from phqwatch.errors import ConfigError
 
@@ -67,9 +71,9 @@ def synthesize(
 
     settings = make_settings()
     url, name = _endpoint(settings, base_url, model, prefer="teacher")
-    update = {"teacher_base_url": url, "teacher_model": name}
+    update: dict[str, object] = {"teacher_base_url": url, "teacher_model": name}
     if concurrency:
-        update["teacher_max_concurrency"] = concurrency  # type: ignore[assignment]
+        update["teacher_max_concurrency"] = concurrency
     meta = synthesize_file(
         posts_path, out_path, settings.model_copy(update=update), label_field=label_field, limit=limit,
         turns=turns, max_tokens=max_tokens,

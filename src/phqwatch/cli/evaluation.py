@@ -84,6 +84,7 @@ def evaluate(
         from phqwatch.models import load_model
 
         model = load_model(model_dir)
+        assert transcripts is not None  # exactly one of --predictions / --transcripts (checked above)
         ev, rows = evaluate_model(
             model,
             transcripts,

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from phqwatch.cli.base import cli, friendly_errors
 
+if TYPE_CHECKING:
+    from phqwatch.safety import CrisisScreen
 
-def _screen(model_dir: Path | None, rules_only: bool):  # type: ignore[no-untyped-def]
+
+def _screen(model_dir: Path | None, rules_only: bool) -> CrisisScreen:
     from phqwatch.safety import CrisisScreen, ScreenConfig
 
     return CrisisScreen(ScreenConfig(use_model=not rules_only, model_path=str(model_dir) if model_dir else None))
@@ -46,7 +51,7 @@ def screen_cmd(input_path: Path, out_path: Path, model_dir: Path | None, rules_o
     screen = _screen(model_dir, rules_only)
     counts = {"rows": 0, "flagged": 0}
 
-    def rows():  # type: ignore[no-untyped-def]
+    def rows() -> Iterator[dict[str, Any]]:
         bar = tqdm(desc="screening", unit=" msg", disable=not progress, mininterval=0.5)
         for row in screen_messages(iter_messages(input_path), screen):
             counts["rows"] += 1

@@ -243,7 +243,12 @@ def worker(database_url: str | None, poll: float, once: bool) -> None:
             w.recover()
             click.echo(f"Processed {w.run_once(1_000_000)} jobs.")
             return
-        signal.signal(signal.SIGTERM, lambda *_: w.stop_event.set() or w.wake.set())
+
+        def _stop(*_: object) -> None:
+            w.stop_event.set()
+            w.wake.set()
+
+        signal.signal(signal.SIGTERM, _stop)
         click.echo(f"Worker {w.worker_id} running; Ctrl-C to stop.")
         try:
             w.run()

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from phqwatch.cli.base import cli, friendly_errors, make_settings
 from phqwatch.phq9 import RECALL_DAYS
+
+if TYPE_CHECKING:
+    from phqwatch.models.base import PHQ9Estimator
 
 #: CLI option -> estimator hyperparameter, for the options that only some estimators take.
 _HYPER = {
@@ -23,14 +27,14 @@ _HYPER = {
 }
 
 
-def _make_estimator(name: str, options: dict, *, progress: bool):
+def _make_estimator(name: str, options: dict[str, object], *, progress: bool) -> PHQ9Estimator:
     """The registered estimator `name` with the hyperparameters given on the command line."""
     from phqwatch.errors import InputError
     from phqwatch.models.registry import estimator_class
 
     cls = estimator_class(name)
     accepted = set(cls._param_names())
-    kwargs = {}
+    kwargs: dict[str, Any] = {}  # each estimator's own hyperparameters, checked by its constructor
     for opt, param in _HYPER.items():
         value = options.get(opt)
         if value is None:
@@ -147,6 +151,7 @@ def train(
         return
     if labels_path is None:
         raise InputError("--transcripts needs --labels (a PHQ-9 CSV)", fix="Add --labels phq9.csv.")
+    assert transcripts_path is not None  # exactly one of --dataset / --transcripts (checked above)
     from phqwatch.training.supervised import LabelledSet, fit_supervised
     from phqwatch.transcripts import WindowStats, build_windows, iter_messages, read_questionnaires
 

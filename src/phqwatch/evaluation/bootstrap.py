@@ -91,14 +91,15 @@ def _f(v: Any) -> float | None:
 
 
 def summarize(
-    value: float,
+    value: float | np.ndarray,
     samples: np.ndarray | None,
     *,
     level: float = DEFAULT_LEVEL,
     reason: str | None = None,
     digits: int | None = None,
 ) -> dict[str, Any]:
-    """{"value": x, "ci": [low, high]} with None (never NaN) and a `reason` when undefined.
+    """{"value": x, "ci": [low, high]} with None (never NaN) and a `reason` when undefined (`value`: a
+    number or a 0-d array, as `run_bootstrap` returns).
 
     Full precision by default (metrics.json keeps it; displays round); `digits` rounds when given.
     """

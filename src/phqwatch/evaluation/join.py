@@ -258,7 +258,7 @@ def join(
                 field="date",
                 fix="Fill the date column for every row, or drop it to join each user's latest questionnaire.",
             )
-        labels = {(q.user_id, q.date): q for q in questionnaires}
+        labels: dict[tuple[str, date | None], Questionnaire] = {(q.user_id, q.date): q for q in questionnaires}
         note = "joined on (user_id, date): each questionnaire is matched to the prediction for that date"
         pkey = [(r.user_id, r.date) for r in predictions]
     else:

@@ -257,8 +257,8 @@ def write_predictions(rows: Sequence[PredictionRow], path: str | Path) -> int:
     from phqwatch import phq9
     from phqwatch.transcripts import write_rows
 
-    cols = ("user_id", "date", "phq9_estimate", "band", "interval_low", "interval_high", "n_user_words", "status")
-    cols = (*cols, "reason")
+    scores = ("user_id", "date", "phq9_estimate", "band", "interval_low", "interval_high", "n_user_words", "status")
+    cols = (*scores, "reason")
     data = [
         {
             "user_id": r.user_id,

@@ -234,7 +234,8 @@ def render_html(metrics: dict[str, Any], j: Joined | None = None, *, figures: bo
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.ChainableUndefined)
     env.filters["fmt"] = _fmt  # metrics.json keeps full precision; the report rounds what it shows
-    macro = env.from_string(_BREAKDOWN).module.breakdown_table
+    # Jinja exports a template's macros as attributes its TemplateModule type does not declare.
+    macro = env.from_string(_BREAKDOWN).module.breakdown_table  # type: ignore[attr-defined]
     tmpl = env.from_string(_TEMPLATE)
     d = metrics.get("data", {})
     bd = metrics.get("breakdowns", {})

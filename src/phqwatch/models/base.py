@@ -28,6 +28,8 @@ from phqwatch.transcripts.schema import UserText, count_words
 from phqwatch.transcripts.writers import jsonable
 
 FORMAT_VERSION = 1
+#: Training and calibration labels: PHQ-9 totals or ordinal codes, as a sequence or a 1-d array.
+Labels = Sequence[float] | np.ndarray
 
 
 @dataclass(slots=True)
@@ -116,7 +118,7 @@ class PHQ9Estimator:
         for klass in cls.__mro__:
             if "__init__" not in klass.__dict__:
                 continue
-            for p in inspect.signature(klass.__init__).parameters.values():
+            for p in inspect.signature(klass.__dict__["__init__"]).parameters.values():
                 if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name not in names:
                     names.append(p.name)
         return names
@@ -148,7 +150,7 @@ class PHQ9Estimator:
             )
 
     # ---- the contract ---------------------------------------------------------------------
-    def fit(self, X: Sequence[str], y: Sequence[float], *, sources: Sequence[str] | None = None) -> PHQ9Estimator:
+    def fit(self, X: Sequence[str], y: Labels, *, sources: Sequence[str] | None = None) -> PHQ9Estimator:
         """Learn from texts `X` and labels `y` (PHQ-9 totals, or ordinal codes per `sources`)."""
         texts = as_texts(X)
         y_arr = np.asarray(y, dtype=float)
@@ -184,7 +186,7 @@ class PHQ9Estimator:
             return pred, np.full_like(pred, np.nan), np.full_like(pred, np.nan)
         return pred, np.clip(pred - q, 0, 27), np.clip(pred + q, 0, 27)
 
-    def calibrate_interval(self, X: Sequence[str], y: Sequence[float]) -> PHQ9Estimator:
+    def calibrate_interval(self, X: Sequence[str], y: Labels) -> PHQ9Estimator:
         """Split-conformal calibration on held-out (X, y): the ceil((n+1)*coverage)/n quantile of |error|."""
         self._check_fitted()
         residuals = np.abs(np.asarray(y, dtype=float) - self.predict(X))

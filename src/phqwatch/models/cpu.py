@@ -32,9 +32,10 @@ total (up to 27).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 import numpy as np
 import scipy.sparse as sp
@@ -60,6 +61,15 @@ SOURCE_EDGES: dict[str, tuple[float, ...]] = {
 REGRESSION_HEAD = "phq9"
 _BLOCKS = ("words", "subwords", "emb", "lex")
 _SPARSE_BLOCKS = ("words", "subwords")
+
+
+class Ensemble(TypedDict):
+    """How the heads' latent scores combine: per head its standardisation (mean, std) and weight."""
+
+    heads: list[str]
+    mean: list[float]
+    std: list[float]
+    weights: list[float]
 
 
 @dataclass(slots=True)
@@ -199,7 +209,7 @@ class CpuEstimator(PHQ9Estimator):
     def _fit(self, texts: list[str], y: np.ndarray, sources: list[str] | None) -> None:
         if sources is not None and len(sources) != len(texts):
             raise InputError(f"sources has {len(sources)} entries for {len(texts)} texts", fix="Align sources with X.")
-        self._feature_cache = None
+        self._feature_cache: tuple[list[str], Features] | None = None
         f = featurize(texts)
         self.vocab_words_, self.idf_words_ = _df_vocab(f.words, self.min_df)
         self.vocab_tokens_, self.idf_tokens_ = _df_vocab(f.tokens, self.min_df)
@@ -237,7 +247,7 @@ class CpuEstimator(PHQ9Estimator):
             self._fit_ensemble(design, y, src)
             return
         self.anchor_ = self._anchor_name()
-        self.ensemble_ = {"heads": [REGRESSION_HEAD], "mean": [0.0], "std": [1.0], "weights": [1.0]}
+        self.ensemble_: Ensemble = {"heads": [REGRESSION_HEAD], "mean": [0.0], "std": [1.0], "weights": [1.0]}
 
     def _fit_block(self, block: str, X: Any, y: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
         r = Ridge(alpha=alpha, solver="auto").fit(X, y)
@@ -462,7 +472,7 @@ class CpuEstimator(PHQ9Estimator):
     def _predict(self, texts: list[str]) -> np.ndarray:
         return self._to_phq9(self._ensemble_latent(self._design(self._features(texts))))
 
-    def predict_items(self, X: list[str]) -> np.ndarray:
+    def predict_items(self, X: Sequence[str]) -> np.ndarray:
         """Heuristic item scores 0-3 that sum to the (clipped) estimated total."""
         self._check_fitted()
         f = self._features(list(X))

@@ -52,7 +52,7 @@ class MeanEnsemble(PHQ9Estimator):
         params["members"] = [type(m).__name__ for m in self.members]
         return params
 
-    @property  # type: ignore[override]
+    @property
     def supports_sources(self) -> bool:  # type: ignore[override]
         """Per-source heads when every member has them (each member fits the same codes and sources)."""
         return bool(self.members) and all(m.supports_sources for m in self.members)

@@ -121,8 +121,8 @@ def lexicon_matrix() -> tuple[sp.csr_matrix, tuple[str, ...]]:
     cols.append(("vader_pos", {w: v for w, v in val.items() if v > 0}))
     cols.append(("vader_neg", {w: -v for w, v in val.items() if v < 0}))
     cols.append(("vader_strong_neg", {w: 1.0 for w, v in val.items() if v <= -2.0}))
-    for cat, words in sorted(_empath_categories().items()):
-        cols.append((f"empath_{cat}", {w: 1.0 for w in words}))
+    for cat, cat_words in sorted(_empath_categories().items()):
+        cols.append((f"empath_{cat}", {w: 1.0 for w in cat_words}))
     rows, cidx, vals = [], [], []
     for j, (_, terms) in enumerate(cols):
         if not terms:

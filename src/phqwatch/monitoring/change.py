@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 Direction = Literal["up", "down", "flat"]
+ChangeDirection = Literal["worsening", "improvement", "none"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class EstimateChange:
     delta: float
     threshold: float
     reliable: bool
-    direction: Literal["worsening", "improvement", "none"]
+    direction: ChangeDirection
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class AdministeredChange:
     delta: int
     rci: float
     reliable: bool
-    direction: Literal["worsening", "improvement", "none"]
+    direction: ChangeDirection
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def estimate_change(before: SmoothedPoint, after: SmoothedPoint, z: float = 1.96
     threshold = estimate_change_threshold(before.sd, after.sd, z=z)
     delta = after.value - before.value
     reliable = abs(delta) >= threshold
-    direction = ("worsening" if delta > 0 else "improvement") if reliable else "none"
+    direction: ChangeDirection = ("worsening" if delta > 0 else "improvement") if reliable else "none"
     return EstimateChange(before, after, delta, threshold, reliable, direction)
 
 
@@ -94,7 +95,7 @@ def administered_change(
             )
     rci = reliable_change_index(before.total, after.total, sd=sd)
     reliable = abs(rci) >= z
-    direction = ("worsening" if rci > 0 else "improvement") if reliable else "none"
+    direction: ChangeDirection = ("worsening" if rci > 0 else "improvement") if reliable else "none"
     return AdministeredChange(before, after, after.total - before.total, rci, reliable, direction)
 
 

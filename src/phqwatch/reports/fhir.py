@@ -293,7 +293,7 @@ def validate_resource(resource: dict[str, Any]) -> dict[str, Any]:
             "fhir.resources is not installed; FHIR validation needs it.",
             fix="pip install 'phqwatch[server]' (or fhir.resources>=7.1).",
         ) from exc
-    kinds = {"Observation": Observation, "Bundle": Bundle}
+    kinds: dict[str, type[Observation] | type[Bundle]] = {"Observation": Observation, "Bundle": Bundle}
     kind = resource.get("resourceType")
     if kind not in kinds:
         raise InputError(f"resourceType is {kind!r}; expected Observation or Bundle.", field="resourceType")

@@ -196,6 +196,7 @@ def project(content: Mapping[str, Any], audience: str) -> dict[str, Any]:
 
 def view_for(history: ReportHistory, role: str) -> tuple[ReportVersion, dict[str, Any]] | None:
     """(version, projected content) that `role` sees: editors the latest, others the latest released."""
+    v: ReportVersion | None
     if role in EDITOR_ROLES:
         v = history.latest
     else:

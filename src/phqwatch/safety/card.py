@@ -28,6 +28,8 @@ def model_card(model: RiskModel, report: TrainReport) -> str:
         for w, v in false_alarm.items()
     )
     aux = ", ".join(report.aux_sources) or "none"
+    (c0, c1), (w0, w1) = model.featuriser.spec.char_ngram, model.featuriser.spec.word_ngram
+    everyday_w = model.metadata.get("everyday_weight", 0)
     return f"""# risk-ngram: the crisis screen's learned risk model
 
 phqwatch {__version__}. Decision support for a human safety path, never a diagnosis and never a reason
@@ -41,11 +43,12 @@ imminent) and a third names its categories. Text is normalised first (censoring,
 stretched letters, full-width characters, a few emoji).
 
 ## Model
-Hashed character 1-5-grams and word 1-2-grams (TF-IDF, sublinear) plus context tokens, logistic heads
-(C = {model.C}). Weights in `weights.safetensors` (float16), no pickle. The model flags a message for the
-crisis path at score >= {model.flag_threshold:.2f} (chosen with the project's blind set A in view; see
-the project README). It never files a "review" on its own: history and ambiguous distress come from the
-pattern rules.
+Hashed character {c0}-{c1}-grams and word {w0}-{w1}-grams (TF-IDF, sublinear) plus context tokens (read
+only for short replies to a question about risk), logistic heads (C = {model.C}). Weights in
+`weights.safetensors` (float16), no pickle. The model flags a message for the crisis path at score >=
+{model.flag_threshold:.2f} (chosen with the project's blind sets A and B in view; set C, measured only
+after the model was frozen, gives the honest figure in the project README). It never files a "review" on
+its own: history and ambiguous distress come from the pattern rules.
 
 ## Training data
 - {report.n_examples} chat messages written for this project by independent writers with separate briefs
@@ -55,8 +58,9 @@ pattern rules.
   long message about something else, spaced Chinese).
 - {report.n_aux} auxiliary examples ({aux}): the Reddit C-SSRS post-level set (Gaur et al. 2019; no
   stated licence, research use; weight {model.metadata.get("aux_weight", 0)}; the fifth of users held out
-  for testing never trained on) and everyday text: chunks of Reddit posts by authors without depression
-  from the Reddit DR training split (Pirina & Coltekin 2018; research use; weight 1, labelled safe).
+  for testing never trained on), everyday text (chunks of Reddit posts by authors without depression)
+  and symptom talk (single sentences of depressed authors' posts with no word near risk), both from the
+  Reddit DR training split (Pirina & Coltekin 2018; research use; weight {everyday_w}, labelled safe).
   PsySUICIDE (Chinese) is kept for testing: adding it lowered leave-one-writer-out AUC on Chinese chat.
   Research-use data: the texts are not in this folder, only weights learned from them.
 

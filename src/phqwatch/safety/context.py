@@ -112,7 +112,8 @@ _YES = re.compile(
 )
 _NO = re.compile(
     r"^\W*(?:(?:no+|nope|nah|never|not\s+(?:really|at\s+all|anymore|now|lately)|i\s+(?:don'?t|do\s+not|haven'?t|"
-    r"wouldn'?t|won'?t|am\s+not|'m\s+not)|none|nothing|absolutely\s+not|of\s+course\s+not)\b|"
+    r"wouldn'?t|won'?t|am\s+not|'m\s+not)|i(?:\s+am|'?m)\s+(?:ok|okay|fine|good|alright|all\s+right|safe)|none|"
+    r"nothing|absolutely\s+not|of\s+course\s+not)\b|"
     r"没有|没|不会|不是|不想|从来没|绝对不|不)"
 )
 _NEG_AFTER_YES = re.compile(r"^\W*(?:yes|yeah|sure|ok|okay)\W+(?:but\s+)?(?:no|not|never|i'?m\s+safe|i\s+won'?t)\b")
@@ -157,6 +158,22 @@ def affirms(reply: str) -> bool:
         re.match(
             r"^\W*(?:the\s+|my\s+|some\s+|a\s+)?(?:pills?|meds|tablets|rope|knife|razor|blade|gun|bridge|roof|"
             r"car|garage|bottle|belt|cord)\b",
+            reply,
+        )
+    )
+
+
+def bare_answer(reply: str) -> bool:
+    """A (normalised) reply of at most three words that only answers yes or no ("yeah", "no not really"):
+    it means nothing without the question before it."""
+    reply = _answer(reply) or reply
+    if len(reply.split()) > 3 or re.search(r"[\u3400-\u9fff]", reply):
+        return False
+    return bool(
+        _NO.fullmatch(reply.strip(" .!?"))
+        or re.fullmatch(
+            r"\W*(?:yes|yeah|yea|yep|yup|ya|yah|ye|y|mhm+|mm+|uh\s*huh|sure|right|true|correct|ok|okay|no+|nope|nah|"
+            r"not\s+really|i\s+guess|i\s+do|i\s+am|i\s+have|i\s+did|maybe|kinda|sometimes|idk)\W*",
             reply,
         )
     )

@@ -14,7 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from phqwatch.safety.context import Turn, affirms, asks_about_risk, last_question, preceding_fragments
+from phqwatch.safety.context import (
+    Turn,
+    affirms,
+    asks_about_risk,
+    bare_answer,
+    denies,
+    last_question,
+    preceding_fragments,
+)
 from phqwatch.safety.model import ModelOutput, RiskModel, load_risk_model
 from phqwatch.safety.normalise import Normalised, normalise
 from phqwatch.safety.rule_screen import RuleConfig, RuleScreen
@@ -140,7 +148,7 @@ class CrisisScreen:
         score = None
         if output is not None:
             score = output.score
-            if output.severity != "none":
+            if output.severity != "none" and not self._answers_a_harmless_question(norm.text, context):
                 graded = output.severity
                 if not detectors and output.score < self.config.page_score and graded in PAGING_SEVERITIES:
                     graded = "high"  # an unsure model alone opens the crisis path but does not page
@@ -178,6 +186,16 @@ class CrisisScreen:
             return found
         top = max((m.severity for m in reaching), key=SEVERITY_ORDER.__getitem__)
         return RuleResult(True, top, reaching, found.suppressed)
+
+    def _answers_a_harmless_question(self, norm: str, context: Sequence[Turn]) -> bool:
+        """Whether the model's verdict on a short answer is void: a bare yes or no ("yeah") carries no risk
+        of its own when the question before it is not about risk, and a short denial of a risk question
+        ("no, never") is what the person said (the rules and the context check still read it)."""
+        question = last_question(context) if self.config.use_context else None
+        asked = asks_about_risk(normalise(question).text) if question is not None else None
+        if asked is None:
+            return bare_answer(norm)
+        return len(norm.split()) <= 6 and denies(norm)
 
     @staticmethod
     def _context_hit(norm: str, context: Sequence[Turn]) -> tuple[Severity, Category, str] | None:

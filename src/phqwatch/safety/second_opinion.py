@@ -231,7 +231,7 @@ def _category(value: Any) -> Category | None:
         return None
     key = re.sub(r"[\s_]+", "-", value.strip().lower())
     key = _CATEGORY_ALIASES.get(key, key)
-    return key if key in CATEGORIES else None  # type: ignore[return-value]
+    return key if key in CATEGORIES else None
 
 
 def parse_opinion(raw: str) -> Opinion:

@@ -180,6 +180,7 @@ def train_risk_model(
         "seed": cfg.seed,
         "C": cfg.C,
         "aux_weight": cfg.aux_weight if aux else 0.0,
+        "everyday_weight": cfg.everyday_weight if aux else 0.0,
         "n_examples": len(base),
         "n_variants": len(extra),
         "n_aux": len(aux),

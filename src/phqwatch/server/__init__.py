@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 __all__ = ["create_app"]
 
 
-def create_app(*args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+def create_app(*args: Any, **kwargs: Any) -> FastAPI:
     """See phqwatch.server.app.create_app."""
     from phqwatch.server.app import create_app as _create_app
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -24,6 +25,10 @@ from phqwatch.server.rate_limits import Attempt
 from phqwatch.server.rate_limits import RateLimitedError as RateLimitedError  # re-exported
 from phqwatch.store import people
 from phqwatch.store.tables import Person
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+    from itsdangerous import URLSafeTimedSerializer
 
 TOKEN_SALT = "phqwatch-access-token"
 SESSION_COOKIE = "phqwatch_session"
@@ -51,15 +56,15 @@ class Denial:
 
 def deny(exc: PhqwatchError, *, patient_id: int | None, organisation_id: int | None, reason: str) -> PhqwatchError:
     """Mark `exc` as a denial about this patient (audited as outcome "denied" where it is answered)."""
-    exc.denial = Denial(patient_id, organisation_id, reason)  # type: ignore[attr-defined]
+    exc.denial = Denial(patient_id, organisation_id, reason)
     return exc
 
 
 # ---- passwords -------------------------------------------------------------------------------------
-_hasher = None
+_hasher: PasswordHasher | None = None
 
 
-def _ph():  # type: ignore[no-untyped-def]
+def _ph() -> PasswordHasher:
     global _hasher
     if _hasher is None:
         from argon2 import PasswordHasher
@@ -86,7 +91,7 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
 
 
 # ---- tokens ----------------------------------------------------------------------------------------
-def _serializer(secret: str):  # type: ignore[no-untyped-def]
+def _serializer(secret: str) -> URLSafeTimedSerializer:
     from itsdangerous import URLSafeTimedSerializer
 
     return URLSafeTimedSerializer(secret, salt=TOKEN_SALT)
@@ -164,7 +169,9 @@ class Principal:
     session_token: str | None = None
 
     @classmethod
-    def of(cls, p: Person, via: Literal["token", "api_key", "cookie"], ip: str | None, session: str | None = None):  # type: ignore[no-untyped-def]
+    def of(
+        cls, p: Person, via: Literal["token", "api_key", "cookie"], ip: str | None, session: str | None = None
+    ) -> Principal:
         return cls(p.id, p.organisation_id, p.role, p.username, p.linked_patient_id, via, ip, session)
 
 
@@ -229,7 +236,7 @@ def authenticate(request: Request, bearer: str | None = Depends(oauth2_scheme)) 
     return principal
 
 
-def require_roles(*roles: str):  # type: ignore[no-untyped-def]
+def require_roles(*roles: str) -> Callable[[Principal], Principal]:
     """FastAPI dependency factory: the caller must have one of `roles` (else 403)."""
 
     def dep(principal: Principal = Depends(authenticate)) -> Principal:

@@ -14,18 +14,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
-from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
+from typing import TypedDict
 
 from starlette.requests import Request
 
 IPAddress = IPv4Address | IPv6Address
 
+
+class ServerOptions(TypedDict):
+    proxy_headers: bool
+    forwarded_allow_ips: str
+
+
 #: Keyword arguments for `uvicorn.run`/`uvicorn.Config`: the app, not uvicorn, decides whom to believe.
-SERVER_OPTIONS: dict[str, object] = {"proxy_headers": False, "forwarded_allow_ips": ""}
+SERVER_OPTIONS: ServerOptions = {"proxy_headers": False, "forwarded_allow_ips": ""}
 
 
 @lru_cache(maxsize=16)
-def _networks(entries: tuple[str, ...]) -> tuple:  # type: ignore[type-arg]
+def _networks(entries: tuple[str, ...]) -> tuple[IPv4Network | IPv6Network, ...]:
     return tuple(ip_network(e.strip(), strict=False) for e in entries)
 
 

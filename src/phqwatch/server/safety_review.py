@@ -149,9 +149,9 @@ def run_safety_review(
     if items and (client_factory is None or not second_opinion_enabled(settings)):
         answers = {it.message.id: "not_configured" for it in items}
         log.warning("safety review job %s: no teacher endpoint configured; first decisions kept", job_id)
-    elif items:
+    elif items and client_factory is not None:
         try:
-            model_name, answers = asyncio.run(_ask_all(items, settings, client_factory))  # type: ignore[arg-type]
+            model_name, answers = asyncio.run(_ask_all(items, settings, client_factory))
         except Exception as exc:  # noqa: BLE001 - the client could not even start: keep every first decision
             log.warning("safety review job %s: teacher client failed (%s)", job_id, type(exc).__name__)
             answers = {it.message.id: "client_error" for it in items}
@@ -160,7 +160,7 @@ def run_safety_review(
         outcomes = [ReviewOutcome(mid, "skipped", error="not_found_or_not_user") for mid in skipped]
         for it in items:
             outcomes.append(_apply(s, cipher, organisation_id, it, answers.get(it.message.id, "no_answer"), model_name))
-        result = {
+        result: dict[str, Any] = {
             "prompt_version": PROMPT_VERSION,
             "model": model_name,
             "reviewed": len(items),

@@ -24,6 +24,7 @@ from phqwatch.store.tables import Estimate, Person
 from phqwatch.transcripts.schema import Message
 
 if TYPE_CHECKING:
+    from phqwatch.models.base import PHQ9Estimator, UserEstimate
     from phqwatch.monitoring.series import EstimatePoint
 
 log = logging.getLogger("phqwatch.server")
@@ -97,8 +98,8 @@ def ingest(
         result = screened[r.index]
         if not result.hit:
             continue
-        if result.flag:
-            flagged.append(r.message_id)  # type: ignore[arg-type]
+        if result.flag and r.message_id is not None:  # an accepted message is stored, so it has an id
+            flagged.append(r.message_id)
         alert_id = raise_alert(s, cipher, organisation_id, r, result, actor_id)
         if alert_id is not None and result.flag and alert_id not in out.crisis_alert_ids:
             out.crisis_alert_ids.append(alert_id)
@@ -149,7 +150,7 @@ def load_window(
     return WindowText(patient_id, start, window_end, rows)
 
 
-def score_window(model, window: WindowText, *, min_words: int, include_assistant: bool):  # type: ignore[no-untyped-def]
+def score_window(model: PHQ9Estimator, window: WindowText, *, min_words: int, include_assistant: bool) -> UserEstimate:
     """Run the estimator on one window -> UserEstimate (abstains on too little text)."""
     from phqwatch.transcripts.assemble import assemble_users
     from phqwatch.transcripts.schema import UserText
@@ -161,7 +162,7 @@ def score_window(model, window: WindowText, *, min_words: int, include_assistant
     return model.estimate([ut], min_words=min_words)[0]
 
 
-def store_estimate(s: Session, cipher: TextCipher, patient: Person, window: WindowText, est) -> Estimate:  # type: ignore[no-untyped-def]
+def store_estimate(s: Session, cipher: TextCipher, patient: Person, window: WindowText, est: UserEstimate) -> Estimate:
     """Persist a UserEstimate for a window (and audit it)."""
     name, version = estimates.split_model_id(est.model)
     row = estimates.add_estimate(

@@ -160,9 +160,9 @@ class Worker:
         existing = estimates.estimate_window_ends(s, patient.id)
         if kind == "estimate":
             return [] if last in existing else [last]
-        first = messages.first_message_at(s, patient.id)
+        first = messages.first_message_at(s, patient.id) or last  # None only if deleted since the read above
         ends: list[datetime] = []
-        t = first + timedelta(days=BACKFILL_STEP_DAYS)  # type: ignore[operator]
+        t = first + timedelta(days=BACKFILL_STEP_DAYS)
         while t < last:
             if t not in existing:
                 ends.append(t)

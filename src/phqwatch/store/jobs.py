@@ -18,13 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import and_, exists, func, or_, select, text, update
+from sqlalchemy import CursorResult, and_, exists, func, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from phqwatch.errors import ConflictError, NotFoundError, StoreError
 from phqwatch.store.tables import Job, utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PgInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 
 JOB_KINDS = ("estimate", "backfill", "safety_review", "notify")
 #: Statuses an admin may send back to the queue.
@@ -63,7 +67,9 @@ def enqueue(
     if s.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        stmt = pg_insert(Job).on_conflict_do_nothing(index_elements=["kind", "patient_id"], index_where=where)
+        stmt: PgInsert | SqliteInsert = pg_insert(Job).on_conflict_do_nothing(
+            index_elements=["kind", "patient_id"], index_where=where
+        )
     else:
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -196,11 +202,15 @@ def claim(
 def heartbeat(s: Session, job_id: int, worker_id: str, *, lease_s: float, now: datetime | None = None) -> bool:
     """Renew the lease of a job `worker_id` is running. False when the job is no longer its own."""
     now = now or utcnow()
-    r = s.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.status == "running", Job.locked_by == worker_id)
-        .values(lease_until=now + timedelta(seconds=lease_s))
-        .execution_options(synchronize_session=False)
+    # An UPDATE without RETURNING gives a CursorResult; Session.execute is typed as Result (SQLAlchemy's advice: cast).
+    r = cast(
+        CursorResult[Any],
+        s.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == "running", Job.locked_by == worker_id)
+            .values(lease_until=now + timedelta(seconds=lease_s))
+            .execution_options(synchronize_session=False)
+        ),
     )
     return bool(r.rowcount)
 

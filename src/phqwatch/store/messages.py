@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
@@ -14,6 +15,10 @@ from phqwatch.store.crypto import TextCipher
 from phqwatch.store.people import people_by_external_ids
 from phqwatch.store.tables import Conversation, MessageRow, Person, utcnow
 from phqwatch.transcripts.schema import ROLES, Message, count_words
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PgInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 
 #: People whose messages can be ingested (they chat with the app).
 CHATTING_ROLES = ("patient", "family")
@@ -172,7 +177,7 @@ def ingest_messages(
     return out
 
 
-def _insert_ignore(s: Session, table: type, conflict_cols: list[str]):  # type: ignore[no-untyped-def]
+def _insert_ignore(s: Session, table: type, conflict_cols: list[str]) -> PgInsert | SqliteInsert:
     """INSERT ... ON CONFLICT DO NOTHING for the session's dialect (a concurrent duplicate is skipped)."""
     if s.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from phqwatch.errors import StoreError
 from phqwatch.store.engine import make_engine, normalise_url
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy import Engine
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-def alembic_config(database_url: str):  # type: ignore[no-untyped-def]
+def alembic_config(database_url: str) -> Config:
     """An Alembic Config pointing at the packaged migrations."""
     from alembic.config import Config
 
@@ -42,7 +47,7 @@ def upgrade(database_url: str, revision: str = "head") -> str | None:
         engine.dispose()
 
 
-def current_revision(database_url: str, *, engine=None) -> str | None:  # type: ignore[no-untyped-def]
+def current_revision(database_url: str, *, engine: Engine | None = None) -> str | None:
     """The revision the database is at (None for an empty database)."""
     from alembic.runtime.migration import MigrationContext
 

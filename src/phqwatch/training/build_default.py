@@ -122,9 +122,10 @@ def build(
         "cutpoints_from); phq9_output_spearman scores the single PHQ-9 estimate users get. Never read these "
         "as PHQ-9 accuracy."
     )
-    cpu = isinstance(res.model, CpuEstimator)
-    if cpu:
-        weights = dict(zip(res.model.ensemble_["heads"], res.model.ensemble_["weights"], strict=True))
+    cpu_model = res.model if isinstance(res.model, CpuEstimator) else None
+    cpu = cpu_model is not None
+    if cpu_model is not None:
+        weights = dict(zip(cpu_model.ensemble_["heads"], cpu_model.ensemble_["weights"], strict=True))
         log(f"[ensemble] head weights { {h: round(float(w), 3) for h, w in weights.items()} }")
     meta = {
         "name": "lexical-ridge" if cpu else res.model.name,
@@ -133,8 +134,8 @@ def build(
         + ". Research-use-only public data; only this model's learned weights ship, never the posts.",
         "labels": "proxy ordinal labels, no administered PHQ-9: "
         + "; ".join(f"{n}: {d.mapping_note}" for n, d in data.items()),
-        "output_scale": _cpu_output_scale(res.model)
-        if cpu
+        "output_scale": _cpu_output_scale(cpu_model)
+        if cpu_model is not None
         else _generic_output_scale(res.model, res.targets, res.anchor),
         "metrics": metrics,
         "limits": LIMITS + (" Item scores are heuristic (lexicon evidence share of the total)." if cpu else ""),

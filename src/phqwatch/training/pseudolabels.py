@@ -199,7 +199,7 @@ def filter_pseudolabels(
     min_confidence: float = 0.8,
     agreement_tol: float = 3.0,
     max_accept: int | None = None,
-    class_shares: Sequence[float] | None = None,
+    class_shares: Sequence[float] | np.ndarray | None = None,
     hard: bool = False,
     boundaries: Sequence[float] = BAND_BOUNDARIES,
 ) -> FilterResult:
@@ -230,19 +230,26 @@ def filter_pseudolabels(
             "the 'agreement' filter compares the teacher with the model, and there is no teacher.",
             fix="Pass a teacher (e.g. --teacher with PHQWATCH_TEACHER_* set) or use --filter confidence.",
         )
-    n = len(teacher.score) if teacher is not None else len(model_score)  # type: ignore[arg-type]
+    # Checked above: "teacher" and "mean" have a teacher; "model", "mean" and "agreement" have model scores.
+    if teacher is None:
+        assert model_score is not None
+        n = len(model_score)
+    else:
+        n = len(teacher.score)
     ones = np.ones(n)
     t_conf = None
     if teacher is not None:
         t_conf = np.where(np.isfinite(teacher.confidence), np.clip(teacher.confidence, 0, 1), 1.0)
     m_conf = ones if model_confidence is None else np.asarray(model_confidence, dtype=float)
     if source == "teacher":
-        label, conf = teacher.score.copy(), t_conf  # type: ignore[union-attr]
+        assert teacher is not None and t_conf is not None
+        label, conf = teacher.score.copy(), t_conf
     elif source == "model":
         label, conf = np.asarray(model_score, dtype=float).copy(), m_conf
     else:
-        label = (teacher.score + np.asarray(model_score, dtype=float)) / 2  # type: ignore[union-attr]
-        conf = np.minimum(t_conf, m_conf)  # type: ignore[arg-type]
+        assert teacher is not None and t_conf is not None
+        label = (teacher.score + np.asarray(model_score, dtype=float)) / 2
+        conf = np.minimum(t_conf, m_conf)
     if hard:
         mids = class_midpoints(boundaries)
         finite = np.isfinite(label)
@@ -250,15 +257,20 @@ def filter_pseudolabels(
     reason = ["accepted"] * n
     for i in range(n):
         if teacher is not None and (source != "model" or how == "agreement"):
-            st = teacher.status[i]  # type: ignore[union-attr]
-            if not math.isfinite(teacher.score[i]):  # type: ignore[union-attr]
+            st = teacher.status[i]
+            if not math.isfinite(teacher.score[i]):
                 reason[i] = {"failed": "teacher_failed", "missing": "teacher_missing"}.get(st, "teacher_abstained")
                 continue
         if not math.isfinite(label[i]):
             reason[i] = "teacher_abstained"
         elif how == "confidence" and not conf[i] >= min_confidence:
             reason[i] = "low_confidence"
-        elif how == "agreement" and not abs(teacher.score[i] - model_score[i]) <= agreement_tol:  # type: ignore
+        elif (
+            how == "agreement"
+            and teacher is not None
+            and model_score is not None
+            and not abs(teacher.score[i] - model_score[i]) <= agreement_tol
+        ):
             reason[i] = "disagreement"
     accepted = np.array([r == "accepted" for r in reason], dtype=bool)
     if max_accept is not None:

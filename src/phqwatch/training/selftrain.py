@@ -29,12 +29,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeGuard
 
 import numpy as np
 
 from phqwatch.errors import ConfigError, InputError
-from phqwatch.models.base import PHQ9Estimator
+from phqwatch.models.base import Labels, PHQ9Estimator
 from phqwatch.training.label_scale import LabelScale
 from phqwatch.training.pseudolabels import (
     FILTERS,
@@ -125,7 +125,13 @@ def _metric_value(metrics: dict[str, Any], key: str) -> float:
     return math.nan if node is None else float(node)
 
 
-def _fit_accepts_weights(est: PHQ9Estimator) -> bool:
+class _WeightedFit(Protocol):
+    """An estimator whose ``fit`` also takes per-row ``sample_weight``."""
+
+    def fit(self, X: Sequence[str], y: Labels, *, sample_weight: np.ndarray, **kw: Any) -> PHQ9Estimator: ...
+
+
+def _fit_accepts_weights(est: PHQ9Estimator) -> TypeGuard[_WeightedFit]:
     try:
         return "sample_weight" in inspect.signature(est.fit).parameters
     except (TypeError, ValueError):

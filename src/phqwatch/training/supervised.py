@@ -223,6 +223,8 @@ def set_metrics(
     test = [s.texts[i] for i in parts["test"]]
     scores, output = _head_scores(model, test, s.name)
     phq = model.predict(test)  # right after: a transformer reuses its forward pass over the same texts
+    train_scores: np.ndarray | None
+    train_labels: np.ndarray | None
     if oof is not None and fit_y is not None:
         train_scores, train_labels, cut_from = oof[1], fit_y[oof[0]], "out-of-fold training scores"
     elif len(parts["calib"]) and len(np.unique(s.labels[parts["calib"]])) == len(s.label_names):

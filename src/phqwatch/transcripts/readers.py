@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from phqwatch.config import DEFAULT_MAX_MESSAGE_CHARS
 from phqwatch.errors import InputError
@@ -111,11 +111,11 @@ class _Truncator:
         return text
 
 
-def _open_binary(path: Path) -> IO[bytes]:
+def _open_binary(path: Path) -> gzip.GzipFile | io.BufferedReader:
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115
 
 
-def _decode_lines(fh: IO[bytes], path: str) -> Iterator[tuple[int, str]]:
+def _decode_lines(fh: Iterable[bytes], path: str) -> Iterator[tuple[int, str]]:
     for n, raw in enumerate(fh, 1):
         try:
             yield n, raw.decode("utf-8-sig" if n == 1 else "utf-8")

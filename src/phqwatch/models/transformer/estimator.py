@@ -25,7 +25,7 @@ import numpy as np
 
 from phqwatch.config import DEFAULT_MIN_WORDS
 from phqwatch.errors import InputError
-from phqwatch.models.base import PHQ9Estimator
+from phqwatch.models.base import Labels, PHQ9Estimator
 from phqwatch.models.transformer.backbone import auto_flag
 from phqwatch.models.transformer.chunking import LONG_TEXT_MODES, coverage, fit_to_window
 from phqwatch.models.transformer.sources import ensemble_latent, fit_source_scale, source_targets, to_phq9
@@ -157,7 +157,7 @@ class TransformerEstimator(PHQ9Estimator):
     def fit(
         self,
         X: Sequence[str],
-        y: Sequence[float],
+        y: Labels,
         *,
         sources: Sequence[str] | None = None,
         items: Sequence[Sequence[float | None] | None] | None = None,
@@ -236,6 +236,8 @@ class TransformerEstimator(PHQ9Estimator):
         if auto_flag(self.gradient_checkpointing, on_gpu) and self.finetune != "head":
             backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         backbone = self._prepare_trainable(backbone)
+        self.sources_: list[str] | None
+        self.source_stats_: dict[str, dict[str, float]] | None
         if sources is not None:
             names, targets, self.source_stats_ = source_targets(y, sources)
             self.sources_ = names
@@ -249,7 +251,7 @@ class TransformerEstimator(PHQ9Estimator):
         head = RegressionHead(
             self.hidden_size_, item_heads=self.item_heads, dropout=self.dropout, n_outputs=self._n_outputs()
         )
-        if item_targets is not None:
+        if item_targets is not None and head.items is not None:  # item targets exist only with item heads
             means = np.nanmean(np.asarray(item_targets, dtype=float), axis=0)
             with torch.no_grad():
                 head.items.bias.copy_(torch.tensor(np.nan_to_num(means, nan=1.0), dtype=torch.float32))
@@ -269,6 +271,7 @@ class TransformerEstimator(PHQ9Estimator):
             item_weight=self.item_weight,
             seed=self.seed,
         )
+        prepared: torch.nn.Module
         if self.finetune == "head" and acc.num_processes == 1:
             # Frozen backbone: encode every text once, then train the head on the cached vectors.
             model.to(acc.device)
@@ -307,9 +310,11 @@ class TransformerEstimator(PHQ9Estimator):
         self.model_ = acc.unwrap_model(prepared).eval()
         self.device_ = str(acc.device)
         self._autocast_bf16_ = acc.mixed_precision == "bf16"
-        self._cache = None
-        self.ensemble_, self.anchor_, self.scale_ = None, None, None
-        if self.sources_:
+        self._cache: tuple[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] | None = None
+        self.ensemble_: dict[str, Any] | None = None
+        self.anchor_: str | None = None
+        self.scale_: dict[str, list[float]] | None = None
+        if sources is not None and self.sources_ and self.source_stats_ is not None:
             raw = self._forward_all(texts)[0]
             self.ensemble_, self.anchor_, self.scale_ = fit_source_scale(
                 raw, y, sources, self.sources_, self.source_stats_
@@ -355,7 +360,7 @@ class TransformerEstimator(PHQ9Estimator):
             kwargs = self._lora_kwargs()
             if any("pooler" in n for n, _ in backbone.named_modules()):
                 kwargs["exclude_modules"] = r".*pooler.*"  # unused by our pooling; DDP rejects unused params
-            self.lora_config_ = kwargs
+            self.lora_config_: dict[str, Any] | None = kwargs
             return get_peft_model(backbone, LoraConfig(**kwargs))
         self.lora_config_ = None
         for n, p in backbone.named_parameters():
@@ -449,6 +454,7 @@ class TransformerEstimator(PHQ9Estimator):
     def _predict(self, texts: list[str]) -> np.ndarray:
         raw = self._forward_all(texts)[0]
         if getattr(self, "sources_", None):
+            assert self.ensemble_ is not None and self.scale_ is not None  # fitted or loaded with the sources
             return to_phq9(ensemble_latent(raw, self.ensemble_), self.scale_)
         return raw
 
@@ -466,7 +472,10 @@ class TransformerEstimator(PHQ9Estimator):
         raw = self._forward_all(texts)[0] if texts else np.zeros((0, max(1, len(names))))
         if not names:
             return raw
-        return raw[:, names.index(source)] if source is not None else ensemble_latent(raw, self.ensemble_)
+        if source is not None:
+            return raw[:, names.index(source)]
+        assert self.ensemble_ is not None  # fitted or loaded with the sources
+        return ensemble_latent(raw, self.ensemble_)
 
     def token_usage(self, X: Sequence[str]) -> list[dict[str, int]]:
         """Per text: `n_tokens` in the text and `n_used` that the model reads (no silent truncation)."""

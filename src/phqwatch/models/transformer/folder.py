@@ -144,11 +144,10 @@ def restore(est: Any, state: dict[str, Any], arrays: dict[str, np.ndarray], fold
         from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
 
         backbone = get_peft_model(backbone, LoraConfig(**est.lora_config_))
-        result = set_peft_model_state_dict(backbone, lora)
-        if getattr(result, "unexpected_keys", None):
+        unexpected = getattr(set_peft_model_state_dict(backbone, lora), "unexpected_keys", None)
+        if unexpected:
             raise ModelFormatError(
-                f"{folder}/weights.safetensors has adapter tensors the backbone lacks "
-                f"(e.g. {result.unexpected_keys[0]}).",
+                f"{folder}/weights.safetensors has adapter tensors the backbone lacks (e.g. {unexpected[0]}).",
                 fix="Load it with the backbone it was trained on.",
             )
     head = RegressionHead(est.hidden_size_, item_heads=est.item_heads, dropout=est.dropout, n_outputs=est._n_outputs())

@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     if state.is_main_process and calib:
         from phqwatch.models import load_model
 
-        model = None  # free the training copy before loading the saved one
+        del model  # free the training copy before loading the saved one
         scorer = load_model(args.out)
         scorer.calibrate_interval([w.text for w in calib], [float(w.label) for w in calib])
         scorer.save(args.out)

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from phqwatch.models.transformer.heads import RegressionModel
 
 
 def collate(docs: list[list[list[int]]], pad_id: int, padding_side: str) -> dict[str, Any]:
@@ -157,7 +160,13 @@ def train_loop(
 
 
 def encode_docs(
-    model: nn.Module, docs: list[list[list[int]]], *, pad_id: int, padding_side: str, batch_size: int, device: Any
+    model: RegressionModel,
+    docs: list[list[list[int]]],
+    *,
+    pad_id: int,
+    padding_side: str,
+    batch_size: int,
+    device: Any,
 ) -> torch.Tensor:
     """Pooled document vectors (n, dim) from a frozen backbone, computed once (longest documents first)."""
     order = sorted(range(len(docs)), key=lambda i: -sum(len(s) for s in docs[i]))

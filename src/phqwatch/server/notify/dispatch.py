@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from phqwatch.config import Settings
 from phqwatch.server.notify.senders import DeliveryError, Notice, dashboard_url, send_email, send_webhook
@@ -34,7 +35,7 @@ FIRST_NOTICE_LOOKBACK = timedelta(days=1)
 _CLOCK_EVENTS = ("opened", "reopened", "woke", "escalated")
 
 
-def notify_alert(s, alert: Alert, *, event: str, level: int, now: datetime | None = None) -> int:  # type: ignore[no-untyped-def]
+def notify_alert(s: Session, alert: Alert, *, event: str, level: int, now: datetime | None = None) -> int:
     """Create the missing deliveries of `event` to the alert's channels of `level` and queue the patient's
     "notify" job. Returns how many deliveries were created."""
     now = now or utcnow()
@@ -49,7 +50,7 @@ def notify_alert(s, alert: Alert, *, event: str, level: int, now: datetime | Non
     return created
 
 
-def first_notices(s, *, now: datetime | None = None) -> int:  # type: ignore[no-untyped-def]
+def first_notices(s: Session, *, now: datetime | None = None) -> int:
     """First notices for open alerts of the last day that lack them. Returns deliveries created."""
     now = now or utcnow()
     orgs = notifications.organisations_with_channels(s, level=0)
@@ -69,7 +70,7 @@ class Escalation:
     deliveries: int
 
 
-def escalate_due(s, *, after: timedelta, max_level: int, now: datetime | None = None) -> list[Escalation]:  # type: ignore[no-untyped-def]
+def escalate_due(s: Session, *, after: timedelta, max_level: int, now: datetime | None = None) -> list[Escalation]:
     """Escalate the urgent or crisis alerts that are due (see the module doc). Returns what was done."""
     now = now or utcnow()
     if max_level <= 0:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import Connection
 
+from phqwatch.errors import StoreError
 from phqwatch.store import report_tables  # noqa: F401  (registers its tables)
 from phqwatch.store.tables import Base
 
@@ -16,7 +18,13 @@ def run_migrations_online() -> None:
     if connection is None:
         from phqwatch.store.engine import make_engine
 
-        engine = make_engine(config.get_main_option("sqlalchemy.url"))
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise StoreError(
+                "The Alembic config has neither a connection nor a sqlalchemy.url.",
+                fix="Run migrations through phqwatch.store.migrate (`phqwatch db upgrade`), which sets both.",
+            )
+        engine = make_engine(url)
         with engine.connect() as conn:
             _run(conn)
         engine.dispose()
@@ -24,7 +32,7 @@ def run_migrations_online() -> None:
         _run(connection)
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
