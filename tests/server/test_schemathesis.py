@@ -45,8 +45,6 @@ CHECKS = [
     response_schema_conformance,
 ]
 ROLES = ("admin", "doc", "pat", "fam", "service", "anonymous")
-#: Operations that end the caller's sessions or the account: they get a throwaway person's token.
-SESSION_ENDING = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/password")}
 EXAMPLES = int(os.environ.get("PHQWATCH_SCHEMATHESIS_EXAMPLES", "30"))
 
 
@@ -304,7 +302,8 @@ def use_known_ids(case, server: Server, pick: int) -> None:  # type: ignore[no-u
                 params[name] = server.known_path[name][pick % len(server.known_path[name])]
     body = case.body
     if isinstance(body, dict):
-        targets = [body] + [m for m in body.get("messages") or [] if isinstance(m, dict)]
+        listed = body.get("messages")
+        targets = [body] + [m for m in listed if isinstance(m, dict)] if isinstance(listed, list) else [body]
         for target in targets:
             for name in list(target):
                 if name in server.known_body:
