@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test wheel-check lint bench lock clean
+.PHONY: demo test wheel-check lint typecheck bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ wheel-check: $(VENV)/.test-installed
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+
+# mypy on src/phqwatch with the settings in pyproject.toml ([tool.mypy]).
+typecheck: $(VENV)/.test-installed
+	$(BIN)/mypy
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/bench_default.py

@@ -103,9 +103,13 @@ class PHQ9Estimator:
     name: ClassVar[str] = "base"
     #: Whether `predict_items` gives item scores.
     has_items: ClassVar[bool] = False
-    #: Whether `fit(X, codes, sources=...)` learns one head per source (ordinal codes of public proxy sets)
-    #: instead of PHQ-9 totals; training maps proxy codes to PHQ-9 midpoints for the others.
-    supports_sources: ClassVar[bool] = False
+
+    @property
+    def supports_sources(self) -> bool:
+        """Whether `fit(X, codes, sources=...)` learns one head per source (ordinal codes of public proxy sets)
+        instead of PHQ-9 totals; training maps proxy codes to PHQ-9 midpoints for the others. Subclasses set
+        it as a class attribute, or compute it (a read-only property here, so both type-check)."""
+        return False
 
     def __init__(self, *, min_words: int = DEFAULT_MIN_WORDS, coverage: float = 0.8) -> None:
         self.min_words = min_words

@@ -53,7 +53,7 @@ class MeanEnsemble(PHQ9Estimator):
         return params
 
     @property
-    def supports_sources(self) -> bool:  # type: ignore[override]
+    def supports_sources(self) -> bool:
         """Per-source heads when every member has them (each member fits the same codes and sources)."""
         return bool(self.members) and all(m.supports_sources for m in self.members)
 

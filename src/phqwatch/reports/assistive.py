@@ -10,6 +10,7 @@ dropped and counted.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -18,7 +19,10 @@ from typing import Any
 from phqwatch import phq9
 from phqwatch.config import DEFAULT_CRISIS_TEXT
 from phqwatch.errors import InputError
+from phqwatch.models.lexicons import compiled_terms, tokenize
 from phqwatch.reports.criteria import CriteriaIndex
+
+_SENTENCES = re.compile(r"(?<=[.!?。！？])\s+|\n+")
 
 SCHEMA = "phqwatch.assistive_report/1"
 TEMPLATE_VERSION = "template-1"
@@ -274,6 +278,7 @@ def build_report(
     est: EstimateInput,
     *,
     conversations: Mapping[str, str] | None = None,
+    family: Mapping[str, str] | None = None,
     administered: Sequence[AdministeredScore] = (),
     patient_label: str = "",
     index: CriteriaIndex | None = None,
@@ -284,7 +289,9 @@ def build_report(
     """The deterministic assistive report as a JSON-able dict (schema `SCHEMA`).
 
     `conversations` maps conversation id -> the patient's own message text (never a family member's):
-    quotes are linked to, and verified against, these.
+    quotes are linked to, and verified against, these. `family` maps conversation id -> what family members
+    wrote about the patient: it feeds only the clinicians' "family observations" section, never the estimate,
+    the item findings or what the patient sees.
     """
     if est.value is not None and not phq9.MIN_TOTAL <= est.value <= phq9.MAX_TOTAL:
         raise InputError(f"estimate {est.value!r} is outside 0-27", field="value", fix="Pass a PHQ-9 estimate.")
@@ -363,9 +370,40 @@ def build_report(
         "limitations": _limitations(est, covered, dropped, last_admin, now.date(), conversations is not None),
         "patient_notes": notes,
         "family_advice": list(_FAMILY_ADVICE),
+        "family_observations": family_observations(family or {}),
         "crisis_line": crisis_text,
         "llm_claims": [],
     }
+
+
+def family_observations(family: Mapping[str, str], *, per_item: int = 2) -> list[dict[str, Any]]:
+    """What family members observed, by PHQ-9 domain: their sentences that name a domain's symptoms (the
+    estimator's symptom lexicon), at most ``per_item`` per item, strongest first. For clinicians only."""
+    terms = compiled_terms()
+    found: dict[int, list[tuple[float, str, str]]] = {}
+    for conv_id, text in family.items():
+        for sentence in _SENTENCES.split(text):
+            sentence = sentence.strip()
+            if not 3 <= len(sentence.split()) <= 60:
+                continue
+            toks = tokenize(sentence)
+            grams = {tuple(toks[i : i + n]) for n in (1, 2, 3) for i in range(len(toks) - n + 1)}
+            for item, weights in terms.items():
+                score = sum(w for g, w in weights.items() if w > 0 and g in grams)
+                if score > 0:
+                    found.setdefault(item, []).append((score, sentence, conv_id))
+    out: list[dict[str, Any]] = []
+    for it in phq9.ITEMS:
+        best = sorted(found.get(it.number, []), key=lambda x: -x[0])
+        seen: set[str] = set()
+        for _, sentence, conv_id in best:
+            if sentence in seen:
+                continue
+            seen.add(sentence)
+            out.append({"number": it.number, "name": it.short, "text": sentence, "conversation_id": conv_id})
+            if len(seen) >= per_item:
+                break
+    return out
 
 
 def days_since(d: date | datetime | None, today: date | None = None) -> int | None:

@@ -168,7 +168,8 @@ def release(
 #: Family members get only what was written for them (care advice) and the crisis line: never the summary
 #: (drafted for clinicians, it may carry the item-9 risk line), quotes, item scores or risk wording.
 _FAMILY_KEYS = ("schema", "patient", "family_advice", "crisis_line", "generated_at")
-_PATIENT_DROP = ("clinician_note", "llm_claims")
+#: Patients never see what their family wrote (family chats never reach the patient) nor the private note.
+_PATIENT_DROP = ("clinician_note", "llm_claims", "family_observations")
 
 
 def project(content: Mapping[str, Any], audience: str) -> dict[str, Any]:

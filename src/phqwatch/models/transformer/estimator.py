@@ -321,7 +321,8 @@ class TransformerEstimator(PHQ9Estimator):
             )
 
     def _n_outputs(self) -> int:
-        return len(self.sources_) if getattr(self, "sources_", None) else 1
+        names = getattr(self, "sources_", None)  # unset before fit
+        return len(names) if names else 1
 
     def _describe(self, config: Any) -> None:
         from phqwatch.models.transformer.backbone import hidden_size, is_decoder

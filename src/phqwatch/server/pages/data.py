@@ -547,12 +547,19 @@ def draft_report(
     ):
         convs[str(ext_to_id.get(m.conversation_id, m.conversation_id))].append(m.text)
     texts = {cid: "\n".join(t) for cid, t in convs.items()}
+    family_convs: dict[str, list[str]] = defaultdict(list)
+    for m in messages.patient_messages(
+        s, cipher, patient_id, since=row.window_start, until=row.window_end, roles=("user",), patient_only=False
+    ):
+        if not m.by_patient:
+            family_convs[m.conversation_id].append(m.text)
     admin = [
         AdministeredScore(q.administered_at, q.total, q.items)
         for q in questionnaires.list_questionnaires(s, patient_id)
     ]
     kwargs = dict(
         conversations=texts,
+        family={cid: "\n".join(t) for cid, t in family_convs.items()},
         administered=admin,
         patient_label=_person_name(patient),
         crisis_text=crisis_resources(settings.crisis_locale, settings.crisis_text),
