@@ -109,3 +109,22 @@ def test_no_read_of_health_data_is_ever_audited_without_a_patient(sqlite_world):
     reads = _rows(w, action="read")
     assert reads and all(r.patient_id is not None for r in reads)
     assert all(r.details.get("outcome") in ("allowed", "denied") for r in _rows(w))
+
+
+def test_an_admin_reaching_for_another_organisations_person_is_audited_as_denied(sqlite_world):
+    w = sqlite_world
+    r = w.client.post(f"/api/v1/people/{w.ids['other_admin']}/disable", headers=w.h("admin"))
+    assert r.status_code == 404
+    r = w.client.post(
+        "/api/v1/care-team", json={"clinician_id": w.ids["doc"], "patient_id": w.ids["other_pat"]}, headers=w.h("admin")
+    )
+    assert r.status_code == 404
+    denied = [row for row in _rows(w, actor_id=w.ids["admin"]) if row.details.get("outcome") == "denied"]
+    assert len(denied) == 2
+    assert {row.patient_id for row in denied} == {None, w.ids["other_pat"]}
+    assert all(row.details["reason"] == "other_organisation" for row in denied)
+    # the other organisation's admin is still active
+    with w.ctx.db.read() as s:
+        from phqwatch.store.tables import Person
+
+        assert s.get(Person, w.ids["other_admin"]).active

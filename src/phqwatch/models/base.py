@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
@@ -130,7 +130,7 @@ class PHQ9Estimator:
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {n: getattr(self, n) for n in self._param_names()}
 
-    def set_params(self, **params: Any) -> PHQ9Estimator:
+    def set_params(self, **params: Any) -> Self:
         valid = set(self._param_names())
         for k, v in params.items():
             if k not in valid:
@@ -154,7 +154,7 @@ class PHQ9Estimator:
             )
 
     # ---- the contract ---------------------------------------------------------------------
-    def fit(self, X: Sequence[str], y: Labels, *, sources: Sequence[str] | None = None) -> PHQ9Estimator:
+    def fit(self, X: Sequence[str], y: Labels, *, sources: Sequence[str] | None = None) -> Self:
         """Learn from texts `X` and labels `y` (PHQ-9 totals, or ordinal codes per `sources`)."""
         texts = as_texts(X)
         y_arr = np.asarray(y, dtype=float)
@@ -190,7 +190,7 @@ class PHQ9Estimator:
             return pred, np.full_like(pred, np.nan), np.full_like(pred, np.nan)
         return pred, np.clip(pred - q, 0, 27), np.clip(pred + q, 0, 27)
 
-    def calibrate_interval(self, X: Sequence[str], y: Labels) -> PHQ9Estimator:
+    def calibrate_interval(self, X: Sequence[str], y: Labels) -> Self:
         """Split-conformal calibration on held-out (X, y): the ceil((n+1)*coverage)/n quantile of |error|."""
         self._check_fitted()
         residuals = np.abs(np.asarray(y, dtype=float) - self.predict(X))

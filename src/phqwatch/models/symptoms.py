@@ -24,6 +24,7 @@ scored >= 0.5: an item without evidence scores 0 and has no quote, so items and 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -267,7 +268,7 @@ class SymptomEstimator(PHQ9Estimator):
     def _predict(self, texts: list[str]) -> np.ndarray:
         return apply_scale(self.scale_, self.predict_latent(texts))
 
-    def predict_items(self, X: list[str]) -> np.ndarray:
+    def predict_items(self, X: Sequence[str]) -> np.ndarray:
         from phqwatch.models.cpu import spread_items
 
         total = np.clip(self.predict(list(X)), 0, 27)

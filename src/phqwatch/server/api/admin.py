@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from phqwatch.server.auth import Principal, hash_password, require_roles
+from phqwatch.errors import NotFoundError
+from phqwatch.server.auth import Principal, deny, hash_password, require_roles
 from phqwatch.server.context import ServerContext
 from phqwatch.server.deps import get_ctx
 from phqwatch.server.http_errors import error_responses
@@ -31,6 +32,19 @@ from phqwatch.store.tables import Job, Person
 router = APIRouter(prefix="/api/v1", tags=["admin"])
 admin_only = require_roles("admin")
 PersonRole = Literal["admin", "clinician", "patient", "family", "service"]
+
+
+def _own_person(s: Session, principal: Principal, person_id: int, role: str | None = None) -> Person:
+    """A person of the admin's organisation, else a 404; one in another organisation is audited as a denial."""
+    try:
+        return people.get_person(s, person_id, organisation_id=principal.organisation_id, role=role)
+    except NotFoundError as exc:
+        other = s.get(Person, person_id)
+        if other is not None and other.organisation_id != principal.organisation_id:
+            patient = other.id if other.role == "patient" else None
+            org = other.organisation_id
+            raise deny(exc, patient_id=patient, organisation_id=org, reason="other_organisation") from None
+        raise
 
 
 def person_out(p: Person) -> PersonOut:
@@ -79,7 +93,7 @@ def disable_person(
     person_id: PathId, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
 ) -> PersonOut:
     with ctx.db.write() as s:
-        people.get_person(s, person_id, organisation_id=principal.organisation_id)
+        _own_person(s, principal, person_id)
         p = people.set_active(s, person_id, False)
         _audit_person(s, principal, p, "update", details={"active": False})
         return person_out(p)
@@ -96,8 +110,8 @@ def assign(
     body: AssignmentIn, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
 ) -> dict:
     with ctx.db.write() as s:
-        people.get_person(s, body.clinician_id, organisation_id=principal.organisation_id, role="clinician")
-        people.get_person(s, body.patient_id, organisation_id=principal.organisation_id, role="patient")
+        _own_person(s, principal, body.clinician_id, role="clinician")
+        _own_person(s, principal, body.patient_id, role="patient")
         people.assign_clinician(s, body.clinician_id, body.patient_id)
         audit.record(
             s,
@@ -123,7 +137,7 @@ def unassign(
     body: AssignmentIn, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
 ) -> dict:
     with ctx.db.write() as s:
-        people.get_person(s, body.patient_id, organisation_id=principal.organisation_id, role="patient")
+        _own_person(s, principal, body.patient_id, role="patient")
         removed = people.unassign_clinician(s, body.clinician_id, body.patient_id)
         audit.record(
             s,
@@ -150,7 +164,7 @@ def create_api_key(
     body: ApiKeyIn, principal: Principal = Depends(admin_only), ctx: ServerContext = Depends(get_ctx)
 ) -> ApiKeyOut:
     with ctx.db.write() as s:
-        people.get_person(s, body.person_id, organisation_id=principal.organisation_id)
+        _own_person(s, principal, body.person_id)
         row, key = people.create_api_key(s, body.person_id, body.name)
         return ApiKeyOut(id=row.id, person_id=row.person_id, name=row.name, key=key)
 
