@@ -1,4 +1,4 @@
-"""Estimator ablation: TF-IDF + ridge, the lexical CPU default, the symptom model, their combination; post and
+"""Estimator ablation: TF-IDF + ridge, the shipped lexical-ridge default, the symptom model, their combination; post and
 dialogue form.
 
     .venv/bin/python benchmarks/bench_estimator_ablation.py [--n-boot 1000] [--skip-minilm] [--quick]
@@ -7,7 +7,7 @@ Data and what is held out: the three shared proxy sets, `datasets.split(seed=0)`
 20% test, user-grouped). Every figure is on the **test split**, which nothing here was fitted or tuned on:
 - tfidf+ridge: word 1-2-grams + char 2-5-grams, Ridge(alpha=1), one model per set on that set's train split
   (the baseline of bench_default.py; it reads the text it is given, assistant turns included);
-- cpu-default: the shipped lexical model (trained on the train splits), as shipped;
+- lexical-ridge (default): the shipped lexical model (trained on the train splits), as shipped;
 - symptom (wordllama / minilm): `SymptomEstimator`; its latent needs no labels (item statistics and the
   0-27 map are fitted on the calib split);
 - combined (wordllama / minilm): `CombinedEstimator` over the shipped lexical model; its one weight and map
@@ -85,7 +85,7 @@ def tfidf_model():
 
 MODELS = {
     "tfidf+ridge": None,
-    "cpu-default": None,
+    "lexical-ridge (default)": None,
     "symptom (wordllama)": ("symptom-similarity", "wordllama"),
     "symptom (minilm)": ("symptom-similarity", "minilm"),
     "combined (wordllama)": ("symptom-lexical", "wordllama"),
@@ -98,7 +98,7 @@ def fit_model(name: str, calib_x: list[str], calib_y: np.ndarray, calib_src: lis
     from phqwatch.models.registry import DEFAULT_MODEL_DIR, load_model
     from phqwatch.models.symptoms import SymptomEstimator
 
-    if name == "cpu-default":
+    if name == "lexical-ridge (default)":
         return load_model()
     kind, enc = MODELS[name]
     if kind == "symptom-similarity":
@@ -241,9 +241,9 @@ def speed_all(names: list[str], folders: dict[str, str | None], quick: bool, rou
         sp["peak_rss_mb"] = max(d["peak_rss_mb"] for d in rs)
         if folders.get(name):
             sp["folder_mb"] = folder_mb(Path(folders[name]))
-        elif name == "cpu-default":
+        elif name == "lexical-ridge (default)":
             sp["folder_mb"] = folder_mb(DEFAULT_MODEL_DIR)
-        spec = MODELS[name][1] if MODELS[name] else ("wordllama" if name == "cpu-default" else None)
+        spec = MODELS[name][1] if MODELS[name] else ("wordllama" if name == "lexical-ridge (default)" else None)
         sp["encoder_files_mb"] = encoder_mb(spec) if spec else 0.0
         out[name] = sp
         print(f"[speed] {name}: {sp['users_per_s']:.1f} users/s, peak {sp['peak_rss_mb']:.0f} MB", flush=True)
@@ -324,7 +324,7 @@ def run(args: argparse.Namespace) -> dict:
             model = fit_model(name, cal_x, cal_y, cal_src)
             for key, tx in texts.items():
                 scores[name][key] = np.asarray(model.predict(tx), dtype=float)
-            if name != "cpu-default":
+            if name != "lexical-ridge (default)":
                 folder = model_folder(name)
                 model.save(folder, metadata={"version": "ablation"})
                 folders[name] = str(folder)
@@ -377,7 +377,7 @@ def run(args: argparse.Namespace) -> dict:
         results["speed"] = speed_all(names, folders, args.quick)
     results["teacher"] = teacher_row()
     results["split"] = (
-        "datasets.split(seed=0): fitted on train (tfidf, cpu-default) or calib (symptom, combined); scored on test"
+        "datasets.split(seed=0): fitted on train (tfidf, lexical-ridge) or calib (symptom, combined); scored on test"
     )
     results["seconds"] = time.perf_counter() - t_start
     results["load_average"] = os.getloadavg()

