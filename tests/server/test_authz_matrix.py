@@ -40,13 +40,15 @@ MAY = {
     "ingest": {"admin": {"own", "same_org"}, "clinician": {"own"}, "service": {"own", "same_org"}},
     # an admin's work on people and resources of their own organisation
     "org": {"admin": {"own", "same_org"}},
+    # a person of the admin's organisation (people, care teams, API keys)
+    "org_person": {"admin": {"own", "same_org"}},
     # the caller's own chat conversation
     "self": {"patient": {"own"}, "family": {"own"}},
 }
 #: How a target the role may not reach is refused: 403, or 404 where even its existence is hidden.
-REFUSED_AS = {"clinical": 403, "ingest": 403, "org": 404, "self": 404}
-#: Kinds of check whose 404 for another organisation hides a patient (and so is audited as a denial).
-HIDES_PATIENT = {"clinical", "ingest"}
+REFUSED_AS = {"clinical": 403, "ingest": 403, "org": 404, "org_person": 404, "self": 404}
+#: Kinds of check whose 404 for another organisation hides a person of it (and so is audited as a denial).
+HIDES_PATIENT = {"clinical", "ingest", "org_person"}
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/v1/people"): Rule(("admin",), ok(200), url("/api/v1/people")),
     ("POST", "/api/v1/people/{person_id}/disable"): Rule(
-        ("admin",), ok(200), url("/api/v1/people/{spare}/disable"), "org", PATIENT_TARGETS
+        ("admin",), ok(200), url("/api/v1/people/{spare}/disable"), "org_person", PATIENT_TARGETS
     ),
     ("POST", "/api/v1/care-team"): Rule(
         ("admin",),
@@ -200,7 +202,7 @@ RULES: dict[tuple[str, str], Rule] = {
             "/api/v1/care-team",
             lambda seed, r, t: {"clinician_id": seed["doc3"], "patient_id": seed["by"][r, t]["patient"]},
         ),
-        "org",
+        "org_person",
         PATIENT_TARGETS,
     ),
     ("DELETE", "/api/v1/care-team"): Rule(
@@ -210,14 +212,14 @@ RULES: dict[tuple[str, str], Rule] = {
             "/api/v1/care-team",
             lambda seed, r, t: {"clinician_id": seed["doc3"], "patient_id": seed["by"][r, t]["patient"]},
         ),
-        "org",
+        "org_person",
         PATIENT_TARGETS,
     ),
     ("POST", "/api/v1/api-keys"): Rule(
         ("admin",),
         ok(201),
         body("/api/v1/api-keys", lambda seed, r, t: {"person_id": seed["by"][r, t]["svc"]}),
-        "org",
+        "org_person",
         ("own", "other_org"),
     ),
     ("GET", "/api/v1/admin/jobs"): Rule(("admin",), ok(200), url("/api/v1/admin/jobs")),

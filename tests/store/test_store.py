@@ -23,7 +23,7 @@ from phqwatch.store import (
     questionnaires,
     upgrade,
 )
-from phqwatch.store.tables import AlertEvent, Base, Job, MessageRow
+from phqwatch.store.tables import AlertEvent, Base, Job, MessageRow, Person
 from phqwatch.transcripts.schema import Message
 
 T0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
@@ -129,6 +129,18 @@ def test_family_messages_are_kept_apart(store):
         both = messages.patient_messages(s, cipher, ids["pat"], patient_only=False)
     assert len(own) == 2 and all(m.by_patient for m in own)
     assert len(both) == 3 and sum(not m.by_patient for m in both) == 1
+
+
+def test_family_member_linked_to_no_patient_is_refused_before_writing(store):
+    db, cipher, ids = store
+    with db.write() as s:
+        s.get(Person, ids["fam"]).linked_patient_id = None  # what deleting the patient leaves (ON DELETE SET NULL)
+    with pytest.raises(InputError, match="messages\\[1\\].user_id 'u1-f' is a family member linked to no patient"):
+        with db.write() as s:
+            family = Message("u1-f", "c9", "user", "how is my son doing", T0, "f0")
+            messages.ingest_messages(s, cipher, ids["org"], [*_msgs(1), family])
+    with db.read() as s:
+        assert messages.count_messages(s) == 0
 
 
 def test_unknown_user_writes_nothing(store):

@@ -58,7 +58,9 @@ class OpenAIBackend:
         return result.content
 
 
-def backend_from_settings(settings: Settings, **kw: object) -> OpenAIBackend | None:
+def backend_from_settings(
+    settings: Settings, *, temperature: float = 0.7, transport: httpx.AsyncBaseTransport | None = None
+) -> OpenAIBackend | None:
     """The configured chat model (`chat_base_url` + `chat_model`), or None: the scripted check-in."""
     if not settings.chat_base_url or not settings.chat_model:
         return None
@@ -67,7 +69,8 @@ def backend_from_settings(settings: Settings, **kw: object) -> OpenAIBackend | N
         base_url=settings.chat_base_url,
         model=settings.chat_model,
         timeout_s=settings.chat_timeout_s,
-        **kw,  # type: ignore[arg-type]
+        temperature=temperature,
+        transport=transport,
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,6 +21,9 @@ from sklearn.utils import murmurhash3_32
 
 from phqwatch.errors import ModelFormatError
 from phqwatch.models import lexicons as lx
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 N_HASH = 2**20
 
@@ -146,7 +150,7 @@ _WL_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def wordllama() -> tuple[object, np.ndarray]:
+def wordllama() -> tuple[Tokenizer, np.ndarray]:
     """(tokenizer, float32 embedding matrix) from the files inside the installed wordllama wheel."""
     with _WL_LOCK:
         try:
@@ -187,7 +191,7 @@ def word_pieces(words: list[str]) -> list[np.ndarray]:
     if missing:
         if len(_PIECE_CACHE) > _CACHE_MAX:
             _PIECE_CACHE.clear()
-        for w, e in zip(missing, tok.encode_batch([" " + w for w in missing], add_special_tokens=False), strict=True):  # type: ignore[attr-defined]
+        for w, e in zip(missing, tok.encode_batch([" " + w for w in missing], add_special_tokens=False), strict=True):
             _PIECE_CACHE[w] = np.asarray(e.ids, dtype=np.int64)
     return [_PIECE_CACHE[w] for w in words]
 

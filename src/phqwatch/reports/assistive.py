@@ -104,7 +104,7 @@ def _norm(text: str) -> str:
 
 
 def link_quotes(
-    evidence: Mapping[int, Sequence[str]], conversations: Mapping[str, str] | None
+    evidence: Mapping[int, Sequence[str]] | Mapping[str, Sequence[str]], conversations: Mapping[str, str] | None
 ) -> tuple[dict[int, list[Quote]], int]:
     """Link each evidence quote to the conversation that contains it; (quotes by item, number dropped).
 
@@ -116,9 +116,10 @@ def link_quotes(
     normed = {cid: _norm(t) for cid, t in (conversations or {}).items()}
     out: dict[int, list[Quote]] = {}
     dropped = 0
-    for item in sorted(int(k) for k in evidence):
+    by_item = {int(k): v for k, v in evidence.items()}  # int keys, or digit strings after a JSON round trip
+    for item in sorted(by_item):
         seen: set[str] = set()
-        for q in evidence.get(item, evidence.get(str(item), [])):  # type: ignore[call-overload]
+        for q in by_item[item]:
             q = str(q).strip()
             if not q or q.casefold() in seen:
                 continue

@@ -84,9 +84,10 @@ def verify_claims(
             dropped += 1
             continue
         quote, text = str(c.get("quote") or "").strip(), str(c.get("claim") or "").strip()
+        raw_item = c.get("item")
         try:
-            item = int(c.get("item"))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+            item = int(raw_item) if isinstance(raw_item, str | int | float) else 0
+        except ValueError:
             item = 0
         cid = next((k for k, t in normed.items() if quote and quote_in_transcript(quote, t)), None)
         if not text or cid is None or not 1 <= item <= 9 or len(kept) >= MAX_CLAIMS:

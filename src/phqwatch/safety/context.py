@@ -40,7 +40,7 @@ class RiskQuestion:
     rule: str
 
 
-_Q = [
+_Q: list[tuple[str, Severity, Category, str]] = [
     # (pattern on the normalised question, severity of a yes, category, rule id); first match wins
     (
         r"\b(?:(?:have|did|do|are)\s+you\s+(?:already\s+)?(?:taken|took|take|swallowed|done|hurt|cut|started)\s+"
@@ -126,7 +126,7 @@ def asks_about_risk(question: str) -> RiskQuestion | None:
     tail = question[-300:]
     for rx, sev, cat, rule in _QUESTIONS:
         if rx.search(tail):
-            return RiskQuestion(sev, cat, rule)  # type: ignore[arg-type]
+            return RiskQuestion(sev, cat, rule)
     return None
 
 

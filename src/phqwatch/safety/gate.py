@@ -51,7 +51,8 @@ def necessary(items: _sp.SubPattern | list) -> list[set[str]]:
             cands.append(required(av[-1]))
         elif op is _sc.BRANCH:
             alts = [required(a) for a in av[1]]
-            cands.append(None if any(a is None for a in alts) else set().union(*alts))  # type: ignore[arg-type]
+            known = [a for a in alts if a is not None]
+            cands.append(set[str]().union(*known) if len(known) == len(alts) else None)
         elif op in (_sc.MAX_REPEAT, _sc.MIN_REPEAT) and av[0] >= 1:
             cands.append(required(av[2]))
         else:

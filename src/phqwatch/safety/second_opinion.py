@@ -249,7 +249,7 @@ def parse_opinion(raw: str) -> Opinion:
     obj = candidates[0]
     sev = obj["severity"]
     severity = sev.strip().lower() if isinstance(sev, str) else None
-    if severity not in SEVERITY_ORDER:
+    if severity not in SEVERITIES:
         raise OpinionError(
             f"The second opinion's severity is not one of {', '.join(SEVERITIES)}.",
             fix="The answer is ignored; the screen's own decision stands.",
@@ -264,7 +264,7 @@ def parse_opinion(raw: str) -> Opinion:
     categories = tuple(dict.fromkeys(c for c in map(_category, cats) if c is not None))
     reason = obj.get("reason", "")
     reason = reason.strip()[:MAX_REASON_CHARS] if isinstance(reason, str) else ""
-    return Opinion(severity, categories, reason)  # type: ignore[arg-type]
+    return Opinion(severity, categories, reason)
 
 
 # ------------------------------------------------------------------------------------------------ combine

@@ -43,8 +43,8 @@ def max_severity(*severities: str) -> Severity:
     """The highest of ``severities`` on the ladder ("none" for none)."""
     best: Severity = "none"
     for s in severities:
-        if SEVERITY_ORDER[s] > SEVERITY_ORDER[best]:
-            best = s  # type: ignore[assignment]
+        if SEVERITY_ORDER[s] > SEVERITY_ORDER[best] and s in SEVERITIES:
+            best = s
     return best
 
 

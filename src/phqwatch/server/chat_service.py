@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from phqwatch.chat import ChatEngine, ChatTurn, Reply, SlidingWindow, backend_from_settings, config_from_settings
 from phqwatch.chat.coverage import choose_topic, coverage_gaps
+from phqwatch.chat.types import Kind
 from phqwatch.errors import NotFoundError, PermissionDeniedError
 from phqwatch.safety import ScreenResult
 from phqwatch.safety.resources import crisis_resources
@@ -41,7 +42,7 @@ class Accepted:
     """A user message stored and screened; what the engine needs to answer it."""
 
     conversation_id: int
-    kind: str
+    kind: Kind
     message_id: int | None
     duplicate: bool
     text: str
@@ -81,7 +82,8 @@ class ChatService:
 
     # ------------------------------------------------------------------------------------------ access
     @staticmethod
-    def _chatter(s: Any, principal: Principal) -> Person:
+    def _chatter(s: Any, principal: Principal) -> tuple[Person, str]:
+        """(the caller, their external id): a patient or linked family member who may chat."""
         if principal.role not in CHAT_ROLES:
             raise PermissionDeniedError(
                 f"The '{principal.role}' role cannot hold a check-in chat.",
@@ -97,7 +99,7 @@ class ChatService:
         if not person.external_id:  # a person registered without the chat-app id of the transcript contract
             person.external_id = f"phqwatch-{person.id}"
             s.flush()
-        return person
+        return person, person.external_id
 
     @staticmethod
     def conversation_for(s: Any, principal: Principal, conversation_id: int) -> Conversation:
@@ -115,11 +117,11 @@ class ChatService:
         """A new conversation with the opening (agenda) question stored -> (id, opening message id, reply)."""
         ctx = self.ctx
         with ctx.db.write() as s:
-            person = self._chatter(s, principal)
-            kind = "patient" if person.role == "patient" else "family"
+            person, user_ext = self._chatter(s, principal)
+            kind: Kind = "patient" if person.role == "patient" else "family"
             conv = convs.create_chat(s, person, external_id=f"chat-{uuid.uuid4().hex}")
-            reply = self.engine.opening(kind)  # type: ignore[arg-type]
-            mid = self._store_reply(s, principal, person.external_id, conv.external_id, reply)  # type: ignore[arg-type]
+            reply = self.engine.opening(kind)
+            mid = self._store_reply(s, principal, user_ext, conv.external_id, reply)
             return conv.id, mid, reply
 
     def conversations(self, principal: Principal) -> list[dict[str, Any]]:
@@ -168,7 +170,7 @@ class ChatService:
         ctx = self.ctx
         now = utcnow()
         with ctx.db.write() as s:
-            person = self._chatter(s, principal)
+            person, user_ext = self._chatter(s, principal)
             conv = self.conversation_for(s, principal, conversation_id)
             safety_mode = conv.status == "safety"
             rows = convs.chat_turns(s, ctx.cipher, conv.id, limit=self.engine.config.history_turns)
@@ -178,7 +180,7 @@ class ChatService:
                 s,
                 ctx.cipher,
                 organisation_id=principal.organisation_id,
-                items=[Message(person.external_id, conv.external_id, "user", text, now, mid)],  # type: ignore[arg-type]
+                items=[Message(user_ext, conv.external_id, "user", text, now, mid)],
                 actor_id=principal.person_id,
                 actor_role=principal.role,
                 ip=principal.ip,
@@ -202,7 +204,7 @@ class ChatService:
                 topic=topic,
                 safety_mode=safety_mode,
                 crisis_alert_ids=list(outcome.crisis_alert_ids),
-                user_ref=(person.external_id, conv.external_id),  # type: ignore[arg-type]
+                user_ref=(user_ext, conv.external_id),
                 ingested=r,
             )
         if outcome.jobs_queued:
@@ -216,7 +218,7 @@ class ChatService:
         reply = await self.engine.respond(
             acc.history,
             acc.text,
-            kind=acc.kind,  # type: ignore[arg-type]
+            kind=acc.kind,
             topic=acc.topic,
             screened=acc.screened,
             safety_mode=acc.safety_mode,

@@ -47,12 +47,13 @@ def raise_alert(
 ) -> int | None:
     """Open the patient's crisis (or risk-review) alert, or fold this hit into the one nobody has
     acknowledged yet: one open alert per episode, whose severity a new hit can raise, never lower."""
+    assert r.message_id is not None  # callers pass stored (accepted) messages only, never a duplicate
     kind = CRISIS_KIND if result.flag else REVIEW_KIND
     alert_severity = ALERT_SEVERITY[result.severity]
     details = alert_details(result, r)
     pending = alerts.active_unacknowledged(s, r.patient_id, kind)
     if pending is not None:
-        alerts.add_hit(s, cipher, pending, message_id=r.message_id, excerpt=result.excerpt, details=details)  # type: ignore[arg-type]
+        alerts.add_hit(s, cipher, pending, message_id=r.message_id, excerpt=result.excerpt, details=details)
         if ALERT_RANK[alert_severity] > ALERT_RANK[pending.severity]:
             pending.severity = alert_severity
         old = (pending.details or {}).get("screen_severity", "none")

@@ -96,4 +96,5 @@ def declare_errors(app: FastAPI) -> None:
         app.openapi_schema = doc
         return doc
 
+    # FastAPI's documented way to extend the schema replaces this method, which its types declare read-only.
     app.openapi = openapi  # type: ignore[method-assign]

@@ -89,10 +89,12 @@ def ingest_messages(
     """Store messages once each (by (organisation, message id) or content hash); all or nothing.
 
     Raises NotFoundError (before writing anything) when a `user_id` is not a patient or family member of
-    the organisation. Messages without a timestamp are stamped with `received_at`.
+    the organisation, InputError when it is a family member no longer linked to a patient. Messages without
+    a timestamp are stamped with `received_at`.
     """
     now = received_at or utcnow()
     people = people_by_external_ids(s, organisation_id, (m.user_id for m in messages))
+    patient_of: dict[str, int] = {}  # user_id -> the patient whose record the message joins
     for i, m in enumerate(messages):
         p = people.get(m.user_id)
         if p is None or p.role not in CHATTING_ROLES or not p.active:
@@ -102,6 +104,14 @@ def ingest_messages(
             )
         if m.role not in ROLES:
             raise InputError(f"role '{m.role}' is not one of {ROLES}", field=f"messages[{i}].role")
+        patient_id = p.id if p.role == "patient" else p.linked_patient_id
+        if patient_id is None:  # the patient's record was deleted (the link is set to NULL)
+            raise InputError(
+                f"messages[{i}].user_id '{m.user_id}' is a family member linked to no patient.",
+                field=f"messages[{i}].user_id",
+                fix="Link the family member to a patient of this organisation, or leave out their messages.",
+            )
+        patient_of[m.user_id] = patient_id
     keys = [dedup_key(cipher, m, received_at=now) for m in messages]
 
     existing: dict[str, bool] = {}  # dedup key -> crisis flag of the stored message
@@ -135,7 +145,7 @@ def ingest_messages(
             continue
         first_index[k] = i
         p = people[m.user_id]
-        patient_id = p.id if p.role == "patient" else p.linked_patient_id
+        patient_id = patient_of[m.user_id]
         rows.append(
             {
                 "organisation_id": organisation_id,
@@ -160,7 +170,7 @@ def ingest_messages(
     out: list[Ingested] = []
     for i, (m, k) in enumerate(zip(messages, keys, strict=True)):
         p = people[m.user_id]
-        patient_id = p.id if p.role == "patient" else p.linked_patient_id
+        patient_id = patient_of[m.user_id]
         new = k in inserted and first_index.get(k) == i
         out.append(
             Ingested(
@@ -168,7 +178,7 @@ def ingest_messages(
                 status="accepted" if new else "duplicate",
                 message_id=inserted[k] if new else None,
                 person_id=p.id,
-                patient_id=patient_id,  # type: ignore[arg-type]
+                patient_id=patient_id,
                 role=m.role,
                 is_patient=p.role == "patient",
                 flagged=not new and existing.get(k, False),

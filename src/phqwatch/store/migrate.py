@@ -65,7 +65,13 @@ def head_revision() -> str:
     """The newest revision shipped with this phqwatch."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()  # type: ignore[return-value]
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    if head is None:
+        raise StoreError(
+            f"No migration revisions were found in {MIGRATIONS_DIR}.",
+            fix="Reinstall phqwatch: its package is incomplete.",
+        )
+    return head
 
 
 def _redact(url: str) -> str:

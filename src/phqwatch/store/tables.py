@@ -8,7 +8,7 @@ questionnaires (what the person answered) live in separate tables and are never 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     JSON,
@@ -30,7 +30,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 ROLES = ("admin", "clinician", "patient", "family", "service")
-ALERT_STATUSES = ("open", "acknowledged", "snoozed", "resolved")
+AlertStatus = Literal["open", "acknowledged", "snoozed", "resolved"]
+ALERT_STATUSES: tuple[AlertStatus, ...] = get_args(AlertStatus)
 ALERT_SEVERITIES = ("info", "warning", "high", "urgent")
 JOB_STATUSES = ("queued", "running", "done", "failed", "dead")
 CHANNEL_KINDS = ("webhook", "email")
@@ -389,6 +390,7 @@ class AuditEntry(Base):
 __all__ = [
     "ALERT_SEVERITIES",
     "ALERT_STATUSES",
+    "AlertStatus",
     "CHANNEL_KINDS",
     "DELIVERY_STATUSES",
     "ESTIMATE_STATUSES",

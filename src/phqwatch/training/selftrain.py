@@ -303,8 +303,8 @@ class SelfTrainer:
             T = (list(test[0]), np.asarray(test[1], dtype=float))
             self.scale.check(T[1], "test labels", integer=True)
         C_texts, C_y = (H_texts, H_y) if calib is None else (list(calib[0]), np.asarray(calib[1], dtype=float))
-        if self.scale.ordinal and labeled_sources is None:
-            labeled_sources = [self.scale.source] * len(L_texts)  # type: ignore[list-item]
+        if self.scale.source is not None and labeled_sources is None:  # ordinal codes of one source
+            labeled_sources = [self.scale.source] * len(L_texts)
         L_src = None if labeled_sources is None else list(labeled_sources)
         if L_src is not None and len(L_src) != len(L_texts):
             raise InputError(f"labeled_sources has {len(L_src)} entries for {len(L_texts)} texts")
@@ -451,7 +451,7 @@ class SelfTrainer:
             t0 = time.perf_counter()
             texts = L_texts + [U_texts[i] for i in acc]
             y = np.r_[L_y, train_label[acc]]
-            src = None if L_src is None else L_src + [pseudo_src] * len(acc)  # type: ignore[list-item]
+            src = None if L_src is None or pseudo_src is None else L_src + [pseudo_src] * len(acc)
             model, weighting = self._fit(texts, y, len(L_texts), src)
             extra["weighting"] = weighting
             timings["fit_s"] = time.perf_counter() - t0

@@ -41,7 +41,7 @@ def build_windows(
     from). Duplicate messages are counted once.
     """
     stats = stats if stats is not None else WindowStats()
-    by_user: dict[str, list[Message]] = defaultdict(list)
+    by_user: dict[str, list[tuple[datetime, Message]]] = defaultdict(list)  # (naive UTC time, message)
     seen: set[tuple] = set()
     for m in messages:
         if m.timestamp is None:
@@ -51,15 +51,15 @@ def build_windows(
         if k in seen:
             continue
         seen.add(k)
-        by_user[m.user_id].append(m)
+        by_user[m.user_id].append((_naive_utc(m.timestamp), m))
     for msgs in by_user.values():
-        msgs.sort(key=lambda m: _naive_utc(m.timestamp))  # type: ignore[arg-type]
+        msgs.sort(key=lambda tm: tm[0])
     out: list[Window] = []
     for q in questionnaires:
         stats.questionnaires += 1
         end = datetime.combine(q.date, time.max)
         start = end - timedelta(days=days)
-        inside = [m for m in by_user.get(q.user_id, ()) if start < _naive_utc(m.timestamp) <= end]  # type: ignore[arg-type]
+        inside = [m for t, m in by_user.get(q.user_id, ()) if start < t <= end]
         user_msgs = [m for m in inside if m.role == "user"]
         if not user_msgs:
             stats.empty += 1
