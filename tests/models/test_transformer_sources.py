@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -37,7 +36,7 @@ def test_phq9_knots_are_the_cpu_defaults_map() -> None:
     labels = rng.integers(0, 4, 300)
     latent = labels + rng.normal(0, 0.8, 300)
     ours = phq9_knots(latent, labels, (4.5, 9.5, 14.5))
-    cpu = CpuEstimator._phq9_scale(SimpleNamespace(), latent, labels, "depseverity")
+    cpu = CpuEstimator._phq9_scale(latent, labels, "depseverity")
     assert ours == cpu
 
 

@@ -29,8 +29,8 @@ SHA256 = {
 #: The shipped screen's figures (recall on high+, precision, imminent missed); the README quotes set C's.
 REPORTED = {
     "blind_v2_a.jsonl": {"recall": 0.9736, "precision": 0.8182, "imminent_missed": 4},
-    "blind_v2_b.jsonl": {"recall": 0.9426, "precision": 0.8358, "imminent_missed": 0},
-    "blind_v2_c.jsonl": {"recall": 0.9196, "precision": 0.8182, "imminent_missed": 6},
+    "blind_v2_b.jsonl": {"recall": 0.9426, "precision": 0.834, "imminent_missed": 0},
+    "blind_v2_c.jsonl": {"recall": 0.9223, "precision": 0.8186, "imminent_missed": 5},
 }
 
 

@@ -75,6 +75,14 @@ def test_an_everyday_question_does_not_colour_a_short_everyday_answer() -> None:
     assert full("yes", risk).pages
 
 
+def test_only_a_pure_denial_voids_the_model_but_a_denial_that_goes_on_does_not() -> None:
+    risk = [Turn("assistant", "Have you had thoughts of ending your life?")]
+    for answer in ("no, never", "no I'm safe", "nope", "no not really"):
+        assert not screen(answer, risk).flag, answer
+    for answer in ("no. i took the pills", "no i already took them", "no im on the bridge", "no i have a rope"):
+        assert screen(answer, risk).pages, answer
+
+
 def test_fragments_are_read_together() -> None:
     rules_only = CrisisScreen(ScreenConfig(use_model=False))
     ctx = [Turn("user", "honestly i just want to")]

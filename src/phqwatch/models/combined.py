@@ -21,6 +21,7 @@ evidence (see `models.symptoms`), so the report's item scores and quotes come fr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -108,13 +109,14 @@ class CombinedEstimator(PHQ9Estimator):
         if self.lexical_path is not None:
             from phqwatch.models.registry import load_model
 
-            self.lexical_ = load_model(self.lexical_path)
-            if not hasattr(self.lexical_, "predict_latent"):
+            lexical = load_model(self.lexical_path)
+            if not isinstance(lexical, CpuEstimator):
                 raise InputError(
-                    f"{self.lexical_path} holds a '{self.lexical_.name}' model; expected a lexical-ridge folder",
+                    f"{self.lexical_path} holds a '{lexical.name}' model; expected a lexical-ridge folder",
                     field="lexical_path",
                     fix="Pass a folder written by the CPU default's training.",
                 )
+            self.lexical_ = lexical
             lex = np.asarray(self.lexical_.predict_latent(users), dtype=float)
         else:
             self.lexical_ = CpuEstimator(anchor_source=self.anchor_source).fit(users, y, sources=sources)
@@ -182,7 +184,7 @@ class CombinedEstimator(PHQ9Estimator):
         """The combined latent (standardised units); `source` is accepted for the CPU model's interface."""
         return self.latents(list(X))["combined"]
 
-    def predict_items(self, X: list[str]) -> np.ndarray:
+    def predict_items(self, X: Sequence[str]) -> np.ndarray:
         from phqwatch.models.cpu import spread_items
 
         total = np.clip(self.predict(list(X)), 0, 27)
@@ -201,11 +203,18 @@ class CombinedEstimator(PHQ9Estimator):
         self.symptoms_.save(folder / "symptoms")
 
     def _restore(self, state: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path) -> None:
+        from phqwatch.models.cpu import CpuEstimator
         from phqwatch.models.registry import load_model
 
         for part in PARTS:
             if not (folder / part).is_dir():
                 raise ModelFormatError(f"{folder} has no '{part}' sub-folder.", fix="Re-save the combined model.")
-        self.lexical_ = load_model(folder / "lexical")
-        self.symptoms_ = load_model(folder / "symptoms")
+        lexical, symptoms = load_model(folder / "lexical"), load_model(folder / "symptoms")
+        if not isinstance(lexical, CpuEstimator) or not isinstance(symptoms, SymptomEstimator):
+            raise ModelFormatError(
+                f"{folder} holds '{lexical.name}' and '{symptoms.name}' parts; "
+                f"expected '{CpuEstimator.name}' and '{SymptomEstimator.name}'.",
+                fix="Re-save the combined model.",
+            )
+        self.lexical_, self.symptoms_ = lexical, symptoms
         self.weight_, self.norm_, self.scale_ = float(state["weight_"]), state["norm_"], state["scale_"]

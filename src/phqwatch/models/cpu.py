@@ -385,7 +385,8 @@ class CpuEstimator(PHQ9Estimator):
                 best, best_w = score, w
         return best_w
 
-    def _phq9_scale(self, latent: np.ndarray, labels: np.ndarray, name: str) -> dict[str, list[float]]:
+    @staticmethod
+    def _phq9_scale(latent: np.ndarray, labels: np.ndarray, name: str) -> dict[str, list[float]]:
         """Knots mapping the ensemble latent to 0-27: latent quantiles at the anchor's cumulative class
         shares -> its weak PHQ-9 band edges; 0 and 27 at the nearest segment's slope extended, or at the 0.5% /
         99.5% latent quantiles where those lie further out."""

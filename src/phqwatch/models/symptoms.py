@@ -354,7 +354,7 @@ def fit_scale(latent: np.ndarray, y: np.ndarray, sources: list[str] | None, anch
     if len(np.unique(labels)) < 2:
         raise InputError(f"anchor source '{anchor}' has a single label", field="y", fix="Need >= 2 classes.")
     # the CPU default's knot rule (a plain function of its arguments; no CPU state is used)
-    knots = CpuEstimator._phq9_scale(None, latent[rows], labels, anchor)  # type: ignore[arg-type]
+    knots = CpuEstimator._phq9_scale(latent[rows], labels, anchor)
     return {"kind": "knots", "anchor": anchor, **knots}
 
 

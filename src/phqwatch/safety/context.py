@@ -163,6 +163,21 @@ def affirms(reply: str) -> bool:
     )
 
 
+_DENIAL_ONLY = re.compile(
+    r"\W*(?:no+|nope|nah|never|not\s+really|not\s+at\s+all|absolutely\s+not|of\s+course\s+not|"
+    r"i\s+(?:don'?t|do\s+not|haven'?t|have\s+not|wouldn'?t|won'?t|never)(?:\s+think\s+so)?|"
+    r"i(?:\s+am|'?m)\s+(?:ok|okay|fine|good|alright|all\s+right|safe)|i(?:\s+am|'?m)\s+not)"
+    r"(?:[\s,.!-]+(?:no+|never|not\s+really|not\s+at\s+all|really|honestly|thanks|thank\s+you|"
+    r"i(?:\s+am|'?m)\s+(?:ok|okay|fine|good|alright|safe)|i\s+promise|i\s+swear))*\W*"
+)
+
+
+def denial_only(reply: str) -> bool:
+    """A (normalised) reply that says no and nothing else ("no, never", "no I'm safe"): a reply that
+    goes on ("no. i took the pills") is not one."""
+    return bool(_DENIAL_ONLY.fullmatch(_answer(reply) or reply))
+
+
 def bare_answer(reply: str) -> bool:
     """A (normalised) reply of at most three words that only answers yes or no ("yeah", "no not really"):
     it means nothing without the question before it."""

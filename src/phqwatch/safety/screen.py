@@ -19,7 +19,7 @@ from phqwatch.safety.context import (
     affirms,
     asks_about_risk,
     bare_answer,
-    denies,
+    denial_only,
     last_question,
     preceding_fragments,
 )
@@ -189,13 +189,14 @@ class CrisisScreen:
 
     def _answers_a_harmless_question(self, norm: str, context: Sequence[Turn]) -> bool:
         """Whether the model's verdict on a short answer is void: a bare yes or no ("yeah") carries no risk
-        of its own when the question before it is not about risk, and a short denial of a risk question
-        ("no, never") is what the person said (the rules and the context check still read it)."""
+        of its own when the question before it is not about risk, and a reply that only denies a risk
+        question ("no, never"; not "no. i took the pills") is what the person said (the rules and the
+        context check still read it)."""
         question = last_question(context) if self.config.use_context else None
         asked = asks_about_risk(normalise(question).text) if question is not None else None
         if asked is None:
             return bare_answer(norm)
-        return len(norm.split()) <= 6 and denies(norm)
+        return denial_only(norm)
 
     @staticmethod
     def _context_hit(norm: str, context: Sequence[Turn]) -> tuple[Severity, Category, str] | None:

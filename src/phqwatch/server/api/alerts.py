@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
 
 from phqwatch.errors import NotFoundError
 from phqwatch.server.api.views import alert_out
@@ -14,11 +14,10 @@ from phqwatch.server.context import ServerContext
 from phqwatch.server.deps import audit_read, get_ctx
 from phqwatch.server.schemas import AlertOut, AssignIn, NoteIn, PathId, QueryId, SnoozeIn
 from phqwatch.store import alerts, audit
-from phqwatch.store.tables import ALERT_STATUSES
+from phqwatch.store.tables import ALERT_STATUSES, Alert, AlertStatus
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 READERS = ("admin", "clinician")
-AlertStatus = Literal[ALERT_STATUSES]  # type: ignore[valid-type]
 
 
 @router.get("", response_model=list[AlertOut], summary="Alerts of the caller's patients, urgent first")
@@ -40,7 +39,7 @@ def list_alerts(
     return out
 
 
-def _load(s, principal: Principal, alert_id: int):  # type: ignore[no-untyped-def]
+def _load(s: Session, principal: Principal, alert_id: int) -> Alert:
     a = alerts.get_alert(s, alert_id)
     if a.organisation_id != principal.organisation_id:  # another organisation's patient: hidden, and audited
         raise deny(

@@ -11,6 +11,7 @@ URLs
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
@@ -129,7 +130,7 @@ async def chat_send(
     return RedirectResponse(f"/chat/{cid}#latest", status_code=303)
 
 
-def _raiser(exc: PhqwatchError):  # type: ignore[no-untyped-def]
+def _raiser(exc: PhqwatchError) -> Callable[[Any], Response]:
     def build(_who: Any) -> Response:
         raise exc
 

@@ -8,9 +8,9 @@ audit log, and returns plain JSON-able dicts that the templates render and the `
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,7 +24,7 @@ from phqwatch.reports.assistive import AdministeredScore, EstimateInput, build_r
 from phqwatch.reports.monthly import DayEstimate, monthly_analysis
 from phqwatch.safety.resources import crisis_resources
 from phqwatch.server.api.views import alert_out, estimate_out, patient_out, questionnaire_out
-from phqwatch.server.auth import Principal, check_patient_access, visible_patient_ids
+from phqwatch.server.auth import Principal, Scope, check_patient_access, visible_patient_ids
 from phqwatch.server.schemas import ConversationMessageOut
 from phqwatch.server.services import estimate_point
 from phqwatch.store import TextCipher, audit, estimates, messages, people, questionnaires
@@ -39,6 +39,9 @@ from phqwatch.store.tables import (
     MessageRow,
     Person,
 )
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparison
 
 SEVERITY_ORDER = ("urgent", "high", "warning", "info")
 #: Columns the caseload reads from estimates (no item JSON, no encrypted evidence).
@@ -169,7 +172,7 @@ def caseload(
     ):
         last_q[q_row.patient_id] = (q_row.administered_at, q_row.total)
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for p in patients:
         ests = recent.get(p.id, [])
         latest = ests[-1] if ests else None
@@ -256,7 +259,7 @@ def _recent_estimates(s: Session, pids: Any, n: int) -> dict[int, list[Any]]:
     return out
 
 
-def _sort_key(sort: str):  # type: ignore[no-untyped-def]
+def _sort_key(sort: str) -> Callable[[dict[str, Any]], SupportsRichComparison]:
     def est(r: dict[str, Any]) -> float:
         return -(r["estimate"]["value"] if r["estimate"] and r["estimate"]["value"] is not None else -1.0)
 
@@ -298,10 +301,11 @@ def _conversations(s: Session, patient_id: int) -> tuple[list[dict[str, Any]], l
         .where(Conversation.patient_id == patient_id)
         .group_by(Conversation.id, Conversation.external_id, Conversation.person_id)
     )
-    own, family = [], []
-    names = {}
+    own: list[dict[str, Any]] = []
+    family: list[dict[str, Any]] = []
+    names: dict[int, str] = {}
     for cid, ext, person_id, n, first, last, words in s.execute(q):
-        d = {
+        d: dict[str, Any] = {
             "id": cid,
             "external_id": ext,
             "person_id": person_id,
@@ -314,7 +318,8 @@ def _conversations(s: Session, patient_id: int) -> tuple[list[dict[str, Any]], l
             own.append(d)
         else:
             if person_id not in names:
-                names[person_id] = _person_name(s.get(Person, person_id))  # type: ignore[arg-type]
+                person = s.get(Person, person_id)
+                names[person_id] = _person_name(person) if person is not None else f"#{person_id}"
             d["person"] = names[person_id]
             family.append(d)
     own.sort(key=lambda d: d["started"] or "", reverse=True)
@@ -389,7 +394,7 @@ def conversation(
     msgs = [
         ConversationMessageOut(
             id=r.id,
-            role=r.role,  # type: ignore[arg-type]
+            role="assistant" if r.role == "assistant" else "user",  # the roles ingestion accepts
             text=cipher.decrypt(r.text_enc),
             timestamp=r.sent_at,
             message_id=r.external_message_id,
@@ -499,14 +504,25 @@ def report_summary(s: Session, cipher: TextCipher, who: Principal, patient_id: i
 
 
 def report_detail(s: Session, cipher: TextCipher, who: Principal, patient_id: int, report_id: int) -> dict[str, Any]:
-    scope = "clinical" if who.role in review.EDITOR_ROLES else "released"
-    check_patient_access(s, who, patient_id, scope)  # type: ignore[arg-type]
+    scope: Scope = "clinical" if who.role in review.EDITOR_ROLES else "released"
+    check_patient_access(s, who, patient_id, scope)
     report = rt.get_report(s, report_id, patient_id=patient_id)
     view = _report_view(report, load_history(s, cipher, report.id), who)
     if view is None:
         raise NotFoundError(f"Report {report_id} has no released version yet.", fix="Ask the care team.")
     _audit_read(s, who, "report", patient_id, report_id)
     return view
+
+
+class _ReportInputs(TypedDict):
+    """What a report is drafted from besides the estimate (`build_report`'s keyword arguments)."""
+
+    conversations: dict[str, str]
+    family: dict[str, str]
+    administered: list[AdministeredScore]
+    patient_label: str
+    crisis_text: str
+    now: datetime
 
 
 def draft_report(
@@ -557,20 +573,20 @@ def draft_report(
         AdministeredScore(q.administered_at, q.total, q.items)
         for q in questionnaires.list_questionnaires(s, patient_id)
     ]
-    kwargs = dict(
-        conversations=texts,
-        family={cid: "\n".join(t) for cid, t in family_convs.items()},
-        administered=admin,
-        patient_label=_person_name(patient),
-        crisis_text=crisis_resources(settings.crisis_locale, settings.crisis_text),
-        now=now,
-    )
+    kwargs: _ReportInputs = {
+        "conversations": texts,
+        "family": {cid: "\n".join(t) for cid, t in family_convs.items()},
+        "administered": admin,
+        "patient_label": _person_name(patient),
+        "crisis_text": crisis_resources(settings.crisis_locale, settings.crisis_text),
+        "now": now,
+    }
     if getattr(settings, "teacher_base_url", None):
         from phqwatch.reports.llm_draft import draft_with_fallback
 
-        content = draft_with_fallback(est, settings=settings, **kwargs)  # type: ignore[arg-type]
+        content = draft_with_fallback(est, settings=settings, **kwargs)
     else:
-        content = build_report(est, **kwargs)  # type: ignore[arg-type]
+        content = build_report(est, **kwargs)
     report = rt.create_report(
         s, organisation_id=patient.organisation_id, patient_id=patient_id, estimate_id=row.id, at=now
     )

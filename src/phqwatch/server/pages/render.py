@@ -6,10 +6,13 @@ import json
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 SERVER_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = SERVER_DIR / "templates"
@@ -39,7 +42,7 @@ def _datetime(v: str | None) -> str:
 
 
 @lru_cache(maxsize=1)
-def env():  # type: ignore[no-untyped-def]
+def env() -> Environment:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     e = Environment(
@@ -80,7 +83,7 @@ def html(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     )
 
 
-def respond(request: Request, json_suffix: bool, template: str, data: dict[str, Any], **context: Any):  # type: ignore[no-untyped-def]
+def respond(request: Request, json_suffix: bool, template: str, data: dict[str, Any], **context: Any) -> Response:
     """The page's JSON twin (the data dict) or its HTML rendering."""
     if wants_json(request, json_suffix):
         return JSONResponse(data, headers={"Cache-Control": "no-store"})

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
@@ -45,6 +45,9 @@ from phqwatch.server.pages.session import (
     page_principal,
 )
 
+if TYPE_CHECKING:
+    from phqwatch.server.context import ServerContext
+
 router = APIRouter(include_in_schema=False)
 
 HOME = {"clinician": "/caseload", "admin": "/caseload", "patient": "/me", "family": "/family"}
@@ -57,7 +60,7 @@ _STATUS = (
 )
 
 
-def _ctx(request: Request):  # type: ignore[no-untyped-def]
+def _ctx(request: Request) -> ServerContext:
     return request.app.state.ctx
 
 
@@ -147,7 +150,7 @@ def login_submit(
         if status == 403:
             audit_denial(ctx, request, exc, status)
         token = new_login_csrf()
-        resp = html(
+        resp: Response = html(
             "login.html", status_code=status, csrf=token, next=_safe_next(next, ""), error=exc.message, who=None
         )
         resp.set_cookie(
