@@ -100,7 +100,7 @@ _EVENT_SCHEMA = {
     "required": ["event", "data"],
 }
 _EVENTS = {"schema": _EVENT_SCHEMA, "example": 'event: delta\ndata: {"text": "It sounds like "}\n\n'}
-_STREAM_DOC = {
+_STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Server-sent events: accepted, notice (if any), delta (pieces of the reply), done (the "
         "same body as the JSON answer), or error.",

@@ -134,7 +134,8 @@ def add_questionnaire(
                 raise NotFoundError(f"user_id '{body.user_id}' is not a patient of this organisation.")
             patient_id = found.id
         else:
-            patient_id = body.patient_id  # type: ignore[assignment]
+            assert body.patient_id is not None  # QuestionnaireIn requires exactly one of user_id / patient_id
+            patient_id = body.patient_id
         check_patient_access(s, principal, patient_id, "ingest")
         row = questionnaires.add_questionnaire(
             s,
