@@ -47,8 +47,8 @@ MAY = {
 }
 #: How a target the role may not reach is refused: 403, or 404 where even its existence is hidden.
 REFUSED_AS = {"clinical": 403, "ingest": 403, "org": 404, "org_person": 404, "self": 404}
-#: Kinds of check whose 404 for another organisation hides a person of it (and so is audited as a denial).
-HIDES_PATIENT = {"clinical", "ingest", "org_person"}
+#: Kinds of check whose 404 for another's record hides a person or their conversation (audited as a denial).
+HIDES_PATIENT = {"clinical", "ingest", "org_person", "self"}
 
 
 @dataclass(frozen=True)
@@ -376,5 +376,5 @@ def test_route_role_target(seeded, method, path, role, target):
     if path == "/api/v1/auth/logout" and role != "anonymous":
         w.tokens.pop(ACTOR[role], None)  # logging out revoked the role's token: log in again next time
     assert r.status_code in want, f"{role} on {target}: {method} {where} -> {r.status_code} {r.text[:300]}"
-    hidden = r.status_code == 404 and target == "other_org" and rule.access in HIDES_PATIENT
+    hidden = r.status_code == 404 and target != "own" and rule.access in HIDES_PATIENT
     assert _denials(w) - before == (1 if r.status_code == 403 or hidden else 0), "one audit row per denial"

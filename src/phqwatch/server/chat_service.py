@@ -24,7 +24,7 @@ from phqwatch.chat.types import Kind
 from phqwatch.errors import NotFoundError, PermissionDeniedError
 from phqwatch.safety import ScreenResult
 from phqwatch.safety.resources import crisis_resources
-from phqwatch.server.auth import Principal, RateLimitedError
+from phqwatch.server.auth import Principal, RateLimitedError, deny
 from phqwatch.server.context import ServerContext
 from phqwatch.server.crisis_alerts import raise_alert
 from phqwatch.server.services import ingest
@@ -106,10 +106,13 @@ class ChatService:
         """The caller's own chat conversation, else NotFoundError (whoever else holds it)."""
         conv = convs.get_conversation(s, conversation_id)
         if conv is None or conv.kind != convs.CHAT or conv.person_id != principal.person_id:
-            raise NotFoundError(
+            missing = NotFoundError(
                 f"No conversation {conversation_id} of yours.",
                 fix="Open one of your own conversations (GET /api/v1/conversations) or start a new one.",
             )
+            if conv is not None and conv.person_id != principal.person_id:  # someone else's: audited
+                deny(missing, patient_id=conv.patient_id, organisation_id=conv.organisation_id, reason="not_own")
+            raise missing
         return conv
 
     # ------------------------------------------------------------------------------------------ start
