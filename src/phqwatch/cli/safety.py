@@ -39,7 +39,7 @@ def screen_cmd(input_path: Path, out_path: Path, model_dir: Path | None, rules_o
 
     \b
     Examples:
-      phqwatch screen examples/transcripts.jsonl --out screened.csv
+      phqwatch screen chats.jsonl --out screened.csv
       phqwatch screen chats.csv --out screened.jsonl --rules-only
     """
     from tqdm import tqdm

@@ -55,7 +55,7 @@ def score(
 
     \b
     Examples:
-      phqwatch score examples/transcripts.jsonl --out scores.csv
+      phqwatch score chats.jsonl --out scores.csv
       phqwatch score chats.jsonl --out scores.jsonl --model models/my-model --include-assistant
     """
     from phqwatch.models import load_model

@@ -117,7 +117,7 @@ def train(
 
     \b
     Examples:
-      phqwatch train --transcripts examples/transcripts.jsonl --labels examples/phq9.csv --out my-model
+      phqwatch train --transcripts chats.jsonl --labels phq9.csv --out my-model
       phqwatch train --dataset all --out src/phqwatch/models/default
       phqwatch train --dataset all --estimator transformer --backbone models/all-MiniLM-L6-v2 \\
           --epochs 2 --max-length 256 --batch-size 16 --lora-rank 8 --out minilm-phq9
