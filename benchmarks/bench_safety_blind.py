@@ -14,16 +14,14 @@ Usage: python benchmarks/bench_safety_blind.py [--data-root ../shared/data]
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import random
-import re
-import sys
 from collections import defaultdict
 from pathlib import Path
 
-from phqwatch.datasets.risk import RISK_WORD
+from phqwatch.datasets.risk import RISK_WORD, reddit_dr_sentences
 from phqwatch.datasets.synthetic import EXAMPLES_DIR
+from phqwatch.errors import DatasetUnavailableError
 from phqwatch.safety import CrisisScreen, ScreenConfig, default_screen
 from phqwatch.safety.context import Turn
 from phqwatch.safety.evaluate import evaluate_screen
@@ -51,20 +49,15 @@ def caseload_messages() -> tuple[list[str], list[list[Turn]], list[str]]:
 
 def reddit_test(root: Path, codes: tuple[str, ...], sentences: bool, n: int = 2000) -> list[str]:
     """Held-out Reddit DR test text: single risk-free sentences, or chunks of up to three sentences."""
-    path = root / "reddit_dr" / "test.csv"
-    if not path.is_file():
-        return []
-    csv.field_size_limit(sys.maxsize)
     out: list[str] = []
-    with path.open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row.get("label") not in codes:
-                continue
-            parts = [x.strip() for x in re.split(r"(?<=[.!?])\s+", row.get("text") or "") if x.strip()]
+    try:
+        for parts in reddit_dr_sentences(root, codes, split="test"):
             if sentences:
                 out.extend(p for p in parts if 4 <= len(p.split()) <= 40 and not RISK_WORD.search(p))
             else:
                 out.extend(" ".join(parts[i : i + 3]) for i in range(0, len(parts), 3))
+    except DatasetUnavailableError:
+        return []
     out = [t for t in out if 20 <= len(t) <= 400]
     return random.Random(0).sample(out, k=min(n, len(out)))
 

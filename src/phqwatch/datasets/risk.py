@@ -15,6 +15,7 @@ import json
 import random
 import re
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from phqwatch.datasets.proxy import data_root
@@ -161,29 +162,35 @@ def load_moderation(root: str | Path | None = None) -> list[dict]:
 EVERYDAY_CODES = ("nd", "ndf", "bc", "ff")
 
 
+def reddit_dr_sentences(root: str | Path | None, codes: Sequence[str], split: str = "train") -> Iterator[list[str]]:
+    """The sentences of each Reddit DR post (``split`` train or test) whose label is in ``codes``, in file order."""
+    path = data_root(root) / "reddit_dr" / f"{split}.csv"
+    if not path.is_file():
+        raise DatasetUnavailableError(f"{path} is missing.", fix="Place the Reddit DR set at ../shared/data/reddit_dr.")
+    csv.field_size_limit(sys.maxsize)
+    with path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row.get("label") in codes:
+                yield [x.strip() for x in re.split(r"(?<=[.!?])\s+", row.get("text") or "") if x.strip()]
+
+
 def load_everyday_chunks(root: str | Path | None = None, *, n: int = 6000, seed: int = 0) -> list[dict]:
     """``n`` chat-sized chunks (one to three sentences) of everyday Reddit posts from the Reddit DR training
     split (codes in EVERYDAY_CODES), labelled none: ordinary life, illness, family, study, with the odd
     strong word, which is what most of a caseload's messages look like."""
-    path = data_root(root) / "reddit_dr" / "train.csv"
-    if not path.is_file():
-        raise DatasetUnavailableError(f"{path} is missing.", fix="Place the Reddit DR set at ../shared/data/reddit_dr.")
-    csv.field_size_limit(sys.maxsize)
     chunks: list[str] = []
-    with path.open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row.get("label") not in EVERYDAY_CODES:
-                continue
-            sentences = [x.strip() for x in re.split(r"(?<=[.!?])\s+", row.get("text") or "") if x.strip()]
-            for i in range(0, len(sentences), 3):
-                chunk = " ".join(sentences[i : i + 3])
-                if 20 <= len(chunk) <= 400:
-                    chunks.append(chunk)
-    rng = random.Random(seed)
-    picked = rng.sample(chunks, k=min(n, len(chunks)))
-    return [
-        {"text": t, "severity": "none", "categories": [], "group": "reddit_dr", "source": "everyday"} for t in picked
-    ]
+    for sentences in reddit_dr_sentences(root, EVERYDAY_CODES):
+        for i in range(0, len(sentences), 3):
+            chunk = " ".join(sentences[i : i + 3])
+            if 20 <= len(chunk) <= 400:
+                chunks.append(chunk)
+    return _sample_none(chunks, n, seed, "everyday")
+
+
+def _sample_none(texts: list[str], n: int, seed: int, source: str) -> list[dict]:
+    """``n`` of ``texts`` drawn with ``seed``, as safe (severity none) rows of ``source``."""
+    picked = random.Random(seed).sample(texts, k=min(n, len(texts)))
+    return [{"text": t, "severity": "none", "categories": [], "group": "reddit_dr", "source": source} for t in picked]
 
 
 #: Reddit DR training codes of depressed authors (r/depression, the depression forum).
@@ -203,21 +210,10 @@ def load_symptom_sentences(root: str | Path | None = None, *, n: int = 6000, see
     """``n`` single sentences (4 to 40 words) from depressed authors' Reddit DR training posts that carry no
     word near risk, labelled none: how people with depression describe sleep, appetite, energy, mood and
     worth without any risk, which is most of what a mental-health app reads."""
-    path = data_root(root) / "reddit_dr" / "train.csv"
-    if not path.is_file():
-        raise DatasetUnavailableError(f"{path} is missing.", fix="Place the Reddit DR set at ../shared/data/reddit_dr.")
-    csv.field_size_limit(sys.maxsize)
-    sentences: list[str] = []
-    with path.open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row.get("label") not in DEPRESSION_CODES:
-                continue
-            for x in re.split(r"(?<=[.!?])\s+", row.get("text") or ""):
-                x = x.strip()
-                if 4 <= len(x.split()) <= 40 and not RISK_WORD.search(x):
-                    sentences.append(x)
-    rng = random.Random(seed)
-    picked = rng.sample(sentences, k=min(n, len(sentences)))
-    return [
-        {"text": t, "severity": "none", "categories": [], "group": "reddit_dr", "source": "symptom"} for t in picked
+    sentences = [
+        x
+        for post in reddit_dr_sentences(root, DEPRESSION_CODES)
+        for x in post
+        if 4 <= len(x.split()) <= 40 and not RISK_WORD.search(x)
     ]
+    return _sample_none(sentences, n, seed, "symptom")
