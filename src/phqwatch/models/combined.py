@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.stats import rankdata
 
+from phqwatch.config import DEFAULT_MIN_WORDS
 from phqwatch.errors import InputError, ModelFormatError
 from phqwatch.models.base import PHQ9Estimator
 from phqwatch.models.symptoms import SymptomEstimator, apply_scale, fit_scale
@@ -76,7 +77,7 @@ class CombinedEstimator(PHQ9Estimator):
     def __init__(
         self,
         *,
-        min_words: int = 50,
+        min_words: int = DEFAULT_MIN_WORDS,
         coverage: float = 0.8,
         encoder: str = "wordllama",
         contrast: float = 0.5,
@@ -114,7 +115,7 @@ class CombinedEstimator(PHQ9Estimator):
                 raise InputError(
                     f"{self.lexical_path} holds a '{lexical.name}' model; expected a lexical-ridge folder",
                     field="lexical_path",
-                    fix="Pass a folder written by the CPU default's training.",
+                    fix="Pass a folder written by lexical-ridge training.",
                 )
             self.lexical_ = lexical
             lex = np.asarray(self.lexical_.predict_latent(users), dtype=float)

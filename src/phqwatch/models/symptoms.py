@@ -14,7 +14,7 @@ unit score when a user has fewer than k units), so a longer history does not inf
 would. Each item is standardised against the reference texts seen in `fit` (no labels), and the item
 strengths (softplus of the z-scores) are summed with equal weights: the latent needs no labelled training.
 `fit` also learns, from labels, only the monotone map of that latent onto 0-27 (with `sources`: the anchor
-set's class shares placed at its weak PHQ-9 band edges, as the CPU default does; without: a least-squares
+set's class shares placed at its weak PHQ-9 band edges, as lexical-ridge does; without: a least-squares
 line). Item scores are the total spread in proportion to each item's evidence above the typical reference user
 (max(z, 0); 0-3 each; they sum to the total unless the items with evidence saturate at 3, the rest resting on
 the text as a whole), and the quotes for an item are the units behind its pooled score, given only for items
@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from phqwatch.config import DEFAULT_MIN_WORDS
 from phqwatch.errors import InputError, ModelFormatError
 from phqwatch.models.base import PHQ9Estimator
 from phqwatch.models.encoders import SentenceEncoder, get_encoder
@@ -163,7 +164,7 @@ class SymptomEstimator(PHQ9Estimator):
     def __init__(
         self,
         *,
-        min_words: int = 50,
+        min_words: int = DEFAULT_MIN_WORDS,
         coverage: float = 0.8,
         encoder: str = "wordllama",
         contrast: float = 0.5,
@@ -353,7 +354,7 @@ def fit_scale(latent: np.ndarray, y: np.ndarray, sources: list[str] | None, anch
     labels = y[rows].astype(int)
     if len(np.unique(labels)) < 2:
         raise InputError(f"anchor source '{anchor}' has a single label", field="y", fix="Need >= 2 classes.")
-    # the CPU default's knot rule (a plain function of its arguments; no CPU state is used)
+    # lexical-ridge's knot rule (a plain function of its arguments; no CPU state is used)
     knots = CpuEstimator._phq9_scale(latent[rows], labels, anchor)
     return {"kind": "knots", "anchor": anchor, **knots}
 
