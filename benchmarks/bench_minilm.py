@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> dict:
     from phqwatch.datasets import DATASETS, load_dataset, split
     from phqwatch.errors import DatasetUnavailableError
     from phqwatch.evaluation import ordinal_metrics
-    from phqwatch.models.transformer import TransformerEstimator
+    from phqwatch.models.transformer import ChunkingConfig, OptimConfig, RuntimeConfig, TransformerEstimator
 
     backbone = minilm_path()
     out: dict = {}
@@ -69,13 +69,11 @@ def run(args: argparse.Namespace) -> dict:
         model = TransformerEstimator(
             str(backbone),
             finetune=args.finetune,
-            max_length=args.max_length,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            learning_rate=args.lr,
-            head_learning_rate=args.head_lr,
-            predict_batch_size=32,
-            device=args.device,
+            chunking=ChunkingConfig(max_length=args.max_length),
+            optim=OptimConfig(
+                epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, head_learning_rate=args.head_lr
+            ),
+            runtime=RuntimeConfig(predict_batch_size=32, device=args.device),
         )
         t0 = time.perf_counter()
         model.fit([d.texts[i] for i in tr], d.labels[tr].astype(float))

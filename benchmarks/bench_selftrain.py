@@ -35,22 +35,18 @@ from phqwatch.datasets import load_dataset, split
 from phqwatch.errors import DatasetUnavailableError
 from phqwatch.models.cpu import SOURCE_EDGES, CpuEstimator
 from phqwatch.training.selftrain import LabelScale, SelfTrainer
+from phqwatch.training.selftrain_config import PseudolabelConfig, SelfTrainConfig
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
-#: Self-training variants compared with ground truth only (name -> SelfTrainer options): conf0.8 keeps
-#: pseudolabels whose conformal interval lies >= 80% inside one class; top20-balanced keeps the most
-#: confident 20% of the pool per round (growing: 20%, 40%, ...) split by the administered class shares;
-#: all keeps every pseudolabel.
-CONFIGS: dict[str, dict[str, Any]] = {
-    "conf0.8": {"filter": "confidence", "min_confidence": 0.8},
-    "top20-balanced": {
-        "filter": "confidence",
-        "min_confidence": 0.0,
-        "accept_frac": 0.2,
-        "balance_classes": True,
-    },
-    "all": {"filter": "none"},
+#: Self-training variants compared with ground truth only (name -> which pseudolabels a round keeps):
+#: conf0.8 keeps pseudolabels whose conformal interval lies >= 80% inside one class; top20-balanced keeps
+#: the most confident 20% of the pool per round (growing: 20%, 40%, ...) split by the administered class
+#: shares; all keeps every pseudolabel.
+CONFIGS: dict[str, PseudolabelConfig] = {
+    "conf0.8": PseudolabelConfig(filter="confidence", min_confidence=0.8),
+    "top20-balanced": PseudolabelConfig(filter="confidence", min_confidence=0.0, accept_frac=0.2, balance_classes=True),
+    "all": PseudolabelConfig(filter="none"),
 }
 
 
@@ -151,16 +147,19 @@ def run_seed(ds: Any, dr: Any, seed: int, args: argparse.Namespace, configs: lis
         for name in configs:
             t0 = time.perf_counter()
             print(f"seed {seed}, config {name}", file=sys.stderr, flush=True)
-            trainer = SelfTrainer(
-                estimator_factory=CpuEstimator,
+            config = SelfTrainConfig(
                 max_rounds=args.rounds,
-                **CONFIGS[name],
                 patience=args.rounds,  # run every round; the early-stopping pick (patience 1) is derived below
                 ensemble=True,
                 scale=scale,
                 n_boot=args.n_boot,
-                out_dir=Path(tmp) / f"run{len(runs)}",
                 seed=seed,
+                pseudo=CONFIGS[name],
+            )
+            trainer = SelfTrainer(
+                estimator_factory=CpuEstimator,
+                config=config,
+                out_dir=Path(tmp) / f"run{len(runs)}",
                 progress=lambda s: print("  " + s, file=sys.stderr, flush=True),
             )
             res = trainer.run(L_texts, L_y, unlabeled, heldout=H, test=Te, labeled_sources=src)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import sys
 from pathlib import Path
@@ -92,13 +93,13 @@ def test_long_texts_are_chunked_not_truncated(fitted) -> None:
     model, X, _, _ = fitted
     long_text = " ".join(X)  # 1,440 tokens against a 16-token window
     budget = model._wrap()[2]
-    assert model.long_text == "chunk"
-    model.set_params(chunk_overlap=0)
+    assert model.chunking.long_text == "chunk"
+    model.set_params(chunk_overlap=0)  # the flat keyword replaces that field of model.chunking
     try:
         use = model.token_usage([long_text, X[0]])
         assert use[0]["n_tokens"] == 1440 and use[1]["n_used"] == use[1]["n_tokens"]
         assert use[0]["n_used"] == 16 * budget  # capped at max_chunks, and reported
-        model.set_params(max_chunks=128)
+        model.set_params(chunking=dataclasses.replace(model.chunking, max_chunks=128))
         assert model.token_usage([long_text])[0]["n_used"] == 1440
         assert len(model._encode_texts([long_text])[0]) == -(-1440 // budget)  # every chunk, pooled
     finally:

@@ -42,8 +42,9 @@ def test_train_transformer_on_all_sets_end_to_end(data_dir: Path, tmp_path: Path
     assert "one head per set" in res.output and "[test] reddit_dr" in res.output
     cfg = json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert cfg["estimator"] == "transformer"
-    assert cfg["params"]["lora_r"] == 2 and cfg["params"]["max_length"] == 16 and cfg["params"]["epochs"] == 1
-    assert cfg["params"]["long_text"] == "chunk" and cfg["params"]["max_chunks"] == 4
+    params = cfg["params"]  # one object per config group
+    assert params["lora"]["r"] == 2 and params["chunking"]["max_length"] == 16 and params["optim"]["epochs"] == 1
+    assert params["chunking"]["long_text"] == "chunk" and params["chunking"]["max_chunks"] == 4
     assert cfg["state"]["sources_"] == ["depseverity", "lt_edi", "reddit_dr"]
     assert cfg["state"]["anchor_"] == "depseverity"
     rebuild = cfg["metadata"]["rebuild"]

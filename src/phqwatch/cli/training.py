@@ -33,7 +33,7 @@ def _make_estimator(name: str, options: dict[str, object], *, progress: bool) ->
     from phqwatch.models.registry import estimator_class
 
     cls = estimator_class(name)
-    accepted = set(cls._param_names())
+    accepted = cls.accepted_keywords()
     kwargs: dict[str, Any] = {}  # each estimator's own hyperparameters, checked by its constructor
     for opt, param in _HYPER.items():
         value = options.get(opt)
@@ -330,8 +330,25 @@ def selftrain(
           phqwatch selftrain --transcripts chats.jsonl --labels phq9.csv --unlabeled other.jsonl \\
           --out st/ --teacher --filter agreement --rounds 3 --ensemble
     """
+    from phqwatch.training.selftrain_config import PseudolabelConfig, SelfTrainConfig
     from phqwatch.training.selftrain_files import selftrain_files
 
+    config = SelfTrainConfig(
+        max_rounds=rounds,
+        patience=patience,
+        metric=metric,
+        ensemble=ensemble,
+        n_boot=n_boot,
+        seed=seed,
+        pseudo=PseudolabelConfig(
+            filter=filter_,
+            min_confidence=min_confidence,
+            agreement_tol=agreement_tol,
+            source=pseudo_source,
+            accept_frac=accept_frac,
+            balance_classes=balance_classes,
+        ),
+    )
     res, counts = selftrain_files(
         transcripts_path,
         labels_path,
@@ -343,18 +360,7 @@ def selftrain(
         heldout_frac=heldout_frac,
         include_assistant=include_assistant,
         progress=click.echo,
-        max_rounds=rounds,
-        filter=filter_,
-        min_confidence=min_confidence,
-        agreement_tol=agreement_tol,
-        accept_frac=accept_frac,
-        balance_classes=balance_classes,
-        pseudo_source=pseudo_source,
-        patience=patience,
-        metric=metric,
-        ensemble=ensemble,
-        n_boot=n_boot,
-        seed=seed,
+        config=config,
     )
     click.echo("round | accepted | held-out " + metric + " [95% CI] | wall s")
     for r in res.rounds:

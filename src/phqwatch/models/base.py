@@ -127,6 +127,12 @@ class PHQ9Estimator:
                     names.append(p.name)
         return names
 
+    @classmethod
+    def accepted_keywords(cls) -> set[str]:
+        """Keywords the constructor takes: the hyperparameters, plus any aliases a subclass still accepts
+        (the transformer's flat names of its config fields)."""
+        return set(cls._param_names())
+
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {n: getattr(self, n) for n in self._param_names()}
 

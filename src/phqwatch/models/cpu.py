@@ -28,6 +28,9 @@ ends), and clipped to 0-27. The output is non-decreasing in every head's score.
 Item scores (0-3) are heuristic: the estimated total is spread over the nine items in proportion to each
 item's lexicon evidence plus a floor, clipped to 0-3 with the clipped mass re-spread, so items sum to the
 total (up to 27).
+
+Over 400 lines because fitting, the per-source heads, the scale mapping and the folder format are one
+estimator's contract; the features live in `lexical_features` and the scale knots are documented above.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Iterative self-training: administered labels first, then teacher and/or model pseudolabels, round by round.
 
-    from phqwatch.training import self_train
+    from phqwatch.training import SelfTrainConfig, self_train
     res = self_train(texts, totals, unlabeled, estimator_factory=CpuEstimator,
-                     heldout=(val_texts, val_totals), out_dir="selftrain/")
+                     heldout=(val_texts, val_totals), out_dir="selftrain/",
+                     config=SelfTrainConfig(max_rounds=3))          # or the flat options: max_rounds=3
     res.best_model.predict(new_texts); res.summary["rounds"]
 
 Round 0 fits on the administered labels only (a plain fit). Each next round labels every unlabeled user
@@ -13,6 +14,12 @@ held-out selection metric has not improved for `patience` rounds. Optionally the
 best pseudolabel model are averaged (ensemble). With `out_dir`, every round keeps its model folder,
 pseudolabels (CSV: ids and numbers only, never text) and metrics (JSON); plus summary.json and a plot.
 
+`SelfTrainer.run` checks its inputs (`SelfTrainData.build`), then runs steps, each a method that can be
+called (and tested) alone: `fit_baseline` (round 0), `rate_unlabeled` (the teacher, once), `pseudolabel`
+(score the unlabeled users with the previous model, `select_confident`, training labels), `fit_round`,
+`evaluate_round` (calibrate, held-out/test metrics, improved or not), `save_round`, `fit_ensemble` and
+`summarize`. Options live in `SelfTrainConfig` / `PseudolabelConfig` (`selftrain_config`).
+
 Labels live on one of two scales (`LabelScale`): PHQ-9 totals (administered questionnaires; evaluated with
 `phq9_metrics`), or the ordinal codes of one source (public proxy sets; evaluated with `ordinal_metrics`,
 pseudolabels turned into that source's codes through its weak PHQ-9 class edges).
@@ -20,25 +27,21 @@ pseudolabels turned into that source's codes through its weak PHQ-9 class edges)
 
 from __future__ import annotations
 
-import csv
 import inspect
 import json
 import logging
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeGuard
 
 import numpy as np
 
-from phqwatch.errors import ConfigError, InputError
+from phqwatch.errors import ConfigError
 from phqwatch.models.base import Labels, PHQ9Estimator
 from phqwatch.training.label_scale import LabelScale
 from phqwatch.training.pseudolabels import (
-    FILTERS,
-    SOURCES,
     FilterResult,
     Teacher,
     TeacherScores,
@@ -47,82 +50,20 @@ from phqwatch.training.pseudolabels import (
     interval_confidence,
     teacher_scores,
 )
-
-log = logging.getLogger(__name__)
-
-#: Selection metrics where lower is better (everything else: higher is better).
-LOWER_IS_BETTER = frozenset({"mae", "rmse"})
-SUMMARY_FILE = "summary.json"
-PLOT_FILE = "heldout_by_round.png"
-PSEUDO_COLUMNS = (
-    "user_id",
-    "teacher_score",
-    "teacher_confidence",
-    "teacher_status",
-    "model_score",
-    "pseudolabel",
-    "train_label",
-    "confidence",
-    "accepted",
-    "reason",
+from phqwatch.training.selftrain_config import LOWER_IS_BETTER, PseudolabelConfig, SelfTrainConfig
+from phqwatch.training.selftrain_data import (
+    PLOT_FILE,
+    PSEUDO_COLUMNS,
+    SUMMARY_FILE,
+    Pseudolabels,
+    RoundResult,
+    SelfTrainData,
+    SelfTrainResult,
+    metric_value,
+    write_pseudolabels,
 )
 
-
-@dataclass
-class RoundResult:
-    """One round: what was trained on, what the filter did, held-out metrics and timings."""
-
-    round: int
-    n_labeled: int
-    n_unlabeled: int
-    n_pseudo_accepted: int
-    reasons: dict[str, int]
-    pseudo_source: str | None
-    pseudo_stats: dict[str, Any]
-    metric: float
-    heldout: dict[str, Any]
-    test: dict[str, Any] | None
-    improved: bool
-    timings_s: dict[str, float]
-    model_dir: str | None = None
-
-    def brief(self) -> dict[str, Any]:
-        """The round without the full metric dictionaries (for tables and logs)."""
-        d = asdict(self)
-        d.pop("heldout")
-        d.pop("test")
-        if math.isnan(d["metric"]):
-            d["metric"] = None  # undefined (e.g. constant predictions); JSON has no NaN
-        return d
-
-
-@dataclass
-class SelfTrainResult:
-    """All rounds, the chosen model and the summary written to summary.json."""
-
-    rounds: list[RoundResult]
-    best_round: int
-    best_model: PHQ9Estimator
-    baseline_model: PHQ9Estimator
-    stopped: str
-    ensemble_model: PHQ9Estimator | None = None
-    summary: dict[str, Any] = field(default_factory=dict)
-    #: Every round's fitted model (index = round).
-    models: list[PHQ9Estimator] = field(default_factory=list)
-
-
-def _metric_value(metrics: dict[str, Any], key: str) -> float:
-    node: Any = metrics
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            raise ConfigError(
-                f"selection metric '{key}' is not in the held-out metrics",
-                fix="Use e.g. 'spearman', 'qwk', 'mae' or 'auc_by_cut.1' (ordinal) / 'auc_by_threshold.10' (totals).",
-            )
-        node = node[part]
-    if isinstance(node, dict):
-        node = node.get("value")
-    return math.nan if node is None else float(node)
+log = logging.getLogger(__name__)
 
 
 class _WeightedFit(Protocol):
@@ -138,141 +79,322 @@ def _fit_accepts_weights(est: PHQ9Estimator) -> TypeGuard[_WeightedFit]:
         return False
 
 
-def _ids_texts(x: Mapping[str, str] | Sequence[str], prefix: str) -> tuple[list[str], list[str]]:
-    if isinstance(x, str):
-        raise InputError("expected a sequence of texts or a mapping user_id -> text, got one string")
-    if isinstance(x, Mapping):
-        return [str(k) for k in x], list(x.values())
-    texts = list(x)
-    return [f"{prefix}-{i:06d}" for i in range(len(texts))], texts
+def _elapsed(t0: float) -> float:
+    return time.perf_counter() - t0
 
 
 class SelfTrainer:
-    """Self-training configuration; `run` does the rounds. See the module docstring and `self_train`."""
+    """Self-training: `config` says how, `run` does the rounds. See the module docstring and `self_train`.
+
+    estimator_factory: zero-argument callable returning a fresh, unfitted estimator. teacher: None
+    (model-only), a callable user_id->text mapping -> scores, or a pseudolabel run/frame. out_dir: where
+    each round's folder, summary.json and the plot go (None: nothing is written). progress: a callable
+    receiving progress lines. Flat options (max_rounds=3, filter="none", ...) are still taken and
+    replace those fields of `config` (`SelfTrainConfig.from_options`).
+    """
 
     def __init__(
         self,
         *,
         estimator_factory: Callable[[], PHQ9Estimator],
+        config: SelfTrainConfig | None = None,
         teacher: Teacher | None = None,
-        max_rounds: int = 5,
-        filter: str = "confidence",
-        min_confidence: float = 0.8,
-        agreement_tol: float = 3.0,
-        pseudo_source: str = "auto",
-        max_pseudo: int | None = None,
-        accept_frac: float | None = None,
-        balance_classes: bool = False,
-        pseudo_weight: float = 1.0,
-        hard: bool = False,
-        patience: int = 1,
-        min_delta: float = 0.0,
-        metric: str = "spearman",
-        ensemble: bool = False,
-        scale: LabelScale | None = None,
-        n_boot: int = 1000,
         out_dir: str | Path | None = None,
-        seed: int = 0,
         progress: Callable[[str], None] | None = None,
+        **options: Any,
     ) -> None:
-        if filter not in FILTERS:
-            raise ConfigError(f"filter '{filter}' is unknown; expected one of {', '.join(FILTERS)}.")
-        if pseudo_source not in SOURCES:
-            raise ConfigError(f"pseudo_source '{pseudo_source}' is unknown; expected one of {', '.join(SOURCES)}.")
-        if max_rounds < 0 or patience < 1:
-            raise ConfigError(f"max_rounds={max_rounds}, patience={patience}; expected max_rounds >= 0, patience >= 1.")
-        if not 0 < pseudo_weight <= 1:
-            raise ConfigError(f"pseudo_weight={pseudo_weight}; expected 0 < pseudo_weight <= 1.")
-        if filter == "agreement" and teacher is None:
+        config = config or SelfTrainConfig()
+        if options:
+            config = SelfTrainConfig.from_options(config, **options)
+        if config.pseudo.filter == "agreement" and teacher is None:
             raise ConfigError(
                 "the 'agreement' filter compares the teacher with the model, and there is no teacher.",
                 fix="Pass a teacher (CLI: --teacher with PHQWATCH_TEACHER_* set) or use filter='confidence'.",
             )
         self.estimator_factory = estimator_factory
+        self.config = config
         self.teacher = teacher
-        self.max_rounds = max_rounds
-        self.filter = filter
-        self.min_confidence = min_confidence
-        self.agreement_tol = agreement_tol
-        self.pseudo_source = pseudo_source
-        self.max_pseudo = max_pseudo
-        self.accept_frac = accept_frac
-        self.balance_classes = balance_classes
-        if accept_frac is not None and not 0 < accept_frac <= 1:
-            raise ConfigError(f"accept_frac={accept_frac}; expected 0 < accept_frac <= 1.")
-        self.pseudo_weight = pseudo_weight
-        self.hard = hard
-        self.patience = patience
-        self.min_delta = min_delta
-        self.metric = metric
-        self.ensemble = ensemble
-        self.scale = scale or LabelScale()
-        self.n_boot = n_boot
         self.out_dir = None if out_dir is None else Path(out_dir)
-        self.seed = seed
         self.progress = progress
 
-    # ---- small helpers ----------------------------------------------------------------------
+    @property
+    def pseudo(self) -> PseudolabelConfig:
+        return self.config.pseudo
+
+    @property
+    def scale(self) -> LabelScale:
+        return self.config.scale
+
     def _say(self, msg: str) -> None:
         log.info(msg)
         if self.progress is not None:
             self.progress(msg)
 
-    def _better(self, a: float, b: float) -> bool:
-        """Whether `a` beats `b` by more than min_delta."""
-        if math.isnan(a):
-            return False
-        if math.isnan(b):
-            return True
-        return (b - a > self.min_delta) if self.metric in LOWER_IS_BETTER else (a - b > self.min_delta)
+    # ---- step: round 0 and the teacher ------------------------------------------------------
+    def fit_baseline(self, data: SelfTrainData) -> PHQ9Estimator:
+        """Round 0: a fresh estimator fitted on the administered labels only (a plain fit)."""
+        kw = {} if data.sources is None else {"sources": data.sources}
+        return self.estimator_factory().fit(data.texts, data.labels, **kw)
 
-    def _evaluate(self, model: PHQ9Estimator, texts: list[str], labels: np.ndarray) -> dict[str, Any]:
-        from phqwatch.evaluation import ordinal_metrics, phq9_metrics
+    def rate_unlabeled(self, data: SelfTrainData) -> TeacherScores | None:
+        """The teacher's scores of every unlabeled user (None without a teacher, rounds or unlabeled users)."""
+        if self.teacher is None or self.config.max_rounds == 0 or not data.unlabeled_texts:
+            return None
+        n = len(data.unlabeled_texts)
+        t0 = time.perf_counter()
+        self._say(f"teacher: rating {n} unlabeled users")
+        scores = teacher_scores(self.teacher, data.unlabeled_ids, data.unlabeled_texts)
+        self._say(f"teacher: {scores.n_scored} of {n} scored ({_elapsed(t0):.1f}s)")
+        return scores
 
-        pred, low, high = model.predict_interval(texts)
-        if self.scale.ordinal:
-            return ordinal_metrics(
-                labels,
-                pred,
-                n_classes=self.scale.n_classes,
-                n_boot=self.n_boot,
-                seed=self.seed,
-                class_names=list(self.scale.class_names) if self.scale.class_names else None,
-            )
-        return phq9_metrics(labels, pred, low, high, n_boot=self.n_boot, seed=self.seed)
+    # ---- step: pseudolabels -----------------------------------------------------------------
+    def select_confident(
+        self,
+        r: int,
+        data: SelfTrainData,
+        model_score: np.ndarray,
+        model_confidence: np.ndarray,
+        teacher: TeacherScores | None,
+    ) -> FilterResult:
+        """Round r's pseudolabel for every unlabeled user, and whether the filter and the quota keep it."""
+        p, scale = self.pseudo, self.scale
+        shares = None
+        if p.balance_classes:
+            shares = np.bincount(
+                class_of(scale.to_total(data.labels), scale.boundaries), minlength=scale.n_classes
+            ).astype(float)
+        return filter_pseudolabels(
+            model_score=model_score,
+            teacher=teacher,
+            model_confidence=model_confidence,
+            how=p.filter,
+            source=p.source,
+            min_confidence=p.min_confidence,
+            agreement_tol=p.agreement_tol,
+            max_accept=p.quota(r, len(data.unlabeled_texts)),
+            class_shares=shares,
+            hard=p.hard,
+            boundaries=scale.boundaries,
+        )
+
+    def pseudolabel(
+        self, r: int, previous: PHQ9Estimator, data: SelfTrainData, teacher: TeacherScores | None = None
+    ) -> Pseudolabels:
+        """Round r's pseudolabels: the previous round's model scores every unlabeled user (its conformal
+        interval gives the confidence), `select_confident` keeps some, and those become training labels."""
+        m_score = previous.predict(data.unlabeled_texts)
+        q = float(getattr(previous, "conformal_q_", math.nan))
+        m_conf = interval_confidence(m_score, q if math.isfinite(q) else 0.0, self.scale.boundaries)
+        fr = self.select_confident(r, data, m_score, m_conf, teacher)
+        train_label = np.full(len(data.unlabeled_texts), np.nan)
+        train_label[fr.accepted] = self.scale.to_label(fr.pseudolabel[fr.accepted], hard=self.pseudo.hard)
+        source = self.pseudo.source if self.pseudo.source != "auto" else ("teacher" if teacher else "model")
+        return Pseudolabels(m_score, q, fr, train_label, source)
+
+    # ---- step: fit --------------------------------------------------------------------------
+    def fit_round(self, data: SelfTrainData, pseudo: Pseudolabels) -> tuple[PHQ9Estimator, str]:
+        """A fresh estimator on administered + accepted pseudolabels. Returns (model, how pseudolabels were
+        weighted): equally, by `sample_weight` when the estimator takes it, else by replicating labeled rows."""
+        acc = pseudo.accepted
+        texts = data.texts + [data.unlabeled_texts[i] for i in acc]
+        y = np.r_[data.labels, pseudo.train_label[acc]]
+        sources = None
+        if data.sources is not None and data.pseudo_source is not None:
+            sources = data.sources + [data.pseudo_source] * len(acc)
+        return self._fit(texts, y, len(data.texts), sources)
 
     def _fit(
-        self,
-        texts: list[str],
-        labels: np.ndarray,
-        n_labeled: int,
-        sources: list[str] | None,
+        self, texts: list[str], labels: np.ndarray, n_labeled: int, sources: list[str] | None
     ) -> tuple[PHQ9Estimator, str]:
         """Fit a fresh estimator; labeled rows come first. Returns (model, how pseudolabels were weighted)."""
         model = self.estimator_factory()
+        weight = self.pseudo.weight
         n_pseudo = len(texts) - n_labeled
         kw: dict[str, Any] = {} if sources is None else {"sources": sources}
-        if n_pseudo == 0 or self.pseudo_weight == 1.0:
+        if n_pseudo == 0 or weight == 1.0:
             return model.fit(texts, labels, **kw), "equal"
         if _fit_accepts_weights(model):
-            w = np.r_[np.ones(n_labeled), np.full(n_pseudo, self.pseudo_weight)]
-            return model.fit(texts, labels, sample_weight=w, **kw), f"sample_weight {self.pseudo_weight:g}"
-        k = max(1, round(1 / self.pseudo_weight))
+            w = np.r_[np.ones(n_labeled), np.full(n_pseudo, weight)]
+            return model.fit(texts, labels, sample_weight=w, **kw), f"sample_weight {weight:g}"
+        k = max(1, round(1 / weight))
         idx = np.r_[np.tile(np.arange(n_labeled), k), np.arange(n_labeled, len(texts))]
         kw = {} if sources is None else {"sources": [sources[i] for i in idx]}
         model.fit([texts[i] for i in idx], labels[idx], **kw)
         return model, f"labeled rows replicated x{k} (estimator takes no sample_weight)"
 
-    def _quota(self, r: int, n_unlabeled: int) -> int | None:
-        """Most pseudolabels round r may accept: min(max_pseudo, r * accept_frac * n) (a growing curriculum)."""
-        caps = []
-        if self.max_pseudo is not None:
-            caps.append(self.max_pseudo)
-        if self.accept_frac is not None:
-            caps.append(int(round(min(1.0, r * self.accept_frac) * n_unlabeled)))
-        if self.balance_classes and not caps:
-            caps.append(n_unlabeled)
-        return min(caps) if caps else None
+    # ---- step: evaluate ---------------------------------------------------------------------
+    def metrics(self, model: PHQ9Estimator, texts: list[str], labels: np.ndarray) -> dict[str, Any]:
+        """Metrics with bootstrap CIs on this config's scale (ordinal or PHQ-9)."""
+        from phqwatch.evaluation import ordinal_metrics, phq9_metrics
+
+        cfg, scale = self.config, self.scale
+        pred, low, high = model.predict_interval(texts)
+        if scale.ordinal:
+            return ordinal_metrics(
+                labels,
+                pred,
+                n_classes=scale.n_classes,
+                n_boot=cfg.n_boot,
+                seed=cfg.seed,
+                class_names=list(scale.class_names) if scale.class_names else None,
+            )
+        return phq9_metrics(labels, pred, low, high, n_boot=cfg.n_boot, seed=cfg.seed)
+
+    def evaluate(self, model: PHQ9Estimator, data: SelfTrainData) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """Calibrate the model's interval on the calibration users, then (held-out, test) metrics."""
+        model.calibrate_interval(data.calib_texts, self.scale.to_total(data.calib_labels))
+        held = self.metrics(model, data.heldout_texts, data.heldout_labels)
+        tst = None if data.test is None else self.metrics(model, *data.test)
+        return held, tst
+
+    def evaluate_round(
+        self,
+        r: int,
+        model: PHQ9Estimator,
+        data: SelfTrainData,
+        *,
+        previous: Sequence[RoundResult] = (),
+        pseudo: Pseudolabels | None = None,
+        stats: dict[str, Any] | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> RoundResult:
+        """Round r's result: held-out (and test) metrics, and whether its selection metric beats every
+        `previous` round's by more than min_delta (round 0 always counts as improved)."""
+        t0 = time.perf_counter()
+        held, tst = self.evaluate(model, data)
+        timings = {**(timings or {}), "eval_s": _elapsed(t0)}
+        value = metric_value(held, self.config.metric)
+        improved = r == 0 or self.config.better(value, self.config.best_of([x.metric for x in previous]))
+        fr = None if pseudo is None else pseudo.filtered
+        stats = stats if stats is not None else ({"source": None} if pseudo is None else pseudo.stats(self.scale))
+        res = RoundResult(
+            round=r,
+            n_labeled=len(data.texts),
+            n_unlabeled=len(data.unlabeled_texts),
+            n_pseudo_accepted=0 if fr is None else fr.n_accepted,
+            reasons={} if fr is None else fr.reasons(),
+            pseudo_source=stats.get("source"),
+            pseudo_stats=stats,
+            metric=value,
+            heldout=held,
+            test=tst,
+            improved=improved,
+            timings_s={k: round(v, 3) for k, v in timings.items()},
+        )
+        res.timings_s["total_s"] = round(sum(res.timings_s.values()), 3)
+        return res
+
+    # ---- step: artifacts --------------------------------------------------------------------
+    def save_round(self, res: RoundResult, model: PHQ9Estimator) -> Path | None:
+        """Write round_<r>/model and round_<r>/metrics.json under out_dir (nothing without out_dir)."""
+        if self.out_dir is None:
+            return None
+        t0 = time.perf_counter()
+        r, metric = res.round, self.config.metric
+        rdir = self.out_dir / f"round_{r}"
+        rdir.mkdir(parents=True, exist_ok=True)
+        labels = (
+            "administered labels only (round 0)"
+            if r == 0
+            else f"administered labels + {res.n_pseudo_accepted} pseudolabels "
+            f"({res.pseudo_source}, filter {self.pseudo.filter})"
+        )
+        meta = {"selftrain_round": r, "labels": labels, "metrics": {"heldout": {metric: res.metric}}}
+        res.model_dir = str(model.save(rdir / "model", metadata=meta))
+        (rdir / "metrics.json").write_text(
+            json.dumps({"round": r, "heldout": res.heldout, "test": res.test, **res.brief()}, indent=2, allow_nan=False)
+            + "\n",
+            encoding="utf-8",
+        )
+        res.timings_s["save_s"] = round(_elapsed(t0), 3)
+        res.timings_s["total_s"] = round(sum(v for k, v in res.timings_s.items() if k != "total_s"), 3)
+        return rdir
+
+    def save_pseudolabels(
+        self, r: int, data: SelfTrainData, pseudo: Pseudolabels, teacher: TeacherScores | None
+    ) -> Path | None:
+        """Write round_<r>/pseudolabels.csv under out_dir: ids and numbers only, never text."""
+        if self.out_dir is None:
+            return None
+        path = self.out_dir / f"round_{r}" / "pseudolabels.csv"
+        write_pseudolabels(path, data.unlabeled_ids, teacher, pseudo)
+        return path
+
+    def _report_round(self, res: RoundResult) -> None:
+        rej = ", ".join(f"{k} {v}" for k, v in res.reasons.items() if k != "accepted" and v)
+        r = res.round
+        self._say(
+            f"round {r}: {self.config.metric} {res.metric:.4f}{' (improved)' if res.improved and r else ''}; "
+            f"pseudolabels accepted {res.n_pseudo_accepted}/{res.n_unlabeled if r else 0}"
+            f"{' (rejected: ' + rej + ')' if rej else ''}; {res.timings_s['total_s']:.1f}s"
+        )
+
+    # ---- step: ensemble and summary ---------------------------------------------------------
+    def fit_ensemble(
+        self, models: Sequence[PHQ9Estimator], best: int, data: SelfTrainData
+    ) -> tuple[PHQ9Estimator | None, dict[str, Any] | None]:
+        """The mean of round 0 and the best round, calibrated and evaluated (when `ensemble` is on and a
+        pseudolabel round won). Returns (model or None, its summary entry or None)."""
+        if not self.config.ensemble:
+            return None, None
+        if best == 0:
+            return None, {"skipped": "no pseudolabel round beat round 0 on the held-out split"}
+        from phqwatch.training.ensemble import MeanEnsemble
+
+        t0 = time.perf_counter()
+        model = MeanEnsemble([models[0], models[best]])
+        held, tst = self.evaluate(model, data)
+        info: dict[str, Any] = {
+            "members": [0, best],
+            "metric": metric_value(held, self.config.metric),
+            "heldout": held,
+            "test": tst,
+            "eval_s": round(_elapsed(t0), 3),
+        }
+        if self.out_dir is not None:
+            info["model_dir"] = str(model.save(self.out_dir / "ensemble"))
+        self._say(f"ensemble of rounds 0 and {best}: {self.config.metric} {info['metric']:.4f}")
+        return model, info
+
+    def summarize(
+        self,
+        rounds: list[RoundResult],
+        best: int,
+        stopped: str,
+        ensemble: dict[str, Any] | None,
+        wall_s: float,
+        teacher: TeacherScores | None,
+    ) -> dict[str, Any]:
+        """The summary.json document: the flat config, the teacher's run, every round and the ensemble."""
+        t_name = None if self.teacher is None else getattr(self.teacher, "__name__", type(self.teacher).__name__)
+        return {
+            "config": {**self.config.as_options(), "teacher": t_name},
+            "teacher": None
+            if teacher is None
+            else {"n_scored": teacher.n_scored, "column": teacher.column, "run": teacher.stats},
+            "best_round": best,
+            "stopped": stopped,
+            "wall_s": round(wall_s, 3),
+            "rounds": [{**r.brief(), "heldout": r.heldout, "test": r.test} for r in rounds],
+            "ensemble": ensemble,
+            "notes": [
+                "Round 0 is trained on administered labels only; later rounds add accepted pseudolabels.",
+                "The held-out split chooses the best round and calibrates the intervals; report the test split "
+                "(when given) as the unbiased estimate.",
+            ],
+        }
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        """summary.json and the held-out-by-round plot under out_dir (the plot only with matplotlib)."""
+        if self.out_dir is None:
+            return
+        (self.out_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", "utf-8")
+        try:
+            from phqwatch.training.selftrain_plot import plot_rounds
+
+            plot_rounds(summary, self.out_dir / PLOT_FILE)
+        except ImportError as exc:  # matplotlib missing: say so, keep the JSON
+            self._say(f"no plot: {exc}")
 
     # ---- the rounds -------------------------------------------------------------------------
     def run(
@@ -288,217 +410,71 @@ class SelfTrainer:
     ) -> SelfTrainResult:
         """Run round 0 and up to `max_rounds` self-training rounds; see `self_train`."""
         t_start = time.perf_counter()
-        L_texts = list(labeled_texts)
-        L_y = np.asarray(labels, dtype=float)
-        if len(L_texts) != len(L_y):
-            raise InputError(f"{len(L_texts)} labeled texts but {len(L_y)} labels", fix="Align texts and labels.")
-        self.scale.check(L_y, "labels")
-        U_ids, U_texts = _ids_texts(unlabeled_texts, "unlabeled")
-        H_texts, H_y = list(heldout[0]), np.asarray(heldout[1], dtype=float)
-        if len(H_texts) != len(H_y) or len(H_texts) < 2:
-            raise InputError("heldout must be (texts, labels) of equal length, at least 2", field="heldout")
-        self.scale.check(H_y, "heldout labels", integer=True)
-        T = None
-        if test is not None:
-            T = (list(test[0]), np.asarray(test[1], dtype=float))
-            self.scale.check(T[1], "test labels", integer=True)
-        C_texts, C_y = (H_texts, H_y) if calib is None else (list(calib[0]), np.asarray(calib[1], dtype=float))
-        if self.scale.source is not None and labeled_sources is None:  # ordinal codes of one source
-            labeled_sources = [self.scale.source] * len(L_texts)
-        L_src = None if labeled_sources is None else list(labeled_sources)
-        if L_src is not None and len(L_src) != len(L_texts):
-            raise InputError(f"labeled_sources has {len(L_src)} entries for {len(L_texts)} texts")
-        pseudo_src = self.scale.source or (L_src[0] if L_src else None)
+        cfg = self.config
+        data = SelfTrainData.build(
+            self.scale,
+            (labeled_texts, labels),
+            unlabeled_texts,
+            heldout=heldout,
+            test=test,
+            calib=calib,
+            labeled_sources=labeled_sources,
+        )
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-
+        n_unlabeled = len(data.unlabeled_texts)
         self._say(
-            f"self-training: {len(L_texts)} labeled, {len(U_texts)} unlabeled, {len(H_texts)} held out; "
-            f"filter={self.filter}, max_rounds={self.max_rounds}, metric={self.metric}"
+            f"self-training: {len(data.texts)} labeled, {n_unlabeled} unlabeled, {len(data.heldout_texts)} held "
+            f"out; filter={self.pseudo.filter}, max_rounds={cfg.max_rounds}, metric={cfg.metric}"
         )
         rounds: list[RoundResult] = []
         models: list[PHQ9Estimator] = []
 
-        def finish_round(
-            r: int, model: PHQ9Estimator, fr: FilterResult | None, extra: dict[str, Any], timings: dict[str, float]
-        ) -> RoundResult:
-            t0 = time.perf_counter()
-            model.calibrate_interval(C_texts, self.scale.to_total(C_y))
-            held = self._evaluate(model, H_texts, H_y)
-            tst = None if T is None else self._evaluate(model, T[0], T[1])
-            timings["eval_s"] = time.perf_counter() - t0
-            value = _metric_value(held, self.metric)
-            seen = [x.metric for x in rounds if not math.isnan(x.metric)]
-            pick = min if self.metric in LOWER_IS_BETTER else max
-            best_before = pick(seen) if seen else math.nan
-            improved = r == 0 or self._better(value, best_before)
-            res = RoundResult(
-                round=r,
-                n_labeled=len(L_texts),
-                n_unlabeled=len(U_texts),
-                n_pseudo_accepted=0 if fr is None else fr.n_accepted,
-                reasons={} if fr is None else fr.reasons(),
-                pseudo_source=extra.get("source"),
-                pseudo_stats=extra,
-                metric=value,
-                heldout=held,
-                test=tst,
-                improved=improved,
-                timings_s={k: round(v, 3) for k, v in timings.items()},
-            )
-            if self.out_dir is not None:
-                t1 = time.perf_counter()
-                rdir = self.out_dir / f"round_{r}"
-                rdir.mkdir(parents=True, exist_ok=True)
-                res.model_dir = str(
-                    model.save(
-                        rdir / "model",
-                        metadata={
-                            "selftrain_round": r,
-                            "labels": (
-                                "administered labels only (round 0)"
-                                if r == 0
-                                else f"administered labels + {res.n_pseudo_accepted} pseudolabels "
-                                f"({extra.get('source')}, filter {self.filter})"
-                            ),
-                            "metrics": {"heldout": {self.metric: value}},
-                        },
-                    )
-                )
-                (rdir / "metrics.json").write_text(
-                    json.dumps({"round": r, "heldout": held, "test": tst, **res.brief()}, indent=2, allow_nan=False)
-                    + "\n",
-                    encoding="utf-8",
-                )
-                res.timings_s["save_s"] = round(time.perf_counter() - t1, 3)
-            res.timings_s["total_s"] = round(sum(v for k, v in res.timings_s.items() if k != "total_s"), 3)
+        def finish(r: int, model: PHQ9Estimator, **kw: Any) -> RoundResult:
+            res = self.evaluate_round(r, model, data, previous=rounds, **kw)
+            self.save_round(res, model)
             rounds.append(res)
             models.append(model)
-            rej = ", ".join(f"{k} {v}" for k, v in res.reasons.items() if k != "accepted" and v)
-            self._say(
-                f"round {r}: {self.metric} {value:.4f}{' (improved)' if improved and r else ''}; "
-                f"pseudolabels accepted {res.n_pseudo_accepted}/{len(U_texts) if r else 0}"
-                f"{' (rejected: ' + rej + ')' if rej else ''}; {res.timings_s['total_s']:.1f}s"
-            )
+            self._report_round(res)
             return res
 
-        # round 0: administered labels only
         t0 = time.perf_counter()
-        kw = {} if L_src is None else {"sources": L_src}
-        m0 = self.estimator_factory().fit(L_texts, L_y, **kw)
-        finish_round(0, m0, None, {"source": None}, {"fit_s": time.perf_counter() - t0})
+        finish(0, self.fit_baseline(data), timings={"fit_s": _elapsed(t0)})
+        t0 = time.perf_counter()
+        t_scores = self.rate_unlabeled(data)
+        teacher_s = _elapsed(t0) if t_scores is not None else 0.0
 
-        t_scores: TeacherScores | None = None
-        teacher_s = 0.0
-        if self.teacher is not None and self.max_rounds > 0 and U_texts:
-            t0 = time.perf_counter()
-            self._say(f"teacher: rating {len(U_texts)} unlabeled users")
-            t_scores = teacher_scores(self.teacher, U_ids, U_texts)
-            teacher_s = time.perf_counter() - t0
-            self._say(f"teacher: {t_scores.n_scored} of {len(U_texts)} scored ({teacher_s:.1f}s)")
-
-        stopped = "max_rounds"
-        best = 0
-        bad = 0
-        if not U_texts and self.max_rounds > 0:
+        stopped, best, bad = "max_rounds", 0, 0
+        if not n_unlabeled and cfg.max_rounds > 0:
             stopped = "no unlabeled users"
-        for r in range(1, self.max_rounds + 1 if U_texts else 1):
+        for r in range(1, cfg.max_rounds + 1 if n_unlabeled else 1):
             timings: dict[str, float] = {"teacher_s": teacher_s if r == 1 else 0.0}
             t0 = time.perf_counter()
-            prev = models[-1]
-            shares = None
-            if self.balance_classes:
-                shares = np.bincount(
-                    class_of(self.scale.to_total(L_y), self.scale.boundaries), minlength=self.scale.n_classes
-                ).astype(float)
-            m_score = prev.predict(U_texts)
-            q = float(getattr(prev, "conformal_q_", math.nan))
-            m_conf = interval_confidence(m_score, q if math.isfinite(q) else 0.0, self.scale.boundaries)
-            fr = filter_pseudolabels(
-                model_score=m_score,
-                teacher=t_scores,
-                model_confidence=m_conf,
-                how=self.filter,
-                source=self.pseudo_source,
-                min_confidence=self.min_confidence,
-                agreement_tol=self.agreement_tol,
-                max_accept=self._quota(r, len(U_texts)),
-                class_shares=shares,
-                hard=self.hard,
-                boundaries=self.scale.boundaries,
-            )
-            train_label = np.full(len(U_texts), np.nan)
-            train_label[fr.accepted] = self.scale.to_label(fr.pseudolabel[fr.accepted], hard=self.hard)
-            timings["pseudolabel_s"] = time.perf_counter() - t0
-            acc = np.flatnonzero(fr.accepted)
-            source = self.pseudo_source if self.pseudo_source != "auto" else ("teacher" if t_scores else "model")
-            extra: dict[str, Any] = {"source": source, "interval_halfwidth": None if not math.isfinite(q) else q}
-            if self.scale.ordinal:
-                extra["accepted_class_counts"] = np.bincount(
-                    train_label[acc].astype(int), minlength=self.scale.n_classes
-                ).tolist()
-            elif len(acc):
-                extra["accepted_mean"] = float(np.mean(train_label[acc]))
-                extra["accepted_std"] = float(np.std(train_label[acc]))
-            if self.out_dir is not None:
-                self._write_pseudo(
-                    self.out_dir / f"round_{r}" / "pseudolabels.csv", U_ids, t_scores, m_score, fr, train_label
-                )
-            if len(acc) == 0:
-                self._say(f"round {r}: no pseudolabel passed the filter ({fr.reasons()}); stopping")
+            pseudo = self.pseudolabel(r, models[-1], data, t_scores)
+            timings["pseudolabel_s"] = _elapsed(t0)
+            stats = pseudo.stats(self.scale)
+            self.save_pseudolabels(r, data, pseudo, t_scores)
+            if len(pseudo.accepted) == 0:
+                self._say(f"round {r}: no pseudolabel passed the filter ({pseudo.filtered.reasons()}); stopping")
                 stopped = "no pseudolabels accepted"
                 break
             t0 = time.perf_counter()
-            texts = L_texts + [U_texts[i] for i in acc]
-            y = np.r_[L_y, train_label[acc]]
-            src = None if L_src is None or pseudo_src is None else L_src + [pseudo_src] * len(acc)
-            model, weighting = self._fit(texts, y, len(L_texts), src)
-            extra["weighting"] = weighting
-            timings["fit_s"] = time.perf_counter() - t0
-            res = finish_round(r, model, fr, extra, timings)
-            if res.improved:
+            model, stats["weighting"] = self.fit_round(data, pseudo)
+            timings["fit_s"] = _elapsed(t0)
+            if finish(r, model, pseudo=pseudo, stats=stats, timings=timings).improved:
                 best, bad = r, 0
-            else:
-                bad += 1
-                if bad >= self.patience:
-                    stopped = f"held-out {self.metric} did not improve for {bad} round(s)"
-                    self._say(f"stopping: {stopped}")
-                    break
+                continue
+            bad += 1
+            if bad >= cfg.patience:
+                stopped = f"held-out {cfg.metric} did not improve for {bad} round(s)"
+                self._say(f"stopping: {stopped}")
+                break
 
-        ens_model = None
-        ens_info: dict[str, Any] | None = None
-        if self.ensemble and best > 0:
-            from phqwatch.training.ensemble import MeanEnsemble
-
-            t0 = time.perf_counter()
-            ens_model = MeanEnsemble([models[0], models[best]])
-            ens_model.calibrate_interval(C_texts, self.scale.to_total(C_y))
-            held = self._evaluate(ens_model, H_texts, H_y)
-            tst = None if T is None else self._evaluate(ens_model, T[0], T[1])
-            ens_info = {
-                "members": [0, best],
-                "metric": _metric_value(held, self.metric),
-                "heldout": held,
-                "test": tst,
-                "eval_s": round(time.perf_counter() - t0, 3),
-            }
-            if self.out_dir is not None:
-                ens_info["model_dir"] = str(ens_model.save(self.out_dir / "ensemble"))
-            self._say(f"ensemble of rounds 0 and {best}: {self.metric} {ens_info['metric']:.4f}")
-        elif self.ensemble:
-            ens_info = {"skipped": "no pseudolabel round beat round 0 on the held-out split"}
-
-        summary = self._summary(rounds, best, stopped, ens_info, time.perf_counter() - t_start, t_scores)
-        if self.out_dir is not None:
-            (self.out_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", "utf-8")
-            try:
-                from phqwatch.training.selftrain_plot import plot_rounds
-
-                plot_rounds(summary, self.out_dir / PLOT_FILE)
-            except ImportError as exc:  # matplotlib missing: say so, keep the JSON
-                self._say(f"no plot: {exc}")
+        ens_model, ens_info = self.fit_ensemble(models, best, data)
+        summary = self.summarize(rounds, best, stopped, ens_info, _elapsed(t_start), t_scores)
+        self.write_summary(summary)
         self._say(
-            f"done: best round {best} ({self.metric} {rounds[best].metric:.4f} vs round 0 {rounds[0].metric:.4f}); "
+            f"done: best round {best} ({cfg.metric} {rounds[best].metric:.4f} vs round 0 {rounds[0].metric:.4f}); "
             f"stopped: {stopped}"
         )
         return SelfTrainResult(
@@ -512,84 +488,6 @@ class SelfTrainer:
             models=models,
         )
 
-    def _write_pseudo(
-        self,
-        path: Path,
-        ids: list[str],
-        t: TeacherScores | None,
-        m_score: np.ndarray,
-        fr: FilterResult,
-        train_label: np.ndarray,
-    ) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-
-        def num(v: float) -> str:
-            return "" if v is None or not math.isfinite(v) else f"{v:.4f}"
-
-        with open(path, "w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(PSEUDO_COLUMNS)
-            for i, uid in enumerate(ids):
-                w.writerow(
-                    [
-                        uid,
-                        "" if t is None else num(t.score[i]),
-                        "" if t is None else num(t.confidence[i]),
-                        "" if t is None else t.status[i],
-                        num(float(m_score[i])),
-                        num(float(fr.pseudolabel[i])),
-                        num(float(train_label[i])),
-                        num(float(fr.confidence[i])),
-                        int(fr.accepted[i]),
-                        fr.reason[i],
-                    ]
-                )
-
-    def _summary(
-        self,
-        rounds: list[RoundResult],
-        best: int,
-        stopped: str,
-        ens: dict[str, Any] | None,
-        wall_s: float,
-        t: TeacherScores | None,
-    ) -> dict[str, Any]:
-        return {
-            "config": {
-                "max_rounds": self.max_rounds,
-                "filter": self.filter,
-                "min_confidence": self.min_confidence,
-                "agreement_tol": self.agreement_tol,
-                "pseudo_source": self.pseudo_source,
-                "max_pseudo": self.max_pseudo,
-                "accept_frac": self.accept_frac,
-                "balance_classes": self.balance_classes,
-                "pseudo_weight": self.pseudo_weight,
-                "hard": self.hard,
-                "patience": self.patience,
-                "min_delta": self.min_delta,
-                "metric": self.metric,
-                "metric_direction": "lower" if self.metric in LOWER_IS_BETTER else "higher",
-                "scale": {"source": self.scale.source, "boundaries": list(self.scale.boundaries)},
-                "teacher": None
-                if self.teacher is None
-                else getattr(self.teacher, "__name__", type(self.teacher).__name__),
-                "n_boot": self.n_boot,
-                "seed": self.seed,
-            },
-            "teacher": None if t is None else {"n_scored": t.n_scored, "column": t.column, "run": t.stats},
-            "best_round": best,
-            "stopped": stopped,
-            "wall_s": round(wall_s, 3),
-            "rounds": [{**r.brief(), "heldout": r.heldout, "test": r.test} for r in rounds],
-            "ensemble": ens,
-            "notes": [
-                "Round 0 is trained on administered labels only; later rounds add accepted pseudolabels.",
-                "The held-out split chooses the best round and calibrates the intervals; report the test split "
-                "(when given) as the unbiased estimate.",
-            ],
-        }
-
 
 def self_train(
     labeled_texts: Sequence[str],
@@ -602,7 +500,10 @@ def self_train(
     test: tuple[Sequence[str], Sequence[float]] | None = None,
     calib: tuple[Sequence[str], Sequence[float]] | None = None,
     labeled_sources: Sequence[str] | None = None,
-    **config: Any,
+    config: SelfTrainConfig | None = None,
+    out_dir: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+    **options: Any,
 ) -> SelfTrainResult:
     """Self-train an estimator on administered labels plus filtered pseudolabels; keep the best round.
 
@@ -612,20 +513,39 @@ def self_train(
     heldout: (texts, labels) of administered users never trained on: chooses the best round, stops
         training, calibrates intervals (unless `calib` is given). `test`: reported each round, never used.
     teacher: None (model-only), a callable user_id->text mapping -> scores, or a pseudolabel run/frame.
-    Config (SelfTrainer): max_rounds=5, filter="confidence"|"agreement"|"none", min_confidence=0.8
-        (share of the model's conformal interval inside its class, or the teacher's own confidence),
-        agreement_tol=3.0 (PHQ-9 points), pseudo_source="auto"|"teacher"|"model"|"mean", max_pseudo=None,
-        accept_frac=None (round r accepts at most r * accept_frac of the unlabeled users, most confident
-        first: a growing curriculum), balance_classes=False (split that quota by the administered class
-        shares),
-        pseudo_weight=1.0 (< 1: sample_weight if the estimator takes it, else labeled rows replicated),
-        hard=False, patience=1, min_delta=0.0, metric="spearman", ensemble=False, scale=LabelScale(),
-        n_boot=1000, out_dir=None, seed=0, progress=None (a callable receiving progress lines).
+    config: a `SelfTrainConfig` (defaults: max_rounds=5, patience=1, metric="spearman", ...; its `pseudo`
+        a `PseudolabelConfig`: filter="confidence", min_confidence=0.8, ...). `options`: the same as flat
+        keywords (max_rounds=3, filter="none", pseudo_weight=0.5, ...; see `SelfTrainConfig.from_options`),
+        replacing those fields of `config`.
+    out_dir: keep every round's model, pseudolabels and metrics there; progress: receives progress lines.
     """
-    trainer = SelfTrainer(estimator_factory=estimator_factory, teacher=teacher, **config)
+    trainer = SelfTrainer(
+        estimator_factory=estimator_factory,
+        config=config,
+        teacher=teacher,
+        out_dir=out_dir,
+        progress=progress,
+        **options,
+    )
     return trainer.run(
         labeled_texts, labels, unlabeled_texts, heldout=heldout, test=test, calib=calib, labeled_sources=labeled_sources
     )
 
 
-__all__ = ["LabelScale", "RoundResult", "SelfTrainResult", "SelfTrainer", "self_train"]
+__all__ = [
+    "LOWER_IS_BETTER",
+    "PLOT_FILE",
+    "PSEUDO_COLUMNS",
+    "SUMMARY_FILE",
+    "LabelScale",
+    "PseudolabelConfig",
+    "Pseudolabels",
+    "RoundResult",
+    "SelfTrainConfig",
+    "SelfTrainData",
+    "SelfTrainResult",
+    "SelfTrainer",
+    "metric_value",
+    "self_train",
+    "write_pseudolabels",
+]

@@ -17,6 +17,7 @@ import numpy as np
 from phqwatch.config import Settings
 from phqwatch.errors import ConfigError, InputError
 from phqwatch.training.selftrain import SelfTrainer, SelfTrainResult
+from phqwatch.training.selftrain_config import SelfTrainConfig
 
 
 def heldout_users(user_ids: list[str], frac: float, seed: int) -> set[str]:
@@ -56,18 +57,21 @@ def selftrain_files(
     include_assistant: bool = False,
     progress: Callable[[str], None] | None = None,
     teacher_progress: bool = True,
-    **config: Any,
+    config: SelfTrainConfig | None = None,
+    **options: Any,
 ) -> tuple[SelfTrainResult, dict[str, Any]]:
     """Read the files, split users, self-train into `out_dir`, save the chosen model to `out_dir/model`.
 
     teacher: True (use PHQWATCH_TEACHER_*), False (model-only) or None (on when a teacher URL is set).
-    Returns (result, data counts). `config` goes to `SelfTrainer` (max_rounds, filter, seed, ...).
+    Returns (result, data counts). `config` (a `SelfTrainConfig`; its seed also seeds the held-out split)
+    goes to `SelfTrainer`; flat `options` (max_rounds=3, filter="none", ...) replace its fields.
     """
     from phqwatch.models.registry import estimator_class
     from phqwatch.transcripts import assemble_users, build_windows, iter_messages, read_questionnaires
 
     cls = estimator_class(estimator)
-    seed = int(config.get("seed", 0))
+    config = SelfTrainConfig.from_options(config, **options)
+    seed = config.seed
     qs = read_questionnaires(labels)
     windows = build_windows(
         iter_messages(transcripts, max_message_chars=settings.max_message_chars),
@@ -113,9 +117,9 @@ def selftrain_files(
     trainer = SelfTrainer(
         estimator_factory=cls,
         teacher=teacher_from_settings(settings, progress=teacher_progress) if use_teacher else None,
+        config=config,
         out_dir=out_dir,
         progress=progress,
-        **config,
     )
     result = trainer.run(
         [w.text for w in train],
@@ -133,7 +137,7 @@ def selftrain_files(
                 if result.best_round == 0
                 else f"administered PHQ-9 + pseudolabels (self-training round {result.best_round})"
             ),
-            "metrics": {"heldout": {trainer.metric: result.rounds[result.best_round].metric}},
+            "metrics": {"heldout": {config.metric: result.rounds[result.best_round].metric}},
         },
     )
     return result, counts

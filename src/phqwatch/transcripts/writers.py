@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -48,7 +49,10 @@ def atomic_write(path: str | Path, mode: str = "w", **kwargs: Any) -> Iterator[I
 
 
 def jsonable(obj: Any) -> Any:
-    """Plain JSON types from numpy scalars/arrays, paths and tuples; NaN and infinities become None."""
+    """Plain JSON types from numpy scalars/arrays, paths, tuples and dataclass instances (a dict of their
+    fields, e.g. an estimator's config objects); NaN and infinities become None."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):

@@ -3,6 +3,7 @@
 Importing this package does not import torch; only fitting, loading or scoring does.
 """
 
+from phqwatch.models.transformer.config import ChunkingConfig, HeadConfig, LoraConfig, OptimConfig, RuntimeConfig
 from phqwatch.models.transformer.estimator import TransformerEstimator
 
-__all__ = ["TransformerEstimator"]
+__all__ = ["ChunkingConfig", "HeadConfig", "LoraConfig", "OptimConfig", "RuntimeConfig", "TransformerEstimator"]

@@ -53,7 +53,7 @@ def state_of(est: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         "loss_history_": list(getattr(est, "loss_history_", [])),
         "backbone_source_": est.backbone_source_,
         "backbone_fingerprint_": est.backbone_fingerprint_,
-        "backbone_embedded_": bool(est.embed_backbone or est.finetune == "full"),
+        "backbone_embedded_": bool(est.runtime.embed_backbone or est.finetune == "full"),
         "lora_config_": est.lora_config_,
         "sources_": getattr(est, "sources_", None),
         "source_stats_": getattr(est, "source_stats_", None),
@@ -80,7 +80,7 @@ def save_extra(est: Any, folder: Path) -> None:
         base.save_pretrained(str(bdir), state_dict=sd, safe_serialization=True)
         return
     shutil.copy2(Path(est.backbone_source_) / "config.json", bdir / "config.json")
-    if est.embed_backbone:
+    if est.runtime.embed_backbone:
         for f in weight_files(Path(est.backbone_source_)):
             shutil.copy2(f, bdir / f.name)
 
@@ -130,27 +130,31 @@ def restore(est: Any, state: dict[str, Any], arrays: dict[str, np.ndarray], fold
             )
     est.tokenizer_ = load_tokenizer(folder / "tokenizer")
     est.tokenizer_.model_max_length = 10**9
-    use_cuda = est.device != "cpu" and torch.cuda.is_available()
-    device = torch.device(est.device if use_cuda and est.device != "auto" else ("cuda" if use_cuda else "cpu"))
-    bf16 = auto_flag(est.bf16, use_cuda and torch.cuda.is_bf16_supported()) and use_cuda
+    rt = est.runtime
+    use_cuda = rt.device != "cpu" and torch.cuda.is_available()
+    device = torch.device(rt.device if use_cuda and rt.device != "auto" else ("cuda" if use_cuda else "cpu"))
+    bf16 = auto_flag(rt.bf16, use_cuda and torch.cuda.is_bf16_supported()) and use_cuda
     backbone = load_backbone(
         weights_dir,
         dtype=torch.bfloat16 if bf16 else torch.float32,
-        attn_implementation=est.attn_implementation,
+        attn_implementation=rt.attn_implementation,
         config_dir=bdir,
     )
     lora = {k[len("lora.") :]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("lora.")}
     if est.lora_config_:
-        from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
+        from peft import LoraConfig as PeftLoraConfig
+        from peft import get_peft_model, set_peft_model_state_dict
 
-        backbone = get_peft_model(backbone, LoraConfig(**est.lora_config_))
+        backbone = get_peft_model(backbone, PeftLoraConfig(**est.lora_config_))
         unexpected = getattr(set_peft_model_state_dict(backbone, lora), "unexpected_keys", None)
         if unexpected:
             raise ModelFormatError(
                 f"{folder}/weights.safetensors has adapter tensors the backbone lacks (e.g. {unexpected[0]}).",
                 fix="Load it with the backbone it was trained on.",
             )
-    head = RegressionHead(est.hidden_size_, item_heads=est.item_heads, dropout=est.dropout, n_outputs=est._n_outputs())
+    head = RegressionHead(
+        est.hidden_size_, item_heads=est.head.item_heads, dropout=est.head.dropout, n_outputs=est._n_outputs()
+    )
     head_sd = {k[len("head.") :]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("head.")}
     try:
         head.load_state_dict(head_sd, strict=True)

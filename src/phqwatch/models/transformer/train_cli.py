@@ -50,10 +50,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--lora-r", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--params", type=str, default="{}", help="extra TransformerEstimator params as JSON")
+    p.add_argument(
+        "--params",
+        type=str,
+        default="{}",
+        help='extra TransformerEstimator hyperparameters as flat JSON keys, e.g. {"max_chunks": 32, "lora_alpha": 64}',
+    )
     args = p.parse_args(argv)
 
-    from phqwatch.models.transformer import TransformerEstimator
+    from phqwatch.models.transformer import (
+        ChunkingConfig,
+        HeadConfig,
+        LoraConfig,
+        OptimConfig,
+        RuntimeConfig,
+        TransformerEstimator,
+    )
 
     windows = _windows(args.transcripts, args.questionnaires, args.days, args.include_assistant)
     if len(windows) < 4:
@@ -69,18 +81,15 @@ def main(argv: list[str] | None = None) -> int:
     model = TransformerEstimator(
         args.backbone,
         finetune=args.finetune,
-        max_length=args.max_length,
-        long_text=args.long_text,
-        item_heads=args.item_heads,
-        loss=args.loss,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        grad_accum_steps=args.grad_accum,
-        learning_rate=args.lr,
-        lora_r=args.lora_r,
+        chunking=ChunkingConfig(max_length=args.max_length, long_text=args.long_text),
+        head=HeadConfig(item_heads=args.item_heads, loss=args.loss),
+        lora=LoraConfig(r=args.lora_r),
+        optim=OptimConfig(
+            epochs=args.epochs, batch_size=args.batch_size, grad_accum_steps=args.grad_accum, learning_rate=args.lr
+        ),
+        runtime=RuntimeConfig(progress=True),
         seed=args.seed,
-        progress=True,
-        **json.loads(args.params),
+        **json.loads(args.params),  # flat keys replace those fields of the groups above
     )
     model.fit([w.text for w in train], [float(w.label) for w in train], items=items)
 
