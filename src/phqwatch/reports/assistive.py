@@ -6,6 +6,8 @@ versions can store and diff it). Deterministic templates only; `phqwatch.reports
 draft on top when an endpoint is configured. Every number carries its basis and the word "estimated";
 every quote is checked against the conversation it is linked to, and quotes that cannot be found are
 dropped and counted.
+
+Just over 400 lines: one template section per report part, kept together so the report reads top to bottom.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Health data that contains words a person wrote (message text, evidence quotes, crisis excerpts) is stored
 encrypted (`*_enc` columns, Fernet); everything else is plain. Estimates (a model's guess) and administered
 questionnaires (what the person answered) live in separate tables and are never mixed.
+
+Over 400 lines because it is the schema, one declarative class per table, read as a whole beside the
+migrations.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ quotes, Python literals, output cut off at the token limit. `extract_json` repai
 validates and clamps it with pydantic and checks every evidence quote against the transcript (quotes the
 transcript does not contain are dropped and counted). No NaN ever leaves this module: missing numbers are
 None.
+
+Over 400 lines because every repair is one small function beside the case it handles; splitting the repairs
+from the validation would separate each fix from the answer shape it exists for.
 """
 
 from __future__ import annotations

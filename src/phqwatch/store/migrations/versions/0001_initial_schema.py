@@ -3,6 +3,8 @@
 Revision ID: 0001
 Revises:
 Create Date: 2026-11-24 06:03:30.305782
+
+Long because it is the whole first schema in one revision; migrations are history and are never split.
 """
 
 from __future__ import annotations
