@@ -88,11 +88,20 @@ def test_held_out_set_reported(capsys):
         ("I used to self-harm years ago", "review"),
         ("I used to self-harm years ago and I started again this week", "urgent"),
         ("I can't do this anymore", "review"),
+        ("walking to the bridge now, 10 mins away", "imminent"),
+        ("everything is ready for 2am", "imminent"),
     ],
 )
 def test_severity_levels(text, severity):
     r = screen(text)
     assert r.hit and r.severity == severity
+
+
+@pytest.mark.parametrize(
+    "text", ["walking to the bridge for photos with my friends", "everything is ready for the party tonight"]
+)
+def test_journeys_and_preparations_without_a_time_or_a_place_of_risk_are_not_imminent(text):
+    assert screen(text).severity != "imminent"
 
 
 def test_matches_carry_span_excerpt_and_rule():

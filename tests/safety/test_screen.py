@@ -77,9 +77,16 @@ def test_an_everyday_question_does_not_colour_a_short_everyday_answer() -> None:
 
 def test_only_a_pure_denial_voids_the_model_but_a_denial_that_goes_on_does_not() -> None:
     risk = [Turn("assistant", "Have you had thoughts of ending your life?")]
-    for answer in ("no, never", "no I'm safe", "nope", "no not really"):
+    denials = ("no, never", "no I'm safe", "nope", "no not really", "nope never have", "no nothing like that")
+    for answer in denials:
         assert not screen(answer, risk).flag, answer
-    for answer in ("no. i took the pills", "no i already took them", "no im on the bridge", "no i have a rope"):
+    for answer in (
+        "no. i took the pills",
+        "no i already took them",
+        "no im on the bridge",
+        "no i have a rope",
+        "no i have",
+    ):
         assert screen(answer, risk).pages, answer
 
 

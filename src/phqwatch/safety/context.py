@@ -168,7 +168,8 @@ _DENIAL_ONLY = re.compile(
     r"i\s+(?:don'?t|do\s+not|haven'?t|have\s+not|wouldn'?t|won'?t|never)(?:\s+think\s+so)?|"
     r"i(?:\s+am|'?m)\s+(?:ok|okay|fine|good|alright|all\s+right|safe)|i(?:\s+am|'?m)\s+not)"
     r"(?:[\s,.!-]+(?:no+|never|not\s+really|not\s+at\s+all|really|honestly|thanks|thank\s+you|"
-    r"i(?:\s+am|'?m)\s+(?:ok|okay|fine|good|alright|safe)|i\s+promise|i\s+swear))*\W*"
+    r"i(?:\s+am|'?m)\s+(?:ok|okay|fine|good|alright|safe)|i\s+promise|i\s+swear|nothing\s+like\s+that|"
+    r"(?:have|did|would|will|haven'?t|didn'?t|wouldn'?t|won'?t)(?=\W*$)))*\W*"
 )
 
 

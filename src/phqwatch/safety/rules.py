@@ -718,6 +718,21 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         r"breakdown)|party|bar|restaurant|with\s+(?:my|the)\s+(?:camera|friends|kids)))",
     ),
     Rule(
+        "on_the_way_there",
+        "plan/means",
+        "imminent",
+        r"\b(?:walking|driving|heading|going|on\s+my\s+way|cycling|getting\s+a\s+(?:bus|train|cab|taxi))\s+"
+        r"(?:up\s+)?(?:to|towards?)\s+(?:the|a|that)\s+(?:bridge|tracks|railway|cliff|roof|rooftop|ledge|overpass|"
+        r"quarry|dam)\b(?=.{0,30}\b(?:now|rn|right\s+now|\d+\s*min(?:ute)?s?|almost\s+there|nearly\s+there)\b)",
+    ),
+    Rule(
+        "everything_ready_for",
+        "plan/means",
+        "imminent",
+        r"\beverything(?:'s|\s+is)\s+(?:ready|set\s+up|in\s+place|prepared)\s+(?:for\s+)?(?:tonight|tomorrow|"
+        r"\d{1,2}\s*(?:am|pm|o'?clock)\b|\d{1,2}(?::\d\d)?\s*(?:tonight|tomorrow))",
+    ),
+    Rule(
         "means_ready_now",
         "plan/means",
         "imminent",
