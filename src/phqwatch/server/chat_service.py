@@ -27,7 +27,7 @@ from phqwatch.safety.resources import crisis_resources
 from phqwatch.server.auth import Principal, RateLimitedError, deny
 from phqwatch.server.context import ServerContext
 from phqwatch.server.crisis_alerts import raise_alert
-from phqwatch.server.services import ingest
+from phqwatch.server.services.ingestion import ingest
 from phqwatch.store import conversations as convs
 from phqwatch.store.tables import Conversation, Person, utcnow
 from phqwatch.transcripts.schema import Message

@@ -20,7 +20,7 @@ from phqwatch.config import Settings
 from phqwatch.datasets.synthetic import EXAMPLES_DIR, shift_to_now
 from phqwatch.errors import ConfigError
 from phqwatch.server.auth import hash_password
-from phqwatch.server.services import ingest
+from phqwatch.server.services.ingestion import ingest
 from phqwatch.store import Database, TextCipher, jobs, people, questionnaires
 from phqwatch.store.tables import Alert
 from phqwatch.transcripts import iter_messages, read_questionnaires

@@ -1,4 +1,4 @@
-"""Shared FastAPI dependencies and helpers for routers (API and, later, pages)."""
+"""Shared FastAPI dependencies and helpers for routers (API and pages)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from phqwatch.errors import PermissionDeniedError, PhqwatchError
 from phqwatch.server.auth import Denial, Principal
 from phqwatch.server.client_address import client_address
 from phqwatch.server.context import ServerContext
+from phqwatch.server.services.read_audit import record_read
 from phqwatch.store import audit
 from phqwatch.store.tables import Person
 
@@ -86,17 +87,7 @@ def audit_read(
     if not ids:
         return
     with ctx.db.write(durable=False) as s:
-        audit.record_reads(
-            s,
-            ids,
-            actor_id=principal.person_id,
-            actor_role=principal.role,
-            resource=resource,
-            organisation_id=principal.organisation_id,
-            resource_id=resource_id,
-            ip=principal.ip,
-            details=details,
-        )
+        record_read(s, principal, resource, ids, resource_id=resource_id, details=details)
 
 
 _ACTION_OF_METHOD = {"GET": "read", "HEAD": "read", "OPTIONS": "read", "DELETE": "delete", "POST": "create"}

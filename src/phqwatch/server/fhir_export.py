@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from phqwatch.monitoring.series import AdministeredPoint
-from phqwatch.server.services import estimate_point
+from phqwatch.server.services.estimation import estimate_point
 from phqwatch.store.tables import AdministeredQuestionnaire, Estimate, Person
 
 

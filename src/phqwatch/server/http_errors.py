@@ -87,22 +87,38 @@ def _path(loc: tuple | list) -> str:
     return out
 
 
+def status_of(exc: PhqwatchError) -> int:
+    """The HTTP status of a phqwatch error: the one mapping for the API and the pages alike."""
+    return next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
+
+
+def error_headers(exc: PhqwatchError, status: int) -> dict[str, str]:
+    """Headers that go with an error answer (Retry-After when the client should come back)."""
+    headers = {}
+    if isinstance(exc, RateLimitedError):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, StoreError):  # the store is down (503) or full (507): the client should come back
+        headers["Retry-After"] = "60" if status == 507 else "5"
+    return headers
+
+
+def log_server_error(request: Request, exc: PhqwatchError, status: int) -> None:
+    """Log a 5xx answer: the error's class and message, never a request body."""
+    if status >= 500:
+        log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc.message)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PhqwatchError)
     async def _phqwatch_error(request: Request, exc: PhqwatchError) -> JSONResponse:
-        status = next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
+        status = status_of(exc)
         body: dict[str, Any] = {"detail": exc.message, "fix": exc.fix}
         if isinstance(exc, InputError) and exc.field:
             body["field"] = exc.field
-        headers = {}
+        headers = error_headers(exc, status)
         if status == 401:
             headers["WWW-Authenticate"] = "Bearer"
-        if isinstance(exc, RateLimitedError):
-            headers["Retry-After"] = str(exc.retry_after)
-        if isinstance(exc, StoreError):  # the store is down (503) or full (507): the client should come back
-            headers["Retry-After"] = "60" if status == 507 else "5"
-        if status >= 500:
-            log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc.message)
+        log_server_error(request, exc, status)
         if status in (403, 404):
             await _audit_denial(request, exc, status)
         return JSONResponse(body, status_code=status, headers=headers)
@@ -121,12 +137,17 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
 
-async def _audit_denial(request: Request, exc: PhqwatchError, status: int) -> None:
-    """Audit a denial; a store failure is logged (the refusal itself still stands and is answered)."""
+def record_denial(request: Request, exc: PhqwatchError, status: int) -> None:
+    """Audit a denial (403, or a 404 hiding another organisation's patient) for the API and the pages; a
+    store failure is logged (the refusal itself still stands and is answered)."""
     try:
-        await run_in_threadpool(audit_denial, request.app.state.ctx, request, exc, status)
+        audit_denial(request.app.state.ctx, request, exc, status)
     except (StoreError, SQLAlchemyError) as err:
         log.error("Could not audit a denial on %s %s: %s", request.method, request.url.path, type(err).__name__)
+
+
+async def _audit_denial(request: Request, exc: PhqwatchError, status: int) -> None:
+    await run_in_threadpool(record_denial, request, exc, status)
 
 
 class BodySizeLimit:

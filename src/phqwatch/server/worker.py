@@ -28,7 +28,7 @@ from typing import Any
 
 from phqwatch.config import Settings
 from phqwatch.errors import StoreError
-from phqwatch.server.services import load_window, run_alert_rules, score_window, store_estimate
+from phqwatch.server.services.estimation import load_window, run_alert_rules, score_window, store_estimate
 from phqwatch.store import Database, TextCipher, estimates, jobs, messages
 from phqwatch.store.tables import Job, Person
 

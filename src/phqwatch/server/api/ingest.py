@@ -24,7 +24,7 @@ from phqwatch.server.schemas import (
     QuestionnaireOut,
     ScreenOut,
 )
-from phqwatch.server.services import ingest
+from phqwatch.server.services.ingestion import ingest
 from phqwatch.store import audit, people, questionnaires
 from phqwatch.transcripts.schema import Message
 

@@ -7,9 +7,8 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 
-from phqwatch.errors import PermissionDeniedError
-from phqwatch.server.api.views import estimate_basis, estimate_out, patient_out, questionnaire_out
-from phqwatch.server.auth import Principal, authenticate, check_patient_access, require_roles, visible_patient_ids
+from phqwatch.server.api.views import estimate_out, patient_out, questionnaire_out
+from phqwatch.server.auth import Principal, authenticate, check_patient_access, require_roles
 from phqwatch.server.context import ServerContext
 from phqwatch.server.deps import audit_read, get_ctx
 from phqwatch.server.schemas import (
@@ -21,15 +20,12 @@ from phqwatch.server.schemas import (
     QueuedOut,
     TimelineOut,
 )
-from phqwatch.store import audit, estimates, jobs, messages, people, questionnaires
+from phqwatch.server.services import patient_record
+from phqwatch.server.services.caseload import visible_patients
+from phqwatch.store import audit, estimates, jobs, questionnaires
 
 router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
 CLINICAL_READERS = ("admin", "clinician", "patient")
-
-
-def _iso(t: datetime) -> str:
-    """ISO 8601 in UTC with 'Z', as pydantic writes it."""
-    return t.isoformat().replace("+00:00", "Z")
 
 
 @router.get("", response_model=list[PatientOut], summary="Patients the caller may see")
@@ -37,8 +33,7 @@ def list_patients(
     principal: Principal = Depends(require_roles(*CLINICAL_READERS)), ctx: ServerContext = Depends(get_ctx)
 ) -> list[PatientOut]:
     with ctx.db.read() as s:
-        ids = visible_patient_ids(s, principal)
-        out = [patient_out(p) for p in people.list_people(s, principal.organisation_id, role="patient", ids=ids)]
+        out = [patient_out(p) for p in visible_patients(s, principal)]
     audit_read(ctx, principal, "patient_list", [p.id for p in out])
     return out
 
@@ -53,30 +48,11 @@ def timeline(
     ctx: ServerContext = Depends(get_ctx),
 ) -> Response:
     with ctx.db.read() as s:
-        patient = check_patient_access(s, principal, patient_id, "clinical")
-        if evidence:
-            est = [
-                estimate_out(e, ctx.cipher).model_dump(mode="json")
-                for e in estimates.list_estimates(s, patient_id, since=since, until=until)
-            ]
-        else:  # fast path: plain rows, no ORM objects, no evidence column
-            est = [
-                {**row, "kind": "estimate", "evidence": None, "window_start": _iso(row["window_start"]),
-                 "window_end": _iso(row["window_end"]), "basis": estimate_basis(row["model_name"],
-                 row["model_version"], row["n_user_words"], row["window_start"], row["window_end"])}
-                for row in estimates.estimate_summaries(s, patient_id, since=since, until=until)
-            ]  # fmt: skip
-        adm = [
-            questionnaire_out(q).model_dump(mode="json")
-            for q in questionnaires.list_questionnaires(s, patient_id, since=since, until=until)
-        ]
-        body = {
-            "patient": patient_out(patient).model_dump(),
-            "estimates": est,
-            "administered": adm,
-            "note": TimelineOut.model_fields["note"].default,
-        }
-    audit_read(ctx, principal, "timeline", [patient_id], details={"evidence": evidence, "n": len(est)})
+        body = patient_record.timeline_out(
+            s, ctx.cipher, principal, patient_id, since=since, until=until, evidence=evidence
+        )
+    n = len(body["estimates"])
+    audit_read(ctx, principal, "timeline", [patient_id], details={"evidence": evidence, "n": n})
     return JSONResponse(body)
 
 
@@ -119,33 +95,13 @@ def conversations(
     principal: Principal = Depends(authenticate),
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict:
-    if include_family and principal.role not in ("admin", "clinician"):
-        raise PermissionDeniedError("Only clinicians and admins may read the family's conversations.")
     with ctx.db.read() as s:
-        check_patient_access(s, principal, patient_id, "clinical")
-        rows = messages.patient_messages(
-            s, ctx.cipher, patient_id, since=since, until=until, patient_only=not include_family, limit=limit
+        body = patient_record.patient_conversations(
+            s, ctx.cipher, principal, patient_id, include_family=include_family, since=since, until=until, limit=limit
         )
-    groups: dict[str, dict[str, list]] = {"patient": {}, "family": {}}
-    for r in rows:
-        who = "patient" if r.by_patient else "family"
-        groups[who].setdefault(r.conversation_id, []).append(
-            {
-                "id": r.id,
-                "role": r.role,
-                "text": r.text,
-                "timestamp": r.sent_at.isoformat(),
-                "message_id": r.external_message_id,
-                "person_id": r.person_id,
-                "crisis_flag": r.crisis_flag,
-            }
-        )
-    audit_read(ctx, principal, "conversations", [patient_id], details={"messages": len(rows), "family": include_family})
-
-    def listed(g: dict[str, list]) -> list[dict]:
-        return [{"conversation_id": k, "messages": v} for k, v in g.items()]
-
-    return {"patient_id": patient_id, "patient": listed(groups["patient"]), "family": listed(groups["family"])}
+    n = sum(len(c["messages"]) for group in ("patient", "family") for c in body[group])
+    audit_read(ctx, principal, "conversations", [patient_id], details={"messages": n, "family": include_family})
+    return body
 
 
 @router.post(

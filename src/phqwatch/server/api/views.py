@@ -6,7 +6,14 @@ from datetime import datetime
 from typing import Any
 
 from phqwatch import phq9
-from phqwatch.server.schemas import AlertEventOut, AlertOut, EstimateOut, PatientOut, QuestionnaireOut
+from phqwatch.server.schemas import (
+    AlertEventOut,
+    AlertOut,
+    ConversationMessageOut,
+    EstimateOut,
+    PatientOut,
+    QuestionnaireOut,
+)
 from phqwatch.store import TextCipher, alerts, estimates
 from phqwatch.store.tables import AdministeredQuestionnaire, Alert, AlertEvent, Estimate, Person
 
@@ -42,9 +49,27 @@ def estimate_out(row: Estimate | Any, cipher: TextCipher | None = None) -> Estim
     )
 
 
+def person_name(p: Person) -> str:
+    """A person's name for a page: the display name, else the username, the external id or `#id`."""
+    return p.display_name or p.username or p.external_id or f"#{p.id}"
+
+
 def patient_out(p: Person, display_name: str | None = None) -> PatientOut:
     return PatientOut(
         id=p.id, external_id=p.external_id, display_name=p.display_name if display_name is None else display_name
+    )
+
+
+def message_out(row: Any, text: str) -> ConversationMessageOut:
+    """A stored message (a `MessageRow`, or the store's decrypted `StoredMessage`) with its plain text."""
+    return ConversationMessageOut(
+        id=row.id,
+        role="assistant" if row.role == "assistant" else "user",  # the roles ingestion accepts
+        text=text,
+        timestamp=row.sent_at,
+        message_id=row.external_message_id,
+        person_id=row.person_id,
+        crisis_flag=bool(row.crisis_flag),
     )
 
 

@@ -28,11 +28,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from phqwatch import phq9
-from phqwatch.errors import InputError, NotFoundError, PermissionDeniedError, PhqwatchError
+from phqwatch.errors import PermissionDeniedError, PhqwatchError
 from phqwatch.reports.review import EDITOR_ROLES
 from phqwatch.safety.resources import crisis_resources
 from phqwatch.server.auth import SESSION_COOKIE, AuthError, Principal, RateLimitedError, client_ip, issue_token
-from phqwatch.server.deps import audit_denial
+from phqwatch.server.http_errors import error_headers, log_server_error, record_denial, status_of
 from phqwatch.server.pages import data
 from phqwatch.server.pages.render import STATIC_DIR, html, respond, wants_json
 from phqwatch.server.pages.session import (
@@ -44,6 +44,8 @@ from phqwatch.server.pages.session import (
     page_csrf,
     page_principal,
 )
+from phqwatch.server.services import caseload as caseload_service
+from phqwatch.server.services import patient_record, report_workflow
 
 if TYPE_CHECKING:
     from phqwatch.server.context import ServerContext
@@ -51,13 +53,6 @@ if TYPE_CHECKING:
 router = APIRouter(include_in_schema=False)
 
 HOME = {"clinician": "/caseload", "admin": "/caseload", "patient": "/me", "family": "/family"}
-_STATUS = (
-    (AuthError, 401),
-    (RateLimitedError, 429),
-    (PermissionDeniedError, 403),
-    (NotFoundError, 404),
-    (InputError, 422),
-)
 
 
 def _ctx(request: Request) -> ServerContext:
@@ -80,11 +75,12 @@ def run_page(
         return build(who)
     except PhqwatchError as exc:
         if wants_json(request, json_suffix):
-            raise
-        status = next((c for cls, c in _STATUS if isinstance(exc, cls)), 500)
+            raise  # the app's error handler answers, as it does for the API
+        status = status_of(exc)  # the API's mapping: a store that is down is 503 here too
+        log_server_error(request, exc, status)
         if status in (403, 404):
-            audit_denial(_ctx(request), request, exc, status)
-        return html(
+            record_denial(request, exc, status)
+        resp = html(
             "error.html",
             status_code=status,
             who=who,
@@ -94,6 +90,8 @@ def run_page(
             home=HOME.get(who.role, "/"),
             csrf=page_csrf(request, who),
         )
+        resp.headers.update(error_headers(exc, status))
+        return resp
 
 
 def page_context(request: Request, who: Principal, **extra: Any) -> dict[str, Any]:
@@ -148,7 +146,7 @@ def login_submit(
     except (AuthError, RateLimitedError, PermissionDeniedError) as exc:
         status = 429 if isinstance(exc, RateLimitedError) else 403 if isinstance(exc, PermissionDeniedError) else 401
         if status == 403:
-            audit_denial(ctx, request, exc, status)
+            record_denial(request, exc, status)
         token = new_login_csrf()
         resp: Response = html(
             "login.html", status_code=status, csrf=token, next=_safe_next(next, ""), error=exc.message, who=None
@@ -196,12 +194,11 @@ def _caseload(
 ):
     def build(who: Principal) -> Response:
         with _ctx(request).db.write() as s:
-            d = data.caseload(
+            d = caseload_service.caseload(
                 s, who, sort=sort, band=band or None, alerts_only=alerts in ("1", "on", "true"), q=q, page=page
             )
-        return respond(
-            request, json_suffix, "caseload.html", d, **page_context(request, who, q=q or "", sorts=data.SORTS)
-        )
+        extra = page_context(request, who, q=q or "", sorts=caseload_service.SORTS)
+        return respond(request, json_suffix, "caseload.html", d, **extra)
 
     return run_page(request, json_suffix, build, ("clinician", "admin"))
 
@@ -255,7 +252,7 @@ def _conversation(request: Request, json_suffix: bool, patient_id: int, cid: int
     def build(who: Principal) -> Response:
         ctx = _ctx(request)
         with ctx.db.write() as s:
-            d = data.conversation(s, ctx.cipher, who, patient_id, cid)
+            d = patient_record.conversation(s, ctx.cipher, who, patient_id, cid)
         return respond(request, json_suffix, "conversation.html", d, **page_context(request, who))
 
     return run_page(request, json_suffix, build)
@@ -274,7 +271,7 @@ def conversation(request: Request, patient_id: int, cid: int) -> Response:
 def _monthly(request: Request, json_suffix: bool, patient_id: int, month: str | None) -> Response:
     def build(who: Principal) -> Response:
         with _ctx(request).db.write() as s:
-            d = data.monthly(s, who, patient_id, month)
+            d = patient_record.monthly(s, who, patient_id, month)
         return respond(request, json_suffix, "monthly.html", d, **page_context(request, who))
 
     return run_page(request, json_suffix, build, ("clinician", "admin", "patient"))
@@ -297,7 +294,7 @@ def report_draft(request: Request, patient_id: int, csrf_token: str = Form("", a
         check_csrf(request, who, csrf_token)
         ctx = _ctx(request)
         with ctx.db.write() as s:
-            report = data.draft_report(s, ctx.cipher, who, patient_id, settings=ctx.settings)
+            report = report_workflow.draft_report(s, ctx.cipher, who, patient_id, settings=ctx.settings)
             rid = report.id
         return RedirectResponse(f"/patients/{patient_id}/reports/{rid}", status_code=303)
 
@@ -308,7 +305,7 @@ def _report(request: Request, json_suffix: bool, patient_id: int, rid: int) -> R
     def build(who: Principal) -> Response:
         ctx = _ctx(request)
         with ctx.db.write() as s:
-            d = data.report_detail(s, ctx.cipher, who, patient_id, rid)
+            d = report_workflow.report_detail(s, ctx.cipher, who, patient_id, rid)
         return respond(request, json_suffix, "report.html", d, **page_context(request, who))
 
     return run_page(request, json_suffix, build)
@@ -326,7 +323,7 @@ def report_pdf(request: Request, patient_id: int, rid: int) -> Response:
 
         ctx = _ctx(request)
         with ctx.db.write() as s:
-            d = data.report_detail(s, ctx.cipher, who, patient_id, rid)
+            d = report_workflow.report_detail(s, ctx.cipher, who, patient_id, rid)
         # Editors export the latest version (released or not); others only ever see a released one.
         if d["version"]["kind"] != "release" and who.role not in EDITOR_ROLES:
             raise PermissionDeniedError("Only a released report can be exported.", fix="Ask the care team.")
@@ -370,7 +367,7 @@ def report_edit(
             "family_advice": family_advice,
         }
         with ctx.db.write() as s:
-            data.edit_report(s, ctx.cipher, who, patient_id, rid, edits, note=note or None)
+            report_workflow.edit_report(s, ctx.cipher, who, patient_id, rid, edits, note=note or None)
         return RedirectResponse(f"/patients/{patient_id}/reports/{rid}#report", status_code=303)
 
     return run_page(request, False, build, ("clinician", "admin"))
@@ -384,7 +381,7 @@ def report_release(
         check_csrf(request, who, csrf_token)
         ctx = _ctx(request)
         with ctx.db.write() as s:
-            data.release_report(s, ctx.cipher, who, patient_id, rid, note=note or None)
+            report_workflow.release_report(s, ctx.cipher, who, patient_id, rid, note=note or None)
         return RedirectResponse(f"/patients/{patient_id}/reports/{rid}#report", status_code=303)
 
     return run_page(request, False, build, ("clinician", "admin"))
