@@ -1,8 +1,11 @@
 """Fail when a block of six or more identical lines appears twice in src/ or tests/ (a copy to factor out).
 
-Lines are compared stripped of indentation; blank lines, comments, imports, lines of brackets alone and
-lone names in a list ("name,") do not count towards a block (they would pair any two modules or call
-sites). Usage: python .ci/copied_blocks.py [ROOT]
+Lines are compared stripped of indentation; blank lines, comments, imports, lines of brackets alone, lone
+names in a list ("name,"), parameter declarations ("*,", "seed: int = 0,") and a parameter stored under its
+own name ("self.seed = seed", the scikit-learn estimator contract) do not count towards a block: they would
+pair any two modules, call sites or estimators that share a signature by design.
+
+Usage: python .ci/copied_blocks.py [ROOT]
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 
 WINDOW = 6
 TRIVIAL = re.compile(
-    r"^(?:[\)\]\}:,]*|#.*|\"\"\"|pass|else:|try:|finally:|return|\.\.\.|(?:from\s+\S+\s+)?import\s.*|[\w.]+,|\)\s*->.*:)$"
+    r"^(?:[\)\]\}:,]*|#.*|\"\"\"|pass|else:|try:|finally:|return|\.\.\.|(?:from\s+\S+\s+)?import\s.*|[\w.]+,|\)\s*->.*:|\*,|\w+:\s[^=]+(?:\s=\s.+)?,|self\.(\w+)\s=\s\1)$"
 )
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import base64
-import csv
 import json
 import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from scipy.stats import spearmanr
@@ -33,10 +33,7 @@ def _post(rng: np.random.Generator, severity: float, i: int) -> str:
 
 def _write(path: Path, header: list[str], rows: list[list[str]], delimiter: str = ",") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, delimiter=delimiter)
-        w.writerow(header)
-        w.writerows(rows)
+    pd.DataFrame(rows, columns=header).to_csv(path, sep=delimiter, index=False)
 
 
 @pytest.fixture(scope="module")

@@ -90,3 +90,24 @@ def split_users(users):
         "U": ({ids[i]: texts[i] for i in range(8, 38)}, y[8:38]),
         "H": (texts[38:], y[38:]),
     }
+
+
+def one_teacher_round(split_users: dict, unlabeled: dict[str, str], teacher: Any, out_dir: Path) -> Any:
+    """One self-training round of `RateEstimator` with ``teacher`` rating ``unlabeled`` (agreement filter
+    wide open, so the teacher's own failures and abstentions are what a round rejects)."""
+    from phqwatch.training.selftrain import self_train
+
+    (lt, ly), (ht, hy) = split_users["L"], split_users["H"]
+    return self_train(
+        lt,
+        ly,
+        unlabeled,
+        estimator_factory=RateEstimator,
+        teacher=teacher,
+        heldout=(ht, hy),
+        max_rounds=1,
+        filter="agreement",
+        agreement_tol=27,
+        n_boot=50,
+        out_dir=out_dir,
+    )

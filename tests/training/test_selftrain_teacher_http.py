@@ -13,10 +13,9 @@ import re
 import httpx
 
 from phqwatch.config import Settings
-from phqwatch.training.selftrain import self_train
 from phqwatch.training.selftrain_files import teacher_from_settings
 
-from .conftest import RateEstimator
+from .conftest import one_teacher_round
 
 
 def _items(total: int) -> list[int]:
@@ -33,7 +32,7 @@ def _rating(total: int | None) -> str:
 
 
 def test_teacher_pseudolabels_over_the_real_client(split_users, tmp_path):
-    (lt, ly), (u, u_true), (ht, hy) = split_users["L"], split_users["U"], split_users["H"]
+    u, u_true = split_users["U"]
     ids = list(u)[:8]
     unlabeled = {uid: f"Day {i}: {u[uid]}" for i, uid in enumerate(ids)}
     truth = {i: int(t) for i, t in enumerate(u_true[:8])}
@@ -64,19 +63,7 @@ def test_teacher_pseudolabels_over_the_real_client(split_users, tmp_path):
         teacher_cache_path=tmp_path / "cache.sqlite",
     )
     teacher = teacher_from_settings(settings, progress=False, transport=httpx.MockTransport(handler), backoff_base_s=0)
-    res = self_train(
-        lt,
-        ly,
-        unlabeled,
-        estimator_factory=RateEstimator,
-        teacher=teacher,
-        heldout=(ht, hy),
-        max_rounds=1,
-        filter="agreement",
-        agreement_tol=27,
-        n_boot=50,
-        out_dir=tmp_path / "st",
-    )
+    res = one_teacher_round(split_users, unlabeled, teacher, tmp_path / "st")
     reasons = res.rounds[1].reasons
     assert reasons["accepted"] == 6 and reasons["teacher_failed"] == 1 and reasons["teacher_abstained"] == 1
     run = res.summary["teacher"]["run"]

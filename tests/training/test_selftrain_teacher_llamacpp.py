@@ -13,10 +13,9 @@ import pytest
 
 from phqwatch.config import Settings
 from phqwatch.teacher.local_server import LocalServer, find_smollm2_gguf, llama_cpp_available
-from phqwatch.training.selftrain import self_train
 from phqwatch.training.selftrain_files import teacher_from_settings
 
-from .conftest import RateEstimator
+from .conftest import one_teacher_round
 
 pytestmark = [
     pytest.mark.slow,
@@ -29,7 +28,7 @@ pytestmark = [
 
 
 def test_one_round_with_a_real_local_teacher(split_users, tmp_path):
-    (lt, ly), (u, _), (ht, hy) = split_users["L"], split_users["U"], split_users["H"]
+    u, _ = split_users["U"]
     unlabeled = dict(list(u.items())[:4])
     with LocalServer(n_ctx=4096) as srv:
         settings = Settings(
@@ -41,19 +40,7 @@ def test_one_round_with_a_real_local_teacher(split_users, tmp_path):
             teacher_cache_path=tmp_path / "cache.sqlite",
         )
         teacher = teacher_from_settings(settings, progress=False, max_tokens=384)
-        res = self_train(
-            lt,
-            ly,
-            unlabeled,
-            estimator_factory=RateEstimator,
-            teacher=teacher,
-            heldout=(ht, hy),
-            max_rounds=1,
-            filter="agreement",
-            agreement_tol=27,
-            n_boot=50,
-            out_dir=tmp_path / "st",
-        )
+        res = one_teacher_round(split_users, unlabeled, teacher, tmp_path / "st")
     run = res.summary["teacher"]["run"]
     assert run["n_users"] == 4 and run["ok"] + run["abstained"] + run["failed"] == 4
     if len(res.rounds) > 1:

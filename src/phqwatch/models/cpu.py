@@ -52,7 +52,7 @@ from phqwatch.config import DEFAULT_MIN_WORDS
 from phqwatch.errors import InputError, ModelFormatError
 from phqwatch.models import lexical_features as lf
 from phqwatch.models.base import PHQ9Estimator
-from phqwatch.models.ordinal import fit_ordinal
+from phqwatch.models.ordinal import check_source_codes, fit_ordinal
 from phqwatch.models.turns import strip_assistant
 
 #: Weak PHQ-9 band edges of each known source's cut-points (from the data README's ranges).
@@ -237,14 +237,7 @@ class CpuEstimator(PHQ9Estimator):
             for name in dict.fromkeys(sources):
                 idx = np.flatnonzero(src == name)
                 yl = y[idx]
-                if (yl != np.round(yl)).any() or yl.min() < 0:
-                    raise InputError(
-                        f"labels of source '{name}' are not ordinal codes 0..K-1",
-                        field="y",
-                        fix="Pass integer class codes per source (e.g. ProxyDataset.labels).",
-                    )
-                if len(np.unique(yl)) < 2:
-                    raise InputError(f"source '{name}' has a single label", field="y", fix="Need >= 2 classes.")
+                check_source_codes(yl, name)
                 self.heads_[name] = self._fit_head(design, idx, yl.astype(int), ordinal=True, name=name)
             self.anchor_ = self._anchor_name()
             self._fit_ensemble(design, y, src)

@@ -16,6 +16,20 @@ import scipy.sparse as sp
 from scipy.optimize import minimize
 from scipy.special import expit
 
+from phqwatch.errors import InputError
+
+
+def check_source_codes(labels: np.ndarray, name: str) -> None:
+    """Raise InputError unless one source's labels are ordinal class codes 0..K-1 with at least two classes."""
+    if (labels != np.round(labels)).any() or labels.min() < 0:
+        raise InputError(
+            f"labels of source '{name}' are not ordinal codes 0..K-1",
+            field="y",
+            fix="Pass integer class codes per source (e.g. ProxyDataset.labels), or no sources for PHQ-9 totals.",
+        )
+    if len(np.unique(labels)) < 2:
+        raise InputError(f"source '{name}' has a single label", field="y", fix="Need >= 2 classes per source.")
+
 
 @dataclass(slots=True)
 class OrdinalFit:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from phqwatch.errors import InputError
+from phqwatch.models.ordinal import check_source_codes
 
 DEFAULT_ANCHOR = "depseverity"
 
@@ -43,14 +44,7 @@ def source_targets(y: np.ndarray, sources: Sequence[str]) -> tuple[list[str], np
     for j, name in enumerate(names):
         idx = np.flatnonzero(src == name)
         yl = y[idx]
-        if (yl != np.round(yl)).any() or yl.min() < 0:
-            raise InputError(
-                f"labels of source '{name}' are not ordinal codes 0..K-1",
-                field="y",
-                fix="Pass integer class codes per source (e.g. ProxyDataset.labels), or no sources for PHQ-9 totals.",
-            )
-        if len(np.unique(yl)) < 2:
-            raise InputError(f"source '{name}' has a single label", field="y", fix="Need >= 2 classes per source.")
+        check_source_codes(yl, name)
         mu, sd = float(yl.mean()), float(yl.std()) or 1.0
         z[idx, j] = (yl - mu) / sd
         stats[name] = {"mean": mu, "std": sd, "n_classes": int(yl.max()) + 1, "n": len(idx)}
