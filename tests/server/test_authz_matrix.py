@@ -36,6 +36,8 @@ PUBLIC = "public"
 MAY = {
     # a patient's clinical data (server.auth.check_patient_access, scope "clinical")
     "clinical": {"admin": {"own", "same_org"}, "clinician": {"own"}, "patient": {"own"}},
+    # what a patient's released reports let their reader see (scope "released": family members too)
+    "released": {"admin": {"own", "same_org"}, "clinician": {"own"}, "patient": {"own"}, "family": {"own"}},
     # adding data for a patient (scope "ingest")
     "ingest": {"admin": {"own", "same_org"}, "clinician": {"own"}, "service": {"own", "same_org"}},
     # an admin's work on people and resources of their own organisation
@@ -46,9 +48,9 @@ MAY = {
     "self": {"patient": {"own"}, "family": {"own"}},
 }
 #: How a target the role may not reach is refused: 403, or 404 where even its existence is hidden.
-REFUSED_AS = {"clinical": 403, "ingest": 403, "org": 404, "org_person": 404, "self": 404}
+REFUSED_AS = {"clinical": 403, "released": 403, "ingest": 403, "org": 404, "org_person": 404, "self": 404}
 #: Kinds of check whose 404 for another's record hides a person or their conversation (audited as a denial).
-HIDES_PATIENT = {"clinical", "ingest", "org_person", "self"}
+HIDES_PATIENT = {"clinical", "released", "ingest", "org_person", "self"}
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,8 @@ def _webhook(*_: Any) -> dict:
 
 
 A = "/api/v1/alerts/{alert}"
+R = P + "/reports/{report}"
+READERS = ("admin", "clinician", "patient", "family")
 C = "/api/v1/conversations/{conversation}"
 RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/health"): Rule(PUBLIC, ok(200), url("/api/v1/health")),
@@ -155,6 +159,17 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", RP + "/reestimate"): Rule(CLIN, ok(202), url(P + "/reestimate"), "clinical", PATIENT_TARGETS),
     ("GET", RP + "/fhir"): Rule(
         ("admin", "clinician", "patient"), ok(200), url(P + "/fhir"), "clinical", PATIENT_TARGETS
+    ),
+    # reports: the seeded ones are released, so their readers get 200; releasing one again is a workflow 422
+    ("GET", RP + "/reports"): Rule(READERS, ok(200), url(P + "/reports"), "released", PATIENT_TARGETS),
+    ("GET", RP + "/reports/{report_id}"): Rule(READERS, ok(200), url(R), "released", PATIENT_TARGETS),
+    ("GET", RP + "/reports/{report_id}/pdf"): Rule(READERS, ok(200), url(R + "/pdf"), "released", PATIENT_TARGETS),
+    ("POST", RP + "/reports"): Rule(CLIN, ok(201), url(P + "/reports"), "clinical", PATIENT_TARGETS),
+    ("POST", RP + "/reports/{report_id}/edits"): Rule(
+        CLIN, ok(200), body(R + "/edits", lambda *_: {"summary": _unique("Reviewed ")}), "clinical", PATIENT_TARGETS
+    ),
+    ("POST", RP + "/reports/{report_id}/release"): Rule(
+        CLIN, ok(200, 422), url(R + "/release"), "clinical", PATIENT_TARGETS
     ),
     ("GET", "/api/v1/alerts"): Rule(
         CLIN,
@@ -338,6 +353,13 @@ def seeded(tmp_path_factory) -> Iterator[tuple[World, dict]]:
                               json={"kind": "webhook", "target": "http://127.0.0.1:9/h"})  # fmt: skip
             assert r.status_code == 201, r.text
             chan[k] = r.json()["id"]
+    report = {}
+    for who, key in (("admin", "own"), ("admin", "same_org"), ("other_admin", "other_org")):
+        r = w.client.post(f"/api/v1/patients/{pats[key]}/reports", headers=w.h(who))
+        assert r.status_code == 201, r.text
+        report[key] = r.json()["id"]
+        r = w.client.post(f"/api/v1/patients/{pats[key]}/reports/{report[key]}/release", headers=w.h(who))
+        assert r.status_code == 200, r.text
     carer = {"own": ids["doc"], "same_org": ids["doc2"], "other_org": ids["doc"]}
     svc = {"own": ids["service"], "same_org": ids["service"], "other_org": osvc}
     by = {}
@@ -348,7 +370,7 @@ def seeded(tmp_path_factory) -> Iterator[tuple[World, dict]]:
             by[role, t] = {
                 "patient": pats[tt], "estimate": est[tt], "alert": alert[tt], "job": job[tt], "spare": spare[tt],
                 "channel": chan[tt], "carer": carer[tt], "svc": svc[tt],
-                "conversation": own_conv if tt == "own" else conv[tt],
+                "conversation": own_conv if tt == "own" else conv[tt], "report": report[tt],
             }  # fmt: skip
     try:
         yield w, {"by": by, "doc3": doc3}

@@ -84,8 +84,8 @@ def _free_port() -> int:
 
 def seed(url: str) -> tuple[dict[str, int], str]:
     """Two organisations, one person per role (plus throwaway accounts an admin may disable), care teams,
-    estimates (ok and abstained, with evidence), an administered PHQ-9, a dead job and a notification
-    channel. Messages and alerts arrive later through the API itself."""
+    estimates (ok and abstained, with evidence; one each for the other patients' reports), an administered
+    PHQ-9, a dead job and a notification channel. Messages and alerts arrive later through the API itself."""
     from phqwatch.config import DEV_ENCRYPTION_KEY
     from phqwatch.server.auth import hash_password
     from phqwatch.store import Database, TextCipher, estimates, jobs, notifications, people, questionnaires, upgrade
@@ -143,6 +143,12 @@ def seed(url: str) -> tuple[dict[str, int], str]:
                     n_user_words=400,
                     n_messages=20,
                 )
+            for pid, org_id in ((ids["pat2"], org.id), (ids["other_pat"], other.id)):  # to draft their reports from
+                estimates.add_estimate(
+                    s, cipher, organisation_id=org_id, patient_id=pid, model_name="tfidf-ridge", model_version="1",
+                    window_start=end - timedelta(days=14), window_end=end, status="ok", value=7.0, band="mild",
+                    n_user_words=300, n_messages=12,
+                )  # fmt: skip
             questionnaires.add_questionnaire(
                 s,
                 organisation_id=org.id,
@@ -220,7 +226,8 @@ def feed(server: Server) -> list[int]:
 def known_ids(url: str, server: Server, alert_ids: list[int]) -> tuple[dict[str, list], dict[str, list]]:
     """Ids that exist, for path and query parameters and for body fields: generated requests use them half
     of the time, so that most operations also answer 2xx (random ids mostly get 404). Also adds what only
-    the worker would make: dead jobs and dead notification deliveries (to retry)."""
+    the worker would make: dead jobs and dead notification deliveries (to retry); and drafts two reports of
+    each patient through the API, releasing one (for its readers)."""
     from sqlalchemy import select
 
     from phqwatch.store import Database, notifications, people
@@ -232,6 +239,15 @@ def known_ids(url: str, server: Server, alert_ids: list[int]) -> tuple[dict[str,
     ]
     assert all(r.status_code == 201 for r in chats), [r.text for r in chats]
     ids = server.ids
+    reports = []  # two per patient of `path["patient_id"]`, in its order (a pick aligns them); the first released
+    for _ in range(2):
+        for who, pid in (("admin", ids["pat"]), ("admin", ids["pat2"]), ("other_admin", ids["other_pat"])):
+            r = httpx.post(f"{server.base_url}/api/v1/patients/{pid}/reports", headers=server.headers(who), timeout=60)
+            assert r.status_code == 201, r.text
+            reports.append((who, pid, r.json()["id"]))
+    for who, pid, rid in reports[:3]:
+        r = httpx.post(f"{server.base_url}/api/v1/patients/{pid}/reports/{rid}/release", headers=server.headers(who))
+        assert r.status_code == 200, r.text
     db = Database.from_url(url)
     try:
         with db.write() as s:
@@ -260,6 +276,7 @@ def known_ids(url: str, server: Server, alert_ids: list[int]) -> tuple[dict[str,
         "delivery_pk": deliveries,
         "channel_id": [channel.id],
         "person_id": [ids["other_pat"], spare],  # disabled by the other organisation's admin
+        "report_id": [rid for _, _, rid in reports],
     }
     body = {
         "patient_id": [ids["pat"], ids["pat2"]],

@@ -9,6 +9,7 @@ from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from phqwatch.config import DEFAULT_MAX_MESSAGE_CHARS
+from phqwatch.reports.review import MAX_FIELD_CHARS
 
 MAX_TEXT_CHARS = DEFAULT_MAX_MESSAGE_CHARS  # the API refuses what the readers would truncate
 MAX_BATCH = 1000
@@ -321,6 +322,57 @@ class PatientConversationsOut(BaseModel):
     patient_id: int
     patient: list[ConversationOut]
     family: list[ConversationOut]
+
+
+#: One editable text of a report, at most as long as the review workflow takes.
+ReportLine = Annotated[str, Field(max_length=MAX_FIELD_CHARS)]
+
+
+class ReportVersionOut(BaseModel):
+    """One version of a report: version 1 is the machine draft (kept as drafted), then edits and releases."""
+
+    number: int
+    kind: Literal["draft", "edit", "release"]
+    author_id: int | None = Field(description="The clinician who made it (none for the machine draft).")
+    author: str
+    at: datetime
+    note: str | None
+
+
+class ReportOut(BaseModel):
+    """An assistive report as the caller may read it. Clinicians and admins: the latest version, with every
+    version and what changed since the machine draft. Patients and family members: the latest released
+    version only, projected for them (patients: all but the clinician's note, the LLM's claims and the family's
+    observations; family members: the estimate, the care advice written for them and the crisis line)."""
+
+    id: int
+    patient_id: int
+    status: Literal["draft", "edited", "released"]
+    version: ReportVersionOut = Field(description="The version shown in `content`.")
+    content: dict[str, Any] = Field(description="The report, as this caller may read it.")
+    released_at: datetime | None
+    versions: list[ReportVersionOut] | None = Field(None, description="Every version (clinicians and admins).")
+    original_summary: str | None = Field(None, description="The machine draft's summary (clinicians and admins).")
+    changed_since_draft: list[str] | None = Field(
+        None, description="Editable fields changed since the machine draft (clinicians and admins)."
+    )
+
+
+class ReportEditIn(BaseModel):
+    """A clinician's edit of a report: the fields given replace theirs (the estimate, quotes and criteria stay
+    as drafted); an edit that changes nothing is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    summary: ReportLine | None = None
+    clinician_note: ReportLine | None = Field(None, description="Clinicians and admins only ever read it.")
+    patient_notes: list[ReportLine] | None = Field(None, max_length=200, description="For the patient.")
+    family_advice: list[ReportLine] | None = Field(None, max_length=200, description="For family members.")
+    note: str | None = Field(None, max_length=2000, description="Why (kept with the version).")
+
+    def edits(self) -> dict[str, Any]:
+        """The report fields this edit sets."""
+        return self.model_dump(exclude_none=True, exclude={"note"})
 
 
 #: An id in a path or query parameter: declared in the OpenAPI document with its bounds (1 to 2**63 - 1).

@@ -23,6 +23,9 @@ called (and tested) alone: `fit_baseline` (round 0), `rate_unlabeled` (the teach
 Labels live on one of two scales (`LabelScale`): PHQ-9 totals (administered questionnaires; evaluated with
 `phq9_metrics`), or the ordinal codes of one source (public proxy sets; evaluated with `ordinal_metrics`,
 pseudolabels turned into that source's codes through its weak PHQ-9 class edges).
+
+Over 400 lines because the trainer's steps are one workflow read top to bottom; its data types, options and
+file handling already live in `selftrain_data`, `selftrain_config` and `selftrain_files`.
 """
 
 from __future__ import annotations

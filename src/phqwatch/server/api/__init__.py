@@ -6,13 +6,25 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    from phqwatch.server.api import admin, alerts, auth, conversations, export, health, ingest, notifications, patients
+    from phqwatch.server.api import (
+        admin,
+        alerts,
+        auth,
+        conversations,
+        export,
+        health,
+        ingest,
+        notifications,
+        patients,
+        reports,
+    )
 
     return [
         health.router,
         auth.router,
         ingest.router,
         patients.router,
+        reports.router,
         alerts.router,
         export.router,
         admin.router,

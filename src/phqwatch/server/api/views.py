@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from fastapi.responses import Response
+
 from phqwatch import phq9
 from phqwatch.server.schemas import (
     AlertEventOut,
@@ -46,6 +48,17 @@ def estimate_out(row: Estimate | Any, cipher: TextCipher | None = None) -> Estim
         n_messages=row.n_messages,
         evidence=estimates.evidence_of(cipher, row) if cipher is not None else None,
         basis=estimate_basis(row.model_name, row.model_version, row.n_user_words, row.window_start, row.window_end),
+    )
+
+
+class PdfResponse(Response):
+    media_type = "application/pdf"
+
+
+def pdf_attachment(pdf: bytes, filename: str) -> PdfResponse:
+    """A PDF download, never cached: the API's and the dashboard's report exports answer alike."""
+    return PdfResponse(
+        pdf, headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
     )
 
 

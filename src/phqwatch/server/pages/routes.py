@@ -29,8 +29,8 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from phqwatch import phq9
 from phqwatch.errors import PermissionDeniedError, PhqwatchError
-from phqwatch.reports.review import EDITOR_ROLES
 from phqwatch.safety.resources import crisis_resources
+from phqwatch.server.api.views import pdf_attachment
 from phqwatch.server.auth import SESSION_COOKIE, AuthError, Principal, RateLimitedError, client_ip, issue_token
 from phqwatch.server.http_errors import error_headers, log_server_error, record_denial, status_of
 from phqwatch.server.pages import data
@@ -319,23 +319,10 @@ def report_json(request: Request, patient_id: int, rid: int) -> Response:
 @router.get("/patients/{patient_id}/reports/{rid}.pdf")
 def report_pdf(request: Request, patient_id: int, rid: int) -> Response:
     def build(who: Principal) -> Response:
-        from phqwatch.reports.pdf import render_pdf
-
         ctx = _ctx(request)
         with ctx.db.write() as s:
             d = report_workflow.report_detail(s, ctx.cipher, who, patient_id, rid)
-        # Editors export the latest version (released or not); others only ever see a released one.
-        if d["version"]["kind"] != "release" and who.role not in EDITOR_ROLES:
-            raise PermissionDeniedError("Only a released report can be exported.", fix="Ask the care team.")
-        pdf = render_pdf(d["content"], version=d["version"], audience=who.role)
-        return Response(
-            pdf,
-            media_type="application/pdf",
-            headers={
-                "Content-Disposition": f'attachment; filename="phqwatch-report-{rid}-v{d["version"]["number"]}.pdf"',
-                "Cache-Control": "no-store",
-            },
-        )
+        return pdf_attachment(*report_workflow.report_pdf(d, who))
 
     return run_page(request, False, build)
 

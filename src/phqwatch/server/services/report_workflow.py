@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +21,9 @@ from phqwatch.server.services.read_audit import VIA_PAGE, record_read
 from phqwatch.store import TextCipher, audit, estimates, messages, questionnaires
 from phqwatch.store import report_tables as rt
 from phqwatch.store.tables import Conversation, Person
+
+#: Where a read came from: its audit row says "page" in `details.via`; the API's rows carry none.
+Via = Literal["page", "api"]
 
 
 def load_history(s: Session, cipher: TextCipher, report_id: int) -> review.ReportHistory:
@@ -75,16 +78,51 @@ def report_summary(s: Session, cipher: TextCipher, who: Principal, patient_id: i
     return found[0] if found else None
 
 
-def report_detail(s: Session, cipher: TextCipher, who: Principal, patient_id: int, report_id: int) -> dict[str, Any]:
-    """One report as `who` may read it (audited); 404 until a non-editor has a released version to read."""
-    scope: Scope = "clinical" if who.role in review.EDITOR_ROLES else "released"
-    check_patient_access(s, who, patient_id, scope)
+def _scope(who: Principal) -> Scope:
+    """Editors read a patient's reports as clinical data; patients and family members read released ones."""
+    return "clinical" if who.role in review.EDITOR_ROLES else "released"
+
+
+def patient_reports(s: Session, cipher: TextCipher, who: Principal, patient_id: int) -> list[dict[str, Any]]:
+    """The reports of a patient `who` may read, newest first, after checking access (editors: every report,
+    latest versions; patients and family members: released ones, projected for them). The caller audits."""
+    check_patient_access(s, who, patient_id, _scope(who))
+    return readable_reports(s, cipher, who, patient_id)
+
+
+def report_detail(
+    s: Session, cipher: TextCipher, who: Principal, patient_id: int, report_id: int, *, via: Via = "page"
+) -> dict[str, Any]:
+    """One report as `who` may read it (audited, its row marked with `via`); 404 until a non-editor has a
+    released version to read."""
+    check_patient_access(s, who, patient_id, _scope(who))
     report = rt.get_report(s, report_id, patient_id=patient_id)
     view = report_view(report, load_history(s, cipher, report.id), who)
     if view is None:
         raise NotFoundError(f"Report {report_id} has no released version yet.", fix="Ask the care team.")
-    record_read(s, who, "report", [patient_id], resource_id=report_id, details=VIA_PAGE)
+    record_read(s, who, "report", [patient_id], resource_id=report_id, details=VIA_PAGE if via == "page" else None)
     return view
+
+
+def editor_view(s: Session, cipher: TextCipher, who: Principal, patient_id: int, report_id: int) -> dict[str, Any]:
+    """A report as its editor reads it right after drafting, editing or releasing it (the API's answer to
+    those changes; the change's own audit row covers it). Call it after the change, in its transaction."""
+    report = rt.get_report(s, report_id, patient_id=patient_id)
+    view = report_view(report, load_history(s, cipher, report.id), who)
+    if view is None:  # editors always see the latest version
+        raise PermissionDeniedError("Only clinicians change reports.", fix="Sign in as the patient's clinician.")
+    return view
+
+
+def report_pdf(view: dict[str, Any], who: Principal) -> tuple[bytes, str]:
+    """(PDF bytes, file name) of a report view from `report_detail`: editors export the latest version
+    (released or not); anyone else only ever a released one, projected for them."""
+    from phqwatch.reports.pdf import render_pdf
+
+    if view["version"]["kind"] != "release" and who.role not in review.EDITOR_ROLES:
+        raise PermissionDeniedError("Only a released report can be exported.", fix="Ask the care team.")
+    pdf = render_pdf(view["content"], version=view["version"], audience=who.role)
+    return pdf, f"phqwatch-report-{view['id']}-v{view['version']['number']}.pdf"
 
 
 class _ReportInputs(TypedDict):
