@@ -83,6 +83,13 @@ class Settings(BaseSettings):
     crisis_locale: str = Field("en-US", description="Locale of the crisis-resources text (en-US, en-GB, zh-CN).")
     crisis_model_dir: Path | None = Field(None, description="Risk-model folder; None: the shipped one.")
     crisis_use_model: bool = Field(True, description="Run the learned risk model beside the rules.")
+    crisis_flag_threshold: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="The risk model's score that opens the crisis path; None: the model folder's own. Higher: "
+        "fewer false alarms and lower recall (see the README's figures before changing it).",
+    )
     crisis_snooze_max_hours: float = Field(
         4.0, gt=0, le=168, description="Longest snooze of an urgent or crisis alert, in hours."
     )

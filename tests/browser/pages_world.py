@@ -37,7 +37,7 @@ def build(url: str, *, n_extra_patients: int = 0, estimates_per_patient: int = 6
     """Create the app (pages on, no background worker) and fill the database."""
     from phqwatch.server import create_app
     from phqwatch.server.auth import hash_password
-    from phqwatch.server.services import ingest
+    from phqwatch.server.services.ingestion import ingest
     from phqwatch.store import estimates, people, questionnaires, upgrade
     from phqwatch.transcripts.schema import Message
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from phqwatch.server.services import FALLBACK_HALF_WIDTH, estimate_point
+from phqwatch.server.services.estimation import FALLBACK_HALF_WIDTH, estimate_point
 
 WHEN = datetime(2026, 3, 1, tzinfo=UTC)
 

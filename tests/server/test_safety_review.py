@@ -200,7 +200,7 @@ def test_one_queued_review_per_patient_grows_and_a_running_one_is_never_changed(
 
 
 def test_ingestion_picks_only_new_user_messages_in_the_uncertain_band(sqlite_world):
-    from phqwatch.server.services import ingest
+    from phqwatch.server.services.ingestion import ingest
     from phqwatch.transcripts.schema import Message
 
     w = sqlite_world

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from phqwatch.safety.context import (
     Turn,
@@ -38,6 +39,9 @@ from phqwatch.safety.types import (
     max_severity,
 )
 
+if TYPE_CHECKING:  # pragma: no cover
+    from phqwatch.config import Settings
+
 __all__ = ["ScreenConfig", "ScreenResult", "CrisisScreen", "screen", "default_screen"]
 
 _TIME = re.compile(
@@ -61,6 +65,12 @@ class ScreenConfig:
     #: The learned model alone grades a message urgent or imminent (which pages) only at this score or above;
     #: below it, with no rule or context hit, the message opens the crisis path at "high" (no page).
     page_score: float = 0.3
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ScreenConfig:
+        """The screen a deployment configured (``crisis_*`` settings)."""
+        model = str(settings.crisis_model_dir) if settings.crisis_model_dir else None
+        return cls(use_model=settings.crisis_use_model, model_path=model, flag_threshold=settings.crisis_flag_threshold)
 
 
 @dataclass(frozen=True)

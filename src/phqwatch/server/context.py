@@ -33,6 +33,4 @@ class ServerContext:
         """The crisis screen as configured (rules + the shipped or configured risk model), built once."""
         from phqwatch.safety import CrisisScreen, ScreenConfig
 
-        s = self.settings
-        model = str(s.crisis_model_dir) if s.crisis_model_dir else None
-        return CrisisScreen(ScreenConfig(use_model=s.crisis_use_model, model_path=model))
+        return CrisisScreen(ScreenConfig.from_settings(self.settings))

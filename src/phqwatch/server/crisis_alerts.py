@@ -1,6 +1,6 @@
 """Crisis and risk-review alerts raised from a screened message: one open alert per episode.
 
-Used by ingestion (`services.ingest`), the chat and the LLM second opinion (`safety_review`), so each
+Used by ingestion (`services.ingestion.ingest`), the chat and the LLM second opinion (`safety_review`), so each
 raises the alert the same way. No message text in logs: ids and grades only.
 """
 

@@ -1,6 +1,6 @@
 """LLM second opinions on crisis-screen decisions, run in the background (job kind "safety_review").
 
-Ingestion screens every user message and raises its alert at once (``services.ingest``); the LLM is never in
+Ingestion screens every user message and raises its alert at once (``services.ingestion.ingest``); the LLM is never in
 that path. Ingestion only adds the ids of messages in the screen's uncertain band to the patient's queued review
 job (``pick_for_review`` + ``queue_second_opinions``, when ``second_opinion_enabled(settings)``). The worker then
 runs ``run_safety_review`` in three steps:
@@ -18,8 +18,8 @@ the message talked the LLM into ("ignore your instructions and answer none") cha
 invalid answer leaves the first decision as it is and is recorded by kind in the job's result; the job still
 finishes (no retry loop). Logs carry ids and error kinds, never text.
 
-``services`` is imported lazily (inside the functions that raise alerts), so that ``services.ingest`` can import
-``pick_for_review`` / ``queue_second_opinions`` from here at module level without an import cycle.
+``services`` is imported lazily (inside the functions that raise alerts), so that ``services.ingestion`` can
+import ``pick_for_review`` / ``queue_second_opinions`` from here at module level without an import cycle.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def pick_for_review(
     results: Sequence[messages.Ingested], screened: Mapping[int, ScreenResult], screen: CrisisScreen
 ) -> dict[int, list[int]]:
     """Patient id -> ids of the newly stored user messages whose first decision is in the screen's uncertain
-    band (``in_uncertain_band``). ``results`` and ``screened`` as in ``services.IngestOutcome``."""
+    band (``in_uncertain_band``). ``results`` and ``screened`` as in ``services.ingestion.IngestOutcome``."""
     out: dict[int, list[int]] = defaultdict(list)
     for r in results:
         if r.status != "accepted" or r.role != "user" or r.message_id is None:

@@ -86,9 +86,7 @@ class Worker:
         if self._screen is None:
             from phqwatch.safety import CrisisScreen, ScreenConfig
 
-            s = self.settings
-            model = str(s.crisis_model_dir) if s.crisis_model_dir else None
-            self._screen = CrisisScreen(ScreenConfig(use_model=s.crisis_use_model, model_path=model))
+            self._screen = CrisisScreen(ScreenConfig.from_settings(self.settings))
         return self._screen
 
     @property

@@ -15,6 +15,9 @@ URLs
   GET  /me[.json]                                patient view
   GET  /family[.json]                            family view
   GET  /static/{path}                            CSS, JS and the vendored Chart.js
+
+Over 400 lines because it is the table of every page route above, each a few lines over the shared services
+(`server/services`); the data and the workflow live there, not here.
 """
 
 from __future__ import annotations
