@@ -1,12 +1,12 @@
-"""The blind message sets: written by people who never saw the rules, the classifier or its training set.
+"""Blind message sets: written by people who never saw the rules, the classifier or its training set.
 
-Set A was measured first, before anything was tuned on it (benchmarks/results/safety_blind_a_*.json);
-the model was then tuned with set A in view. Set B was written by another writer while the model was
-being built and measured only once the first shipped model was frozen; the current model was then tuned
-with A and B in view. Set C was written by a third writer, measured once with the first shipped model
-(benchmarks/results/safety_blind_c_first.json) and once with the current one after it was frozen; nothing
-was chosen on it, so its figures are the honest ones. These tests pin the sets (sha256) and guard the
-shipped screen's figures against regressions.
+Sets A to D were written one after another by four independent writers. Each was measured first, with the
+screen exactly as it stood, before anything was tuned on it (benchmarks/results/safety_blind_*_first.json
+and the README), and then joined the training set as writers 10 to 13
+(`phqwatch/safety/trainset/w1?_blind_*.jsonl`), so they pin the training data here, not figures. Set E was
+written by a fifth writer while the current model was built, and measured once, after the model was
+frozen: nothing was chosen by looking at it, so its figures are the honest ones. These tests pin the sets
+(sha256) and guard the shipped screen's figures on E against regressions.
 """
 
 from __future__ import annotations
@@ -18,20 +18,24 @@ import pytest
 
 from phqwatch.safety import default_screen
 from phqwatch.safety.evaluate import evaluate_screen
-from phqwatch.safety.examples import read_examples
+from phqwatch.safety.examples import read_examples, trainset_dir
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "safety"
-SHA256 = {
-    "blind_v2_a.jsonl": "812e4c4803ccaf0974737baae853d62e49a1ad826900e01bb411414025ea38b7",
-    "blind_v2_b.jsonl": "f0f9b91ff0cc14bc5e89860422ce11d5851a6baf241548a9f887466d6f1524f0",
-    "blind_v2_c.jsonl": "dbe6206c0c97288f7660a9b4ea046bb2b2a4f9c4229444f2db55c582c936a623",
+#: The former blind sets, now training writers (their first figures are in benchmarks/results).
+RETIRED = {
+    "w10_blind_a.jsonl": "812e4c4803ccaf0974737baae853d62e49a1ad826900e01bb411414025ea38b7",
+    "w11_blind_b.jsonl": "f0f9b91ff0cc14bc5e89860422ce11d5851a6baf241548a9f887466d6f1524f0",
+    "w12_blind_c.jsonl": "dbe6206c0c97288f7660a9b4ea046bb2b2a4f9c4229444f2db55c582c936a623",
+    "w13_blind_d.jsonl": "ca673a6011dc53bf52632031e2fe8b48d75d4efbccc55e12584ba5ca1bf48cf2",
 }
-#: The shipped screen's figures (recall on high+, precision, imminent missed); the README quotes set C's.
-REPORTED = {
-    "blind_v2_a.jsonl": {"recall": 0.9736, "precision": 0.8182, "imminent_missed": 4},
-    "blind_v2_b.jsonl": {"recall": 0.9426, "precision": 0.834, "imminent_missed": 0},
-    "blind_v2_c.jsonl": {"recall": 0.9223, "precision": 0.8186, "imminent_missed": 5},
-}
+SHA256 = {"blind_v2_e.jsonl": "bf447bf858c13c8fd358ec7b1bbbcfed3eff4211cddc30ec0590bbe856204de7"}
+#: The shipped screen's figures (recall on high+, precision, imminent missed); the README quotes them.
+REPORTED: dict[str, dict[str, float]] = {}
+
+
+@pytest.mark.parametrize("name", sorted(RETIRED))
+def test_former_blind_sets_are_the_committed_ones(name: str) -> None:
+    assert hashlib.sha256((trainset_dir() / name).read_bytes()).hexdigest() == RETIRED[name]
 
 
 @pytest.mark.parametrize("name", sorted(SHA256))

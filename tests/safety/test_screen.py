@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from phqwatch.safety import CrisisScreen, ScreenConfig, Turn, crisis_resources, screen
+from phqwatch.safety import CrisisScreen, ScreenConfig, Turn, crisis_resources, default_screen, screen
 from phqwatch.safety.normalise import normalise
 from phqwatch.safety.rule_screen import RuleScreen
 
@@ -72,6 +72,8 @@ def test_an_everyday_question_does_not_colour_a_short_everyday_answer() -> None:
     full = screen  # the shipped screen, learned model included
     for answer in ("my job", "the kids", "money stuff", "work I guess", "not much"):
         assert not full(answer, everyday).flag, answer
+    for answer in ("kms", "want to die", "took them all"):  # the rules still read a short answer
+        assert full(answer, everyday).flag, answer
     assert full("yes", risk).pages
 
 
@@ -85,7 +87,6 @@ def test_only_a_pure_denial_voids_the_model_but_a_denial_that_goes_on_does_not()
         "no i already took them",
         "no im on the bridge",
         "no i have a rope",
-        "no i have",
     ):
         assert screen(answer, risk).pages, answer
 
@@ -140,3 +141,15 @@ def test_an_unsure_model_alone_opens_the_path_without_paging() -> None:
     assert never_pages.flag and never_pages.severity == "high" and not never_pages.pages
     # a rule hit still pages whatever the model's score
     assert CrisisScreen(ScreenConfig(page_score=1.01)).screen("I'm going to kill myself tonight").pages
+
+
+def test_a_deployment_sets_the_model_threshold_in_settings() -> None:
+    from phqwatch.config import Settings
+
+    assert ScreenConfig.from_settings(Settings(_env_file=None)).flag_threshold is None
+    strict = CrisisScreen(ScreenConfig.from_settings(Settings(_env_file=None, crisis_flag_threshold=0.9)))
+    assert strict.model is not None and strict.model.flag_threshold == 0.9
+    assert default_screen().model is not None and default_screen().model.flag_threshold < 0.9
+    message = "I've been sleeping badly and I keep skipping meals."
+    assert strict.screen(message).score == default_screen().screen(message).score
+    assert not strict.screen(message).flag

@@ -73,7 +73,7 @@ def safety() -> None:
     \b
     Examples:
       phqwatch safety train --out models/risk
-      phqwatch safety evaluate tests/fixtures/safety/blind_v2_b.jsonl
+      phqwatch safety evaluate my-labelled-messages.jsonl
     """
 
 
@@ -90,8 +90,15 @@ def safety() -> None:
 )
 @click.option("--no-aux", is_flag=True, help="Leave out the public risk data (hand-written set only).")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--no-lowo",
+    is_flag=True,
+    help="Skip the leave-one-writer-out figures (faster; the model and its threshold are the same).",
+)
 @friendly_errors
-def safety_train(out_dir: Path, trainset: Path | None, data_root: Path | None, no_aux: bool, seed: int) -> None:
+def safety_train(
+    out_dir: Path, trainset: Path | None, data_root: Path | None, no_aux: bool, seed: int, no_lowo: bool
+) -> None:
     """Train the risk model: leave-one-writer-out figures, thresholds, model folder with its card.
 
     With the defaults and seed 0 it rebuilds the shipped model.
@@ -104,7 +111,10 @@ def safety_train(out_dir: Path, trainset: Path | None, data_root: Path | None, n
     from phqwatch.safety.train import TrainConfig, save_with_card, train_risk_model
 
     model, report = train_risk_model(
-        trainset, data_root=data_root, config=TrainConfig(seed=seed, aux=not no_aux), progress=click.echo
+        trainset,
+        data_root=data_root,
+        config=TrainConfig(seed=seed, aux=not no_aux, lowo=not no_lowo),
+        progress=click.echo,
     )
     save_with_card(model, report, out_dir)
     for w, v in sorted(report.writers.items()):
@@ -124,7 +134,7 @@ def safety_evaluate(labelled: Path, model_dir: Path | None, rules_only: bool) ->
 
     \b
     Example:
-      phqwatch safety evaluate tests/fixtures/safety/blind_v2_b.jsonl
+      phqwatch safety evaluate my-labelled-messages.jsonl
     """
     from phqwatch.safety.evaluate import evaluate_screen
     from phqwatch.safety.examples import read_examples

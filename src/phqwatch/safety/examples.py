@@ -19,7 +19,15 @@ from phqwatch.errors import InputError
 from phqwatch.safety.context import Turn
 from phqwatch.safety.types import CATEGORIES, SEVERITIES
 
-__all__ = ["Example", "SENTENCE_END", "read_examples", "sentences_of_negatives", "trainset_dir", "variants"]
+__all__ = [
+    "Example",
+    "SENTENCE_END",
+    "composed_negatives",
+    "read_examples",
+    "sentences_of_negatives",
+    "trainset_dir",
+    "variants",
+]
 
 
 @dataclass(frozen=True)
@@ -179,6 +187,32 @@ def sentences_of_negatives(examples: Sequence[Example]) -> list[Example]:
             out.append(
                 replace(e, id=f"{e.id}#s{k}", text=part, severity="none", categories=(), kind=f"{e.kind}+sentence")
             )
+    return out
+
+
+def composed_negatives(examples: Sequence[Example], *, n: int, seed: int = 0, weight: float = 1.0) -> list[Example]:
+    """``n`` safe messages made of two to five sentences of safe messages (and safe auxiliary sentences):
+    a long message about several everyday things is as safe as its parts. Without them the model learns
+    length itself as risk, because the "buried" variants put crisis statements inside long safe messages
+    ("I've been sleeping badly. I went for a walk." scored above "I've been sleeping badly.")."""
+    pools: dict[str, list[str]] = {"en": [], "zh": []}
+    for e in examples:
+        if e.crisis or e.severity != "none" or e.context or e.lang not in pools:
+            continue
+        for part in SENTENCE_END.split(e.text):
+            part = part.strip()
+            if len(part) > 3 and len(part.split()) <= 30:
+                pools[e.lang].append(part)
+    rng = random.Random(seed)
+    out: list[Example] = []
+    for i in range(n):
+        lang = "zh" if pools["zh"] and (rng.random() < 0.15 or not pools["en"]) else "en"
+        pool = pools[lang]
+        if len(pool) < 2:
+            break
+        parts = rng.sample(pool, k=min(len(pool), rng.randint(2, 5 if lang == "en" else 4)))
+        text = ("" if lang == "zh" else " ").join(parts)
+        out.append(Example(f"composed-{i}", text, (), "none", (), lang, "composed", "composed", weight))
     return out
 
 

@@ -33,7 +33,8 @@ class FeatureSpec:
 
     #: Character 2- to 5-grams: single characters carried noise (apostrophes, spaces) into the risk score.
     char_ngram: tuple[int, int] = (2, 5)
-    word_ngram: tuple[int, int] = (1, 2)
+    #: Word 1-3-grams: trigrams lowered false alarms on everyday talk at the same recall (leave-one-writer-out).
+    word_ngram: tuple[int, int] = (1, 3)
     char_bits: int = 18
     word_bits: int = 17
     context: bool = True

@@ -51,6 +51,10 @@ _TIME = re.compile(
 )
 
 
+#: Replies this short to an everyday question get at most "review" from an unsure learned model alone.
+SHORT_EVERYDAY_ANSWER_WORDS = 3
+
+
 @dataclass(frozen=True)
 class ScreenConfig:
     """How the screen decides. ``model_path`` None uses the shipped model; ``use_model`` False runs the rules
@@ -162,6 +166,12 @@ class CrisisScreen:
                 graded = output.severity
                 if not detectors and output.score < self.config.page_score and graded in PAGING_SEVERITIES:
                     graded = "high"  # an unsure model alone opens the crisis path but does not page
+                if (
+                    not detectors
+                    and output.score < self.config.page_score
+                    and self._short_everyday_answer(norm.text, context)
+                ):
+                    graded = "review"  # "the kids" to "what would you like to talk about?": a look, no crisis
                 if SEVERITY_ORDER[graded] >= SEVERITY_ORDER[severity]:
                     detectors.append("model")
                 severity = max_severity(severity, graded)
@@ -196,6 +206,15 @@ class CrisisScreen:
             return found
         top = max((m.severity for m in reaching), key=SEVERITY_ORDER.__getitem__)
         return RuleResult(True, top, reaching, found.suppressed)
+
+    def _short_everyday_answer(self, norm: str, context: Sequence[Turn]) -> bool:
+        """A reply of at most three words to a question that is not about risk ("the kids", "my mum"): an
+        unsure model alone grades it "review" at most (the rules, the context check and a confident model
+        still read it: "took them all" stays a crisis)."""
+        question = last_question(context) if self.config.use_context else None
+        if question is None or asks_about_risk(normalise(question).text):
+            return False
+        return len(norm.split()) <= SHORT_EVERYDAY_ANSWER_WORDS
 
     def _answers_a_harmless_question(self, norm: str, context: Sequence[Turn]) -> bool:
         """Whether the model's verdict on a short answer is void: a bare yes or no ("yeah") carries no risk

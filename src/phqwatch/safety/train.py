@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from phqwatch.errors import DatasetUnavailableError
+from phqwatch.errors import DatasetUnavailableError, InputError
 from phqwatch.safety.card import model_card
-from phqwatch.safety.examples import Example, read_examples, trainset_dir, variants
+from phqwatch.safety.examples import Example, composed_negatives, read_examples, trainset_dir, variants
 from phqwatch.safety.features import FeatureSpec
 from phqwatch.safety.model import RiskModel
 from phqwatch.safety.rule_screen import RuleScreen
@@ -26,26 +26,34 @@ AUX_SOURCES = ("cssrs", "psysuicide", "everyday", "symptom")
 #: (0.81 -> 0.77), so it is kept for testing only; "symptom" (depressed authors' sentences with no word near
 #: risk) lowers false alarms on everyday symptom talk.
 DEFAULT_AUX = ("cssrs", "everyday", "symptom")
-#: Recall on crisis messages (high and above) that the thresholds aim for on out-of-fold scores.
-TARGET_RECALL = 0.93
-SHIPPED_THRESHOLD = 0.08
+#: Recall on crisis messages (high and above) that the threshold aims for on leave-one-writer-out scores.
+TARGET_RECALL = 0.95
+#: What `_choose_threshold` picks at TARGET_RECALL on the shipped training set's leave-one-writer-out scores
+#: (rules or model >= 0.05: recall 0.95 pooled over the 14 writers, 0.938-0.984 on the writers of the former
+#: blind sets).
+SHIPPED_THRESHOLD = 0.05
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     seed: int = 0
-    C: float = 8.0
+    #: Weak regularisation: leave-one-writer-out precision at recall 0.95 rose from C = 2 to 8 to 32.
+    C: float = 32.0
     variants_per_example: float = 1.0
     aux: bool = True  # add the public risk data (C-SSRS train users, PsySUICIDE valid) at aux_weight
     aux_weight: float = 0.3
     #: Weight of the everyday and symptom-talk sentences (together they outnumber the hand-written set).
     everyday_weight: float = 0.5
     aux_sources: tuple[str, ...] = DEFAULT_AUX
+    #: Safe messages composed of several safe sentences (``composed_negatives``), against length bias.
+    composed: int = 6000
+    composed_weight: float = 1.0
     target_recall: float = TARGET_RECALL
     #: The model's crisis threshold. None: the highest at which rules-or-model reach ``target_recall`` on the
-    #: leave-one-writer-out scores. The shipped 0.08 was chosen with blind sets A and B in view; set C was
-    #: measured only after the shipped model was fixed.
+    #: leave-one-writer-out scores (the shipped value was chosen that way).
     flag_threshold: float | None = SHIPPED_THRESHOLD
+    #: Run the leave-one-writer-out evaluation (the card's figures; needed when flag_threshold is None).
+    lowo: bool = True
     features: FeatureSpec = field(default_factory=FeatureSpec)
 
 
@@ -89,6 +97,13 @@ def aux_examples(
     except DatasetUnavailableError:
         return []
     return out
+
+
+def _augment(examples: Sequence[Example], aux: Sequence[Example], cfg: TrainConfig) -> list[Example]:
+    """The systematic variants of ``examples`` and the composed safe messages (from them and ``aux``)."""
+    extra = variants(examples, seed=cfg.seed, per_example=cfg.variants_per_example)
+    pool = [*examples, *(e for e in aux if e.kind in ("symptom", "everyday"))]
+    return [*extra, *composed_negatives(pool, n=cfg.composed, seed=cfg.seed, weight=cfg.composed_weight)]
 
 
 def _aux(r: dict, rid: str, lang: str, weight: float, text: str | None = None) -> Example:
@@ -142,20 +157,24 @@ def train_risk_model(
     y = np.array([e.crisis for e in base])
     oof = np.zeros(len(base))
     per_writer: dict[str, dict[str, float]] = {}
-    for k, w in enumerate(writers):
+    if cfg.flag_threshold is None and not cfg.lowo:
+        raise InputError(
+            "flag_threshold=None chooses the threshold on leave-one-writer-out scores, but lowo is off",
+            field="flag_threshold",
+            fix="Give a flag_threshold, or keep lowo=True.",
+        )
+    for k, w in enumerate(writers if cfg.lowo else []):
         say(f"leave-one-writer-out {k + 1}/{len(writers)}: holding out {w}")
         train = [e for e in base if e.writer != w]
         held = np.array([e.writer == w for e in base])
-        model = _fit(
-            [*train, *variants(train, seed=cfg.seed, per_example=cfg.variants_per_example), *aux], cfg, risk_only=True
-        )
+        model = _fit([*train, *_augment(train, aux, cfg), *aux], cfg, risk_only=True)
         test = [e for e in base if e.writer == w]
         oof[held] = model.score([e.text for e in test], [e.context for e in test])
         per_writer[w] = {"n": float(held.sum()), "auc": _auc(y[held], oof[held])}
 
     flag_t = cfg.flag_threshold or _choose_threshold(y, oof, rule_flag, cfg.target_recall)
     review_t = flag_t  # the model alone never files a "review": history and ambiguous distress come from the rules
-    for w in writers:
+    for w in per_writer:
         held = np.array([e.writer == w for e in base])
         pred = rule_flag[held] | (oof[held] >= flag_t)
         tp = float((pred & y[held]).sum())
@@ -164,7 +183,7 @@ def train_risk_model(
         per_writer[w]["flagged"] = float(pred.sum())
 
     say(f"final fit on {len(base)} examples, their variants and {len(aux)} auxiliary examples")
-    extra = variants(base, seed=cfg.seed, per_example=cfg.variants_per_example)
+    extra = _augment(base, aux, cfg)
     model = _fit([*base, *extra, *aux], cfg)
     model.flag_threshold, model.review_threshold = flag_t, review_t
     report = TrainReport(
@@ -184,6 +203,7 @@ def train_risk_model(
         "n_examples": len(base),
         "n_variants": len(extra),
         "n_aux": len(aux),
+        "composed": cfg.composed,
         "aux_sources": report.aux_sources,
         "leave_one_writer_out": per_writer,
     }
