@@ -30,7 +30,7 @@ RETIRED = {
 }
 SHA256 = {"blind_v2_e.jsonl": "bf447bf858c13c8fd358ec7b1bbbcfed3eff4211cddc30ec0590bbe856204de7"}
 #: The shipped screen's figures (recall on high+, precision, imminent missed); the README quotes them.
-REPORTED: dict[str, dict[str, float]] = {}
+REPORTED = {"blind_v2_e.jsonl": {"recall": 0.9814, "precision": 0.8468, "imminent_missed": 2}}
 
 
 @pytest.mark.parametrize("name", sorted(RETIRED))
