@@ -90,6 +90,8 @@ def test_held_out_set_reported(capsys):
         ("I can't do this anymore", "review"),
         ("walking to the bridge now, 10 mins away", "imminent"),
         ("everything is ready for 2am", "imminent"),
+        ("i am on terrace of the hostel, i will jump now", "imminent"),
+        ("i will jump now", "imminent"),
     ],
 )
 def test_severity_levels(text, severity):
@@ -98,7 +100,14 @@ def test_severity_levels(text, severity):
 
 
 @pytest.mark.parametrize(
-    "text", ["walking to the bridge for photos with my friends", "everything is ready for the party tonight"]
+    "text",
+    [
+        "walking to the bridge for photos with my friends",
+        "everything is ready for the party tonight",
+        "i'll jump on a call now",
+        "im on edge today",
+        "im on the terrace with friends",
+    ],
 )
 def test_journeys_and_preparations_without_a_time_or_a_place_of_risk_are_not_imminent(text):
     assert screen(text).severity != "imminent"

@@ -713,9 +713,18 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "at_the_place_now",
         "plan/means",
         "imminent",
-        r"\b(?:i'?m|i\s+am|im)\s+(?:standing\s+|sitting\s+|already\s+)?(?:on|at|in|up\s+on|on\s+top\s+of)\s+(?:the|a|this)\s+"
-        r"(?:bridge|roof|rooftop|ledge|edge|railing|tracks|cliff|balcony|overpass)\b(?!\s+(?:of\s+(?:my|a)\s+(?:seat|career|"
-        r"breakdown)|party|bar|restaurant|with\s+(?:my|the)\s+(?:camera|friends|kids)))",
+        r"\b(?:i'?m|i\s+am|im)\s+(?:standing\s+|sitting\s+|already\s+)?(?:on|at|in|up\s+on|on\s+top\s+of)\s+"
+        r"(?:(?:the|a|this)\s+(?:bridge|roof|rooftop|terrace|ledge|edge|railing|tracks|cliff|balcony|overpass)|"
+        r"(?:roof|rooftop|terrace)\s+of)\b(?!\s+(?:of\s+(?:my|a)\s+(?:seat|career|"
+        r"breakdown)|party|bar|restaurant|with\s+(?:my\s+|the\s+|some\s+)?(?:camera|friends|kids|family|mates|coffee|tea|a\s+drink)))",
+    ),
+    Rule(
+        "jump_now",
+        "plan/means",
+        "imminent",
+        r"\bi\s*(?:'ll|will|am\s+going\s+to|'m\s+going\s+to|m\s+going\s+to|'m\s+gonna|m\s+gonna|am\s+gonna)\s+jump\b"
+        r"(?!\s+(?:on|in|into|onto|at|through|to|up|for|the\s+(?:queue|gun))\b)(?=.{0,25}\b(?:now|rn|tonight|right\s+now)\b)",
+        first_person=True,
     ),
     Rule(
         "on_the_way_there",
