@@ -5,8 +5,10 @@ screen exactly as it stood, before anything was tuned on it (benchmarks/results/
 and the README), and then joined the training set as writers 10 to 13
 (`phqwatch/safety/trainset/w1?_blind_*.jsonl`), so they pin the training data here, not figures. Set E was
 written by a fifth writer while the current model was built, and measured once, after the model was
-frozen: nothing was chosen by looking at it, so its figures are the honest ones. These tests pin the sets
-(sha256) and guard the shipped screen's figures on E against regressions.
+frozen: nothing was chosen by looking at it, so its figures are the honest ones. Set F was written by a
+sixth writer after all changes and measured once with the final screen; nobody has read its misses, so it
+is the blind set for the next change (measure it first). These tests pin the sets (sha256) and guard the
+shipped screen's figures on E and F against regressions.
 """
 
 from __future__ import annotations
@@ -28,11 +30,17 @@ RETIRED = {
     "w12_blind_c.jsonl": "dbe6206c0c97288f7660a9b4ea046bb2b2a4f9c4229444f2db55c582c936a623",
     "w13_blind_d.jsonl": "ca673a6011dc53bf52632031e2fe8b48d75d4efbccc55e12584ba5ca1bf48cf2",
 }
-SHA256 = {"blind_v2_e.jsonl": "bf447bf858c13c8fd358ec7b1bbbcfed3eff4211cddc30ec0590bbe856204de7"}
+SHA256 = {
+    "blind_v2_e.jsonl": "bf447bf858c13c8fd358ec7b1bbbcfed3eff4211cddc30ec0590bbe856204de7",
+    "blind_v2_f.jsonl": "db91baf11798af54b953a1b9fbf6f2028379657687ef19b77f3b8a3eb819319a",
+}
 #: The shipped screen's figures (recall on high+, precision, imminent missed); the README quotes them.
 #: Measured once after the model was frozen: recall 0.9814, precision 0.8468, 2 imminent missed; then two rule
 #: gaps one of those misses showed were fixed ("on terrace of", "i will jump now"), which gives these.
-REPORTED = {"blind_v2_e.jsonl": {"recall": 0.984, "precision": 0.8471, "imminent_missed": 1}}
+REPORTED = {
+    "blind_v2_e.jsonl": {"recall": 0.984, "precision": 0.8471, "imminent_missed": 1},
+    "blind_v2_f.jsonl": {"recall": 0.9665, "precision": 0.821, "imminent_missed": 3},
+}
 
 
 @pytest.mark.parametrize("name", sorted(RETIRED))
