@@ -11,6 +11,7 @@ from typing import Any, Literal, TypedDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from phqwatch.config import Settings
 from phqwatch.errors import NotFoundError, PermissionDeniedError
 from phqwatch.reports import review
 from phqwatch.reports.assistive import AdministeredScore, EstimateInput, build_report
@@ -157,24 +158,22 @@ def _estimate_input(cipher: TextCipher, row: Any) -> EstimateInput:
 def _window_texts(s: Session, cipher: TextCipher, patient_id: int, row: Any) -> tuple[dict[str, str], dict[str, str]]:
     """(the patient's own words, family members' words) in the estimate's window, by conversation."""
     convs: dict[str, list[str]] = defaultdict(list)
+    family: dict[str, list[str]] = defaultdict(list)
     ext_to_id = dict(
         s.execute(select(Conversation.external_id, Conversation.id).where(Conversation.person_id == patient_id)).all()
     )
     for m in messages.patient_messages(
-        s, cipher, patient_id, since=row.window_start, until=row.window_end, roles=("user",)
-    ):
-        convs[str(ext_to_id.get(m.conversation_id, m.conversation_id))].append(m.text)
-    family: dict[str, list[str]] = defaultdict(list)
-    for m in messages.patient_messages(
         s, cipher, patient_id, since=row.window_start, until=row.window_end, roles=("user",), patient_only=False
     ):
-        if not m.by_patient:
+        if m.by_patient:
+            convs[str(ext_to_id.get(m.conversation_id, m.conversation_id))].append(m.text)
+        else:
             family[m.conversation_id].append(m.text)
     return {cid: "\n".join(t) for cid, t in convs.items()}, {cid: "\n".join(t) for cid, t in family.items()}
 
 
 def draft_report(
-    s: Session, cipher: TextCipher, who: Principal, patient_id: int, *, settings: Any, now: datetime | None = None
+    s: Session, cipher: TextCipher, who: Principal, patient_id: int, *, settings: Settings, now: datetime | None = None
 ) -> rt.Report:
     """Draft a new report from the patient's latest estimate (LLM draft when configured, else templates)."""
     if who.role not in review.EDITOR_ROLES:
@@ -200,7 +199,7 @@ def draft_report(
         "crisis_text": crisis_resources(settings.crisis_locale, settings.crisis_text),
         "now": now,
     }
-    if getattr(settings, "teacher_base_url", None):
+    if settings.teacher_base_url:
         from phqwatch.reports.llm_draft import draft_with_fallback
 
         content = draft_with_fallback(est, settings=settings, **kwargs)
