@@ -92,6 +92,15 @@ def test_held_out_set_reported(capsys):
         ("everything is ready for 2am", "imminent"),
         ("i am on terrace of the hostel, i will jump now", "imminent"),
         ("i will jump now", "imminent"),
+        ("I've had thoughts of not wanting to be here anymore.", "high"),
+        ("i keep wishing i wont wake up", "high"),
+        ("me dying would solve like 90% of my familys problems", "high"),
+        ("theres a voice saying i should jump. not sure i can keep saying no to it", "urgent"),
+        ("pulled over on the hard shoulder. thinking of walking into the lorries", "urgent"),
+        ("buying paracetamol at different pharmacies, one pack each time so they dont ask", "urgent"),
+        ("not climbing back over this time", "imminent"),
+        ("感觉自己是个负担，连呼吸都是浪费", "high"),
+        ("最近总是在网上搜'怎么样走得不痛苦'", "urgent"),
     ],
 )
 def test_severity_levels(text, severity):
@@ -107,6 +116,10 @@ def test_severity_levels(text, severity):
         "i'll jump on a call now",
         "im on edge today",
         "im on the terrace with friends",
+        "we're not climbing back down the mountain again, camping at the hut",
+        "went to three different pharmacies to find the kids' calpol",
+        "my GPS voice says to turn left",
+        "我搜了一下怎么走去地铁站最快",
     ],
 )
 def test_journeys_and_preparations_without_a_time_or_a_place_of_risk_are_not_imminent(text):

@@ -91,6 +91,40 @@ def test_only_a_pure_denial_voids_the_model_but_a_denial_that_goes_on_does_not()
         assert screen(answer, risk).pages, answer
 
 
+def test_a_safety_check_is_answered_the_other_way_round() -> None:
+    """A "yes" to "are you safe right now?" is no risk at all (it used to page as means at hand); a "no" is."""
+    for question in ("Are you safe right now?", "Are you somewhere safe?", "你现在安全吗？"):
+        asked = [Turn("assistant", question)]
+        for answer in ("yes", "yeah im ok", "yes I'm safe, at home", "嗯", "安全"):
+            assert not screen(answer, asked).hit, (question, answer)
+        for answer in ("no", "not really", "im not", "不安全"):
+            r = screen(answer, asked)
+            assert r.severity == "imminent" and "context_unsafe" in r.rules, (question, answer)
+    assert screen("yes but i have the pills here", [Turn("assistant", "Are you safe right now?")]).pages
+
+
+def test_chinese_risk_questions_read_their_answers() -> None:
+    rules_only = CrisisScreen(ScreenConfig(use_model=False))
+    took = [Turn("user", "我刚才做了件傻事"), Turn("assistant", "我在这里。你有没有吃什么东西？")]
+    assert rules_only.screen("都吃了", took).severity == "imminent"
+    asked = [Turn("assistant", "你会不会有'不如死了算了'的念头？")]
+    assert rules_only.screen("偶尔会，但是不会去做", asked).flag
+    assert not rules_only.screen("没有", asked).hit
+
+
+def test_a_follow_up_question_is_read_with_the_disclosure_before_it() -> None:
+    rules_only = CrisisScreen(ScreenConfig(use_model=False))
+    disclosed = [
+        Turn("user", "i keep wishing i wont wake up"),
+        Turn("assistant", "That sounds really painful. How often do those thoughts come?"),
+    ]
+    r = rules_only.screen("most days now", disclosed)
+    assert r.flag and "context_disclosure" in r.rules
+    everyday = [Turn("user", "i had a nice walk"), Turn("assistant", "How often do you go?")]
+    assert not rules_only.screen("most days now", everyday).hit
+    assert not rules_only.screen("not really", disclosed).hit
+
+
 def test_fragments_are_read_together() -> None:
     rules_only = CrisisScreen(ScreenConfig(use_model=False))
     ctx = [Turn("user", "honestly i just want to")]

@@ -17,7 +17,17 @@ from dataclasses import dataclass
 
 from phqwatch.safety.types import Category, Severity
 
-__all__ = ["Turn", "RiskQuestion", "asks_about_risk", "affirms", "denies", "preceding_fragments"]
+__all__ = [
+    "Turn",
+    "RiskQuestion",
+    "asks_about_risk",
+    "affirms",
+    "denies",
+    "says_safe",
+    "says_unsafe",
+    "disclosure_before_question",
+    "preceding_fragments",
+]
 
 #: How many of the user's preceding fragments are read with a message.
 MAX_FRAGMENTS = 3
@@ -38,13 +48,41 @@ class RiskQuestion:
     severity: Severity
     category: Category
     rule: str
+    #: False for a safety check ("are you safe right now?"): there a "no" is the risk answer and a "yes" is not.
+    yes_is_risk: bool = True
+
+
+_SAFETY_CHECK = re.compile(
+    r"\bare\s+you\s+(?:safe|somewhere\s+safe|in\s+a\s+safe\s+place)(?:\s+(?:right\s+)?now)?\s*\?*\s*$|"
+    r"(?:你)?(?:现在)?(?:安全吗|在安全的地方吗)\s*[？?]*\s*$"
+)
+_SAFE_YES = re.compile(
+    r"\W*(?:yes|yeah|yea|yep|yup|ya|i\s+am|i\s+think\s+so|safe|i(?:\s+am|'?m)\s+(?:safe|ok|okay|fine|good|alright|"
+    r"all\s+right|home|at\s+home)|嗯|是|是的|对|安全|还好|没事|在家)(?:[\s,.!-]+(?:i(?:\s+am|'?m)\s+)?(?:safe|ok|okay|fine|"
+    r"good|alright|at\s+home|home|thanks|thank\s+you|for\s+now|now|i\s+promise|really|honestly|with\s+my\s+\w+|"
+    r"安全|没事|谢谢|在家))*\W*"
+)
+_UNSAFE = re.compile(
+    r"^\W*(?:no+|nope|nah|not\s+really|not\s+(?:sure|safe|exactly)|i(?:\s+am|'?m)\s+not|i\s+don'?t\s+(?:think|know)|"
+    r"idk|no\s+idea|不安全|不是|没有|不太|不知道|不)"
+)
+
+
+def says_safe(reply: str) -> bool:
+    """A (normalised) reply that only says yes to a safety check ("yeah im ok", "安全")."""
+    return bool(_SAFE_YES.fullmatch(_answer(reply) or reply))
+
+
+def says_unsafe(reply: str) -> bool:
+    """A (normalised) reply that says no, or not sure, to a safety check ("not really", "不安全")."""
+    return bool(_UNSAFE.match(_answer(reply) or reply))
 
 
 _Q: list[tuple[str, Severity, Category, str]] = [
     # (pattern on the normalised question, severity of a yes, category, rule id); first match wins
     (
         r"\b(?:(?:have|did|do|are)\s+you\s+(?:already\s+)?(?:taken|took|take|swallowed|done|hurt|cut|started)\s+"
-        r"(?:anything|something|them|it|any|some)|are\s+you\s+(?:safe|somewhere\s+safe)\s+(?:right\s+)?now|"
+        r"(?:anything|something|them|it|any|some)|"
         r"(?:is|are)\s+(?:the|those|they|it)\s+(?:\w+\s+)?(?:with|near|next\s+to|in\s+front\s+of)\s+you|"
         r"do\s+you\s+have\s+(?:\w+\s+){0,3}(?:with\s+you|nearby|near\s+you|at\s+hand|in\s+the\s+house|access)|"
         r"anything\s+(?:nearby|around\s+you|at\s+home)\s+(?:that\s+)?you\s+could\s+(?:use|hurt))",
@@ -95,8 +133,19 @@ _Q: list[tuple[str, Severity, Category, str]] = [
         "context_passive",
     ),
     (r"(?:伤害|伤|割|划)(?:你)?自己|自残|自伤", "urgent", "self-harm", "context_self_harm"),
-    (r"自杀|轻生|结束(?:自己的|你的)?生命|不想活|想死|死的念头|计划|打算怎么", "urgent", "suicide", "context_suicide"),
-    (r"(?:现在|身边|手边).{0,6}(?:安全|药|刀|绳)|已经(?:吃|割|做)了", "imminent", "suicide", "context_means"),
+    (
+        r"(?:现在|身边|手边).{0,6}(?:药|刀|绳)|已经(?:吃|割|做)了|(?:有没有|是不是|是否)(?:已经)?(?:吃|喝|吞)(?:了)?"
+        r"(?:什么|药|东西)|吃了什么",
+        "imminent",
+        "suicide",
+        "context_means",
+    ),
+    (
+        r"自杀|轻生|结束(?:自己的|你的)?生命|不想活|想死|死.{0,6}念头|计划|打算怎么",
+        "urgent",
+        "suicide",
+        "context_suicide",
+    ),
 ]
 _QUESTIONS = [(re.compile(p), sev, cat, rule) for p, sev, cat, rule in _Q]
 
@@ -124,6 +173,8 @@ def asks_about_risk(question: str) -> RiskQuestion | None:
     """What a "yes" to this (normalised) assistant question would mean, or None for a question about
     something else."""
     tail = question[-300:]
+    if _SAFETY_CHECK.search(tail):
+        return RiskQuestion("imminent", "suicide", "context_unsafe", yes_is_risk=False)
     for rx, sev, cat, rule in _QUESTIONS:
         if rx.search(tail):
             return RiskQuestion(sev, cat, rule)
@@ -157,7 +208,7 @@ def affirms(reply: str) -> bool:
     return bool(_YES.match(reply)) or bool(
         re.match(
             r"^\W*(?:the\s+|my\s+|some\s+|a\s+)?(?:pills?|meds|tablets|rope|knife|razor|blade|gun|bridge|roof|"
-            r"car|garage|bottle|belt|cord)\b",
+            r"car|garage|bottle|belt|cord)\b|^\W*(?:全|都|全部|一整瓶)?(?:吃|吞|喝)(?:了|完了|光了)",
             reply,
         )
     )
@@ -201,6 +252,16 @@ def last_question(context: Sequence[Turn]) -> str | None:
         if t.role == "assistant":
             return t.text
     return None
+
+
+def disclosure_before_question(context: Sequence[Turn]) -> str | None:
+    """The user's turns just before the assistant's last turn, joined ("i keep wishing i won't wake up",
+    then "how often do those thoughts come?"): what a reply to a follow-up question is about."""
+    idx = max((i for i, t in enumerate(context) if t.role == "assistant"), default=None)
+    if idx is None:
+        return None
+    before = preceding_fragments(context[:idx])
+    return " ".join(before) if before else None
 
 
 def preceding_fragments(context: Sequence[Turn]) -> list[str]:

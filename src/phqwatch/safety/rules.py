@@ -101,7 +101,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "stockpile",
         "plan/means",
         "urgent",
-        rf"\b(?:stockpil\w*|hoard\w*|sav(?:ed|ing)\s+up|count(?:ed|ing)\s+(?:out\s+)?|collect(?:ed|ing))\s+"
+        rf"\b(?:stockpil\w*|hoard\w*|sav(?:ed|ing)\s+up|stock(?:ed|ing)\s+up\s+on|count(?:ed|ing)\s+(?:out\s+)?|"
+        r"collect(?:ed|ing))\s+"
         rf"(?:up\s+)?(?:my\s+|all\s+(?:my|the)\s+|the\s+)?(?:\w+\s+)?{MEANS_DRUGS}",
     ),
     Rule(
@@ -153,7 +154,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "plan/means",
         "urgent",
         rf"\b(?:step(?:ping)?|walk(?:ing)?|throw(?:ing)?\s+{ME}|lie\s+down|lay\s+down)\s+(?:out\s+)?"
-        r"(?:in\s+front\s+of|into|onto|on)\s+(?:a|the|an)?\s*(?:oncoming\s+)?(?:train|tracks|car|bus|truck|traffic)",
+        r"(?:in\s+front\s+of|into|onto|on)\s+(?:a|the|an)?\s*(?:oncoming\s+)?(?:trains?|tracks|cars?|bus(?:es)?|trucks?|"
+        r"lorr(?:y|ies)|traffic|motorway|highway|freeway)",
     ),
     Rule(
         "drive_into",
@@ -197,7 +199,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "dont_want_to_live",
         "passive ideation",
         "high",
-        rf"\b{NOT}\s+(?:really\s+|even\s+)?(?:want|wanna|wish)\s+(?:to\s+)?(?:be\s+alive|live|exist|wake\s+up|"
+        rf"\b{NOT}\s+(?:really\s+|even\s+)?(?:want(?:ing)?|wanna|wish(?:ing)?)\s+(?:to\s+)?(?:be\s+alive|live|exist|wake\s+up|"
         r"go\s+on|keep\s+(?:living|going|existing)|be\s+(?:here|around)\s+(?:anymore|any\s+more|on\s+this\s+earth|"
         r"in\s+this\s+world))(?!\s+(?:with|in|near|at|there|by|like\s+that))",
     ),
@@ -213,7 +215,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "never_wake",
         "passive ideation",
         "high",
-        r"\b(?:(?:hope|wish|pray(?:ing)?|wouldn'?t\s+mind\s+if)\s+(?:that\s+)?i\s+(?:don'?t|do\s+not|won'?t|"
+        r"\b(?:(?:hop(?:e|ed|ing)|wish(?:ed|ing)?|pray(?:ed|ing)?|wouldn'?t\s+mind\s+if)\s+(?:that\s+)?i\s+(?:don'?t|do\s+not|won'?t|"
         r"never|didn'?t|wouldn'?t)\s+wake\s+up|(?:sleep|go\s+to\s+sleep|fall\s+asleep)\s+(?:and\s+)?"
         r"(?:never|not)\s+wake\s+up|(?:never|not)\s+wak(?:e|ing)\s+up\s+(?:again|ever|tomorrow))",
     ),
@@ -818,7 +820,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "zh_burden",
         "farewell/burden",
         "high",
-        r"我(?:就)?是(?:个|一个)?(?:累赘|负担|拖累)|(?:没有我|我不在了?)(?:他们|大家|家人)?(?:会)?(?:更好|轻松)",
+        r"(?:我|自己)(?:就|只)?是(?:个|一个)?(?:大家的|家里的|家人的)?(?:累赘|负担|拖累)|"
+        r"(?:没有我|我不在了?)(?:他们|大家|家人)?(?:会)?(?:更好|轻松)|(?:我)?连呼吸都是(?:一种)?浪费",
     ),
     # --- euphemisms and indirect phrasings (widened on blind set A's misses) -------------------------------
     Rule(
@@ -878,5 +881,44 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "imminent",
         r"\b(?:i\s+|i'?ve\s+)?(?:just\s+|already\s+)?(?:took|taken|swallowed)\s+(?:all|every\s+one)\s+(?:of\s+)?my\s+"
         r"(?:\w+\s+)?(?:anti\s*-?\s*depres\w*|prescriptions?|pills|meds|tablets|medications?|insulin|painkillers|sleeping)",
+    ),
+    # --- widened on blind set F's misses ---------------------------------------------------------------
+    Rule(
+        "buy_means_piecemeal",
+        "plan/means",
+        "urgent",
+        rf"\b(?:different|several|multiple|two|three|a\s+few)\s+(?:pharmacies|chemists|shops|stores|drugstores)\b"
+        rf"(?:\W+\w+){{0,6}}?\W+{MEANS_DRUGS}|\b{MEANS_DRUGS}\W+(?:\w+\W+){{0,4}}?(?:one|a|1)\s+(?:pack|box|bottle)\s+"
+        r"(?:each|every|at\s+a)\s+time",
+    ),
+    Rule(
+        "voices_command",
+        "direct ideation",
+        "urgent",
+        r"\bvoices?\s+(?:\w+\s+){0,3}?(?:saying|telling\s+me|tells?\s+me|says?|told\s+me)\s+(?:that\s+)?"
+        r"(?:i\s+should|to|i\s+need\s+to|i\s+have\s+to|i\s+must)\s+(?:just\s+)?(?:jump|die|kill|hurt|cut|end|do\s+it|hang|"
+        r"drown|go\s+to\s+sleep\s+forever)",
+    ),
+    Rule(
+        "my_death_would_help",
+        "farewell/burden",
+        "high",
+        r"\b(?:me\s+dying|my\s+(?:death|dying)|me\s+being\s+(?:dead|gone)|if\s+i\s+(?:died|was\s+dead|were\s+dead|"
+        r"was\s+gone|were\s+gone))\s+(?:would|will|might|could)\s+(?:\w+\s+){0,2}?(?:solve|fix|help|end|"
+        r"be\s+(?:better|easier|a\s+relief)|make\s+(?:things|it|everything|life)\s+(?:easier|better))",
+        first_person=True,
+    ),
+    Rule(
+        "not_climbing_back",
+        "plan/means",
+        "imminent",
+        r"\bnot\s+(?:climbing|stepping|getting)\s+back\s+(?:over|down|off)\s+(?:\w+\s+)?(?:this\s+time|again)\b",
+    ),
+    Rule(
+        "zh_method_research",
+        "plan/means",
+        "urgent",
+        r"(?:搜|查|百度|问)(?:了|过)?(?:一下)?.{0,6}?(?:怎么|如何|怎样|怎么样)(?:才能)?(?:自杀|去死|死|走|结束生命|离开这个世界)"
+        r"(?:得|的)?(?:不痛苦|无痛|最快|最舒服|没有痛苦|不疼)|(?:无痛|不痛苦)(?:的)?(?:自杀|死法|走法)",
     ),
 )

@@ -21,8 +21,11 @@ from phqwatch.safety.context import (
     asks_about_risk,
     bare_answer,
     denial_only,
+    disclosure_before_question,
     last_question,
     preceding_fragments,
+    says_safe,
+    says_unsafe,
 )
 from phqwatch.safety.model import ModelOutput, RiskModel, load_risk_model
 from phqwatch.safety.normalise import Normalised, normalise
@@ -225,21 +228,37 @@ class CrisisScreen:
         asked = asks_about_risk(normalise(question).text) if question is not None else None
         if asked is None:
             return bare_answer(norm)
+        if not asked.yes_is_risk:
+            return says_safe(norm)
         return denial_only(norm)
 
-    @staticmethod
-    def _context_hit(norm: str, context: Sequence[Turn]) -> tuple[Severity, Category, str] | None:
-        """A short reply that affirms the risk question before it."""
+    def _context_hit(self, norm: str, context: Sequence[Turn]) -> tuple[Severity, Category, str] | None:
+        """A short reply that affirms the risk question before it, says no to a safety check, or affirms a
+        follow-up question about a risk the person disclosed just before it ("most days now" to "how often do
+        those thoughts come?" after "i keep wishing i won't wake up")."""
         question = last_question(context)
         if question is None:
             return None
         asked = asks_about_risk(normalise(question).text)
-        if asked is None or not affirms(norm):
+        if asked is None:
+            return self._disclosure_followed_up(norm, context)
+        if not asked.yes_is_risk:
+            return (asked.severity, asked.category, asked.rule) if says_unsafe(norm) else None
+        if not affirms(norm):
             return None
         severity: Severity = asked.severity
         if asked.category in ("suicide", "self-harm") and _TIME.search(norm):
             severity = "imminent"
         return severity, asked.category, asked.rule
+
+    def _disclosure_followed_up(self, norm: str, context: Sequence[Turn]) -> tuple[Severity, Category, str] | None:
+        disclosure = disclosure_before_question(context)
+        if disclosure is None or not affirms(norm):
+            return None
+        found = self.rules.screen(normalise(disclosure))
+        if found.severity not in CRISIS_SEVERITIES or not found.categories:
+            return None
+        return found.severity, found.categories[0], "context_disclosure"
 
 
 def _clip(text: str, n: int = 200) -> str:
