@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from phqwatch.errors import InputError
 from phqwatch.safety.context import Turn
 from phqwatch.safety.examples import Example, composed_negatives
-from phqwatch.safety.train import TrainConfig, train_risk_model
+from phqwatch.safety.train import TrainConfig, choose_threshold, train_risk_model
 
 
 def _ex(i: int, text: str, severity: str = "none", lang: str = "en", context: tuple[Turn, ...] = ()) -> Example:
@@ -46,3 +47,17 @@ def test_composed_messages_need_two_safe_sentences() -> None:
 def test_choosing_the_threshold_needs_the_leave_one_writer_out_scores() -> None:
     with pytest.raises(InputError, match="leave-one-writer-out"):
         train_risk_model(config=TrainConfig(flag_threshold=None, lowo=False, aux=False))
+
+
+def test_the_threshold_must_reach_the_target_recall_on_every_chosen_writer() -> None:
+    # Writer a's crisis messages score 0.9 / 0.6, writer b's 0.8 / 0.3; c's (not chosen) 0.02.
+    y = np.array([True, True, True, True, True, False])
+    oof = np.array([0.9, 0.6, 0.8, 0.3, 0.02, 0.5])
+    groups = np.array(["a", "a", "b", "b", "c", "a"])
+    no_rule = np.zeros(6, dtype=bool)
+    assert choose_threshold(y, oof, no_rule, 1.0, groups, ["a"]) == 0.6
+    assert choose_threshold(y, oof, no_rule, 1.0, groups, ["a", "b"]) == 0.3
+    assert choose_threshold(y, oof, no_rule, 0.5, groups, ["a", "b"]) == 0.8
+    assert choose_threshold(y, oof, no_rule, 1.0, groups, None) == 0.02  # every writer, c included
+    ruled = np.array([False, False, False, True, True, False])  # the rules catch b's weak one and c's
+    assert choose_threshold(y, oof, ruled, 1.0, groups, None) == 0.6

@@ -30,6 +30,7 @@ def model_card(model: RiskModel, report: TrainReport) -> str:
     aux = ", ".join(report.aux_sources) or "none"
     (c0, c1), (w0, w1) = model.featuriser.spec.char_ngram, model.featuriser.spec.word_ngram
     everyday_w = model.metadata.get("everyday_weight", 0)
+    blind = ", ".join(w for w in sorted(report.writers) if "_blind_" in w) or "none in this training set"
     return f"""# risk-ngram: the crisis screen's learned risk model
 
 phqwatch {__version__}. Decision support for a human safety path, never a diagnosis and never a reason
@@ -46,11 +47,12 @@ stretched letters, full-width characters, a few emoji).
 Hashed character {c0}-{c1}-grams and word {w0}-{w1}-grams (TF-IDF, sublinear) plus context tokens (read
 only for short replies to a question about risk), logistic heads (C = {model.C}). Weights in
 `weights.safetensors` (float16), no pickle. The model flags a message for the crisis path at score >=
-{model.flag_threshold:.2f}: the highest threshold at which rules or model reach recall 0.95 on the pooled
-leave-one-writer-out scores below. Writers 10-13 wrote the project's first four blind sets; each was
-measured first, before anything was tuned on it, and then joined the training set. The honest figure is
-on a later blind set that no training writer saw (project README). It never files a "review" on its own:
-history and ambiguous distress come from the pattern rules.
+{model.flag_threshold:.2f}: the highest threshold at which rules or model reach recall 0.95 on the
+leave-one-writer-out scores of each former blind set's writer below ({blind}). Those writers wrote the
+project's earlier blind sets, each a mixed set of every severity, category, style and language like the
+sets the screen is judged on; each set was measured first, before anything was tuned on it, and then
+joined the training set. The honest figures are on later blind sets that no training writer saw (project
+README). It never files a "review" on its own: history and ambiguous distress come from the pattern rules.
 
 ## Training data
 - {report.n_examples} chat messages written for this project by independent writers with separate briefs

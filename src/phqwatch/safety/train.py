@@ -18,7 +18,7 @@ from phqwatch.safety.features import FeatureSpec
 from phqwatch.safety.model import RiskModel
 from phqwatch.safety.rule_screen import RuleScreen
 
-__all__ = ["TrainConfig", "TrainReport", "train_risk_model", "aux_examples"]
+__all__ = ["TrainConfig", "TrainReport", "train_risk_model", "aux_examples", "choose_threshold"]
 
 #: Auxiliary public sources (research use; read from ../shared/data, never copied into the repository).
 AUX_SOURCES = ("cssrs", "psysuicide", "everyday", "symptom")
@@ -28,10 +28,16 @@ AUX_SOURCES = ("cssrs", "psysuicide", "everyday", "symptom")
 DEFAULT_AUX = ("cssrs", "everyday", "symptom")
 #: Recall on crisis messages (high and above) that the threshold aims for on leave-one-writer-out scores.
 TARGET_RECALL = 0.95
-#: What `_choose_threshold` picks at TARGET_RECALL on the shipped training set's leave-one-writer-out scores
-#: (rules or model >= 0.05: recall 0.95 pooled over the 14 writers, 0.938-0.984 on the writers of the former
-#: blind sets).
-SHIPPED_THRESHOLD = 0.05
+#: The writers of the former blind sets. Each wrote a mixed set to the blind-set brief (every severity,
+#: category, style and language, at least as many hard negatives), the kind of set the screen is judged on;
+#: the threshold is chosen on their leave-one-writer-out scores. The other writers each wrote one slice
+#: (imminent risk, oblique risk, short replies, everyday talk), where recall and false alarms sit far from
+#: a real caseload's mix; their figures are still reported.
+BLIND_WRITERS = ("w10_blind_a", "w11_blind_b", "w12_blind_c", "w13_blind_d", "w17_blind_e", "w18_blind_f")
+#: What `choose_threshold` picks at TARGET_RECALL on the shipped training set's leave-one-writer-out scores
+#: (rules or model >= 0.03: recall 0.954-0.997 on the six former blind sets' writers, 0.983 pooled; 0.05
+#: would leave one writer at 0.933; benchmarks/bench_safety_threshold.py).
+SHIPPED_THRESHOLD = 0.03
 
 
 @dataclass(frozen=True)
@@ -49,9 +55,11 @@ class TrainConfig:
     composed: int = 6000
     composed_weight: float = 1.0
     target_recall: float = TARGET_RECALL
-    #: The model's crisis threshold. None: the highest at which rules-or-model reach ``target_recall`` on the
-    #: leave-one-writer-out scores (the shipped value was chosen that way).
+    #: The model's crisis threshold. None: the highest at which rules or model reach ``target_recall`` on the
+    #: leave-one-writer-out scores of every one of ``threshold_writers`` (the shipped value was chosen that way).
     flag_threshold: float | None = SHIPPED_THRESHOLD
+    #: Writers whose held-out scores choose the threshold (None, or none of them in the training set: all).
+    threshold_writers: tuple[str, ...] | None = BLIND_WRITERS
     #: Run the leave-one-writer-out evaluation (the card's figures; needed when flag_threshold is None).
     lowo: bool = True
     features: FeatureSpec = field(default_factory=FeatureSpec)
@@ -66,6 +74,8 @@ class TrainReport:
     flag_threshold: float
     review_threshold: float
     aux_sources: list[str]
+    #: Example id -> its leave-one-writer-out score (empty without ``lowo``).
+    oof_scores: dict[str, float] = field(default_factory=dict)
 
 
 def aux_examples(
@@ -172,7 +182,12 @@ def train_risk_model(
         oof[held] = model.score([e.text for e in test], [e.context for e in test])
         per_writer[w] = {"n": float(held.sum()), "auc": _auc(y[held], oof[held])}
 
-    flag_t = cfg.flag_threshold or _choose_threshold(y, oof, rule_flag, cfg.target_recall)
+    if cfg.flag_threshold is not None:
+        flag_t = cfg.flag_threshold
+    else:
+        chosen = [w for w in writers if cfg.threshold_writers is None or w in cfg.threshold_writers] or writers
+        groups = np.array([e.writer for e in base])
+        flag_t = choose_threshold(y, oof, rule_flag, cfg.target_recall, groups, chosen)
     review_t = flag_t  # the model alone never files a "review": history and ambiguous distress come from the rules
     for w in per_writer:
         held = np.array([e.writer == w for e in base])
@@ -194,6 +209,7 @@ def train_risk_model(
         flag_threshold=flag_t,
         review_threshold=review_t,
         aux_sources=sorted({e.writer for e in aux}),
+        oof_scores={e.id: float(s) for e, s in zip(base, oof, strict=True)} if cfg.lowo else {},
     )
     model.metadata = {
         "seed": cfg.seed,
@@ -210,15 +226,26 @@ def train_risk_model(
     return model, report
 
 
-def _choose_threshold(y: np.ndarray, oof: np.ndarray, rule_flag: np.ndarray, target: float) -> float:
-    """The highest score threshold at which rules OR model reach ``target`` recall on out-of-fold scores."""
-    best = 0.05
-    for t in np.round(np.arange(0.95, 0.04, -0.01), 2):
+def choose_threshold(
+    y: np.ndarray,
+    oof: np.ndarray,
+    rule_flag: np.ndarray,
+    target: float,
+    groups: np.ndarray | None = None,
+    chosen: Sequence[str] | None = None,
+) -> float:
+    """The highest score threshold (0.01 steps, at least 0.01) at which rules OR model reach ``target`` recall
+    on the out-of-fold scores of every group in ``chosen`` (``groups``: each example's writer; None: all
+    examples as one group)."""
+    if groups is None:
+        groups = np.zeros(len(y), dtype=object)
+    names = list(chosen) if chosen is not None else sorted(set(groups.tolist()))
+    masks = [m for m in ((groups == g) & y for g in names) if m.any()]
+    for t in np.round(np.arange(0.95, 0.005, -0.01), 2):
         pred = rule_flag | (oof >= t)
-        if (pred & y).sum() / max(1, y.sum()) >= target:
-            best = float(t)
-            break
-    return best
+        if all(pred[m].mean() >= target for m in masks):
+            return float(t)
+    return 0.01
 
 
 def save_with_card(model: RiskModel, report: TrainReport, out: str | Path) -> Path:
