@@ -8,6 +8,7 @@ import pytest
 
 from phqwatch.errors import ConfigError
 from phqwatch.safety.filters import FILTERS
+from phqwatch.safety.normalise import normalise
 from phqwatch.safety.rule_screen import RuleConfig, RuleScreen
 from phqwatch.safety.rules import DEFAULT_RULES
 from phqwatch.safety.types import Rule
@@ -101,6 +102,12 @@ def test_held_out_set_reported(capsys):
         ("not climbing back over this time", "imminent"),
         ("感觉自己是个负担，连呼吸都是浪费", "high"),
         ("最近总是在网上搜'怎么样走得不痛苦'", "urgent"),
+        ("took 12 ambien, feel floaty, its fine", "urgent"),
+        ("Passive SI every day this week. Not acting on it but it's loud.", "high"),
+        ("the daydreams about shooting up my school are getting less like daydreams", "urgent"),
+        ("my teacher messages me at night and says it's our secret, he wants to meet me on saturday", "urgent"),
+        ("早点解脱也好", "high"),
+        ("打了一整支胰岛素，现在手在抖，出冷汗", "imminent"),
     ],
 )
 def test_severity_levels(text, severity):
@@ -116,14 +123,27 @@ def test_severity_levels(text, severity):
         "i'll jump on a call now",
         "im on edge today",
         "im on the terrace with friends",
-        "we're not climbing back down the mountain again, camping at the hut",
-        "went to three different pharmacies to find the kids' calpol",
-        "my GPS voice says to turn left",
-        "我搜了一下怎么走去地铁站最快",
     ],
 )
 def test_journeys_and_preparations_without_a_time_or_a_place_of_risk_are_not_imminent(text):
     assert screen(text).severity != "imminent"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "we're not climbing back down the mountain again, camping at the hut",
+        "went to three different pharmacies to find the kids' calpol",
+        "my GPS voice says to turn left",
+        "我搜了一下怎么走去地铁站最快",
+        "took 12 photos at the beach",
+        "the surprise party is our secret, don't tell mum",
+        "终于从考试中解脱出来了",
+        "好累啊，上班上得想死",
+    ],
+)
+def test_look_alikes_of_the_newer_rules_fire_no_rule(text):
+    assert not RuleScreen().screen(normalise(text)).hit
 
 
 def test_matches_carry_span_excerpt_and_rule():

@@ -67,7 +67,7 @@ def test_an_everyday_question_does_not_colour_a_short_everyday_answer() -> None:
     feats = Featuriser(FeatureSpec())
     everyday = [Turn("assistant", "Hi, good to hear from you. What would you like to talk about today?")]
     risk = [Turn("assistant", "Have you had thoughts of ending your life?")]
-    assert feats.word_tokens("my job", everyday) == feats.word_tokens("my job")
+    assert feats.word_tokens("my job", everyday) == [*feats.word_tokens("my job"), "q:OTHER"]  # no question words
     assert "q:RISK" in feats.word_tokens("yes", risk) and "x:yes" in feats.word_tokens("yes", risk)
     full = screen  # the shipped screen, learned model included
     for answer in ("my job", "the kids", "money stuff", "work I guess", "not much"):

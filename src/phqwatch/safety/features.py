@@ -4,8 +4,8 @@ tokens from its conversation context (the question it answers, the user's preced
 Stateless hashing (MurmurHash3, as scikit-learn's ``FeatureHasher``), so a model folder stores only an IDF vector and
 weights. Context tokens are prefixed ("q:" for the assistant's last turn when it asks about risk, "u:" for the user's
 preceding fragments) and crossed with the first words of a short reply ("x:yes") so that a linear model can
-tell "yes" to "are you thinking of ending your life?" from "yes" to "did you manage the walk?" (which gets no
-context tokens at all).
+tell "yes" to "are you thinking of ending your life?" from "yes" to "did you manage the walk?" (which gets
+one "q:OTHER" token, never the everyday question's words).
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ class FeatureSpec:
     short_reply_words: int = 8
     negation: bool = True  # words in a negator's scope also appear as "neg:<word>"
     rule_tokens: bool = True  # the pattern rules' hits and suppressions ("rule:<id>", "sup:negated")
+    #: A short reply to a question that is not about risk gets one token saying so ("q:OTHER"), never the
+    #: question's words: "yeah 20 min" to "did you manage the walk?" is not an answer to a risk question.
+    other_question: bool = True
 
     @property
     def n_features(self) -> int:
@@ -56,6 +59,7 @@ class FeatureSpec:
             "short_reply_words": self.short_reply_words,
             "negation": self.negation,
             "rule_tokens": self.rule_tokens,
+            "other_question": self.other_question,
         }
 
     @classmethod
@@ -69,6 +73,7 @@ class FeatureSpec:
             short_reply_words=int(d["short_reply_words"]),
             negation=bool(d.get("negation", False)),
             rule_tokens=bool(d.get("rule_tokens", False)),
+            other_question=bool(d.get("other_question", False)),
         )
 
 
@@ -143,6 +148,8 @@ class Featuriser:
                 out.append("q:RISK")
                 out.extend("x:" + w for w in words[:4])
                 out.append("x:" + " ".join(words[:2]))
+            elif q and self.spec.other_question:
+                out.append("q:OTHER")
             for frag in preceding_fragments(context):
                 out.extend("u:" + w for w in _WORD.findall(normalise(frag).text))
         return out

