@@ -33,10 +33,19 @@ TARGET_RECALL = 0.95
 #: the threshold is chosen on their leave-one-writer-out scores. The other writers each wrote one slice
 #: (imminent risk, oblique risk, short replies, everyday talk), where recall and false alarms sit far from
 #: a real caseload's mix; their figures are still reported.
-BLIND_WRITERS = ("w10_blind_a", "w11_blind_b", "w12_blind_c", "w13_blind_d", "w17_blind_e", "w18_blind_f")
+BLIND_WRITERS = (
+    "w10_blind_a",
+    "w11_blind_b",
+    "w12_blind_c",
+    "w13_blind_d",
+    "w17_blind_e",
+    "w18_blind_f",
+    "w19_blind_g",
+    "w20_blind_h",
+)
 #: What `choose_threshold` picks at TARGET_RECALL on the shipped training set's leave-one-writer-out scores
-#: (rules or model >= 0.03: recall 0.954-0.997 on the six former blind sets' writers, 0.983 pooled; 0.05
-#: would leave one writer at 0.933; benchmarks/bench_safety_threshold.py).
+#: (rules or model >= 0.03: recall 0.957-0.997 on the eight former blind sets' writers, 0.986 pooled;
+#: 0.05 would leave one writer at 0.941; benchmarks/bench_safety_threshold.py).
 SHIPPED_THRESHOLD = 0.03
 
 
