@@ -1,14 +1,13 @@
 """Blind message sets: written by people who never saw the rules, the classifier or its training set.
 
-Sets A to D were written one after another by four independent writers. Each was measured first, with the
+Sets A to H were written one after another by eight independent writers. Each was measured first, with the
 screen exactly as it stood, before anything was tuned on it (benchmarks/results/safety_blind_*_first.json
-and the README), and then joined the training set as writers 10 to 13
-(`phqwatch/safety/trainset/w1?_blind_*.jsonl`), so they pin the training data here, not figures. Set E was
-written by a fifth writer while the current model was built, and measured once, after the model was
-frozen: nothing was chosen by looking at it, so its figures are the honest ones. Set F was written by a
-sixth writer after all changes and measured once with the final screen; nobody has read its misses, so it
-is the blind set for the next change (measure it first). These tests pin the sets (sha256) and guard the
-shipped screen's figures on E and F against regressions.
+and the README), and then joined the training set as writers 10-13 and 17-20
+(`phqwatch/safety/trainset/w*_blind_*.jsonl`), so they pin the training data here, not figures. Set I was
+written by a ninth writer while the current screen was tuned, kept outside the repository and unopened until
+the screen was frozen and committed, then measured once: nothing was chosen by looking at it, so its figures
+are the honest ones and the blind set for the next change. These tests pin the sets (sha256) and guard the
+shipped screen's figures on I against regressions.
 """
 
 from __future__ import annotations
@@ -29,17 +28,18 @@ RETIRED = {
     "w11_blind_b.jsonl": "f0f9b91ff0cc14bc5e89860422ce11d5851a6baf241548a9f887466d6f1524f0",
     "w12_blind_c.jsonl": "dbe6206c0c97288f7660a9b4ea046bb2b2a4f9c4229444f2db55c582c936a623",
     "w13_blind_d.jsonl": "ca673a6011dc53bf52632031e2fe8b48d75d4efbccc55e12584ba5ca1bf48cf2",
+    "w17_blind_e.jsonl": "bf447bf858c13c8fd358ec7b1bbbcfed3eff4211cddc30ec0590bbe856204de7",
+    "w18_blind_f.jsonl": "db91baf11798af54b953a1b9fbf6f2028379657687ef19b77f3b8a3eb819319a",
+    "w19_blind_g.jsonl": "15eea7c67216005534ad025d46f33435ac773e58969540fac78ad48af5cb20c9",
+    "w20_blind_h.jsonl": "40e1437a15dce49f6c99eca489497740c212703b9a31d0a462402a449426b50e",
 }
 SHA256 = {
-    "blind_v2_e.jsonl": "bf447bf858c13c8fd358ec7b1bbbcfed3eff4211cddc30ec0590bbe856204de7",
-    "blind_v2_f.jsonl": "db91baf11798af54b953a1b9fbf6f2028379657687ef19b77f3b8a3eb819319a",
+    "blind_v2_i.jsonl": "d1eb47ece0fa00067de127d8c88703546c3eb3119a34bf8ca46c0ffa06dabd82",
 }
-#: The shipped screen's figures (recall on high+, precision, imminent missed); the README quotes them.
-#: Measured once after the model was frozen: recall 0.9814, precision 0.8468, 2 imminent missed; then two rule
-#: gaps one of those misses showed were fixed ("on terrace of", "i will jump now"), which gives these.
+#: The shipped screen's figures (recall on high+, precision, imminent missed), measured once after the screen
+#: was frozen (benchmarks/results/safety_blind_i_first.json); the README quotes them.
 REPORTED = {
-    "blind_v2_e.jsonl": {"recall": 0.984, "precision": 0.8471, "imminent_missed": 1},
-    "blind_v2_f.jsonl": {"recall": 0.9665, "precision": 0.821, "imminent_missed": 3},
+    "blind_v2_i.jsonl": {"recall": 0.9675, "precision": 0.7905, "imminent_missed": 2},
 }
 
 
