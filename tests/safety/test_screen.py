@@ -95,8 +95,9 @@ def test_a_safety_check_is_answered_the_other_way_round() -> None:
     """A "yes" to "are you safe right now?" is no risk at all (it used to page as means at hand); a "no" is."""
     for question in ("Are you safe right now?", "Are you somewhere safe?", "你现在安全吗？"):
         asked = [Turn("assistant", question)]
-        for answer in ("yes", "yeah im ok", "yes I'm safe, at home", "嗯", "安全"):
+        for answer in ("yes", "yeah im ok", "yes I'm safe, at home", "嗯", "安全", "不用担心，我很安全"):
             assert not screen(answer, asked).hit, (question, answer)
+        assert not CrisisScreen(ScreenConfig(use_model=False)).screen("no worries, i'm safe", asked).hit
         for answer in ("no", "not really", "im not", "不安全"):
             r = screen(answer, asked)
             assert r.severity == "imminent" and "context_unsafe" in r.rules, (question, answer)

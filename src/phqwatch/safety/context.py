@@ -57,14 +57,19 @@ _SAFETY_CHECK = re.compile(
     r"(?:你)?(?:现在)?(?:安全吗|在安全的地方吗)\s*[？?]*\s*$"
 )
 _SAFE_YES = re.compile(
-    r"\W*(?:yes|yeah|yea|yep|yup|ya|i\s+am|i\s+think\s+so|safe|i(?:\s+am|'?m)\s+(?:safe|ok|okay|fine|good|alright|"
-    r"all\s+right|home|at\s+home)|嗯|是|是的|对|安全|还好|没事|在家)(?:[\s,.!-]+(?:i(?:\s+am|'?m)\s+)?(?:safe|ok|okay|fine|"
-    r"good|alright|at\s+home|home|thanks|thank\s+you|for\s+now|now|i\s+promise|really|honestly|with\s+my\s+\w+|"
-    r"安全|没事|谢谢|在家))*\W*"
+    r"\W*(?:(?:no\s+worries|don'?t\s+worry|不用担心|别担心|放心(?:吧)?)[\s,，.!。]*)?"
+    r"(?:yes|yeah|yea|yep|yup|ya|i\s+am|i\s+think\s+so|safe|i(?:\s+am|'?m)\s+(?:safe|ok|okay|fine|good|alright|"
+    r"all\s+right|home|at\s+home)|嗯|是|是的|对|(?:我)?(?:很|挺)?安全(?:的)?|还好|(?:我)?没事|在家)"
+    r"(?:[\s,，.!。-]+(?:i(?:\s+am|'?m)\s+)?(?:safe|ok|okay|fine|good|alright|at\s+home|home|thanks|thank\s+you|"
+    r"for\s+now|now|i\s+promise|really|honestly|with\s+my\s+\w+|(?:我)?(?:很|挺)?安全(?:的)?|没事|谢谢|在家))*\W*"
 )
 _UNSAFE = re.compile(
     r"^\W*(?:no+|nope|nah|not\s+really|not\s+(?:sure|safe|exactly)|i(?:\s+am|'?m)\s+not|i\s+don'?t\s+(?:think|know)|"
-    r"idk|no\s+idea|不安全|不是|没有|不太|不知道|不)"
+    r"idk|no\s+idea|不安全|不太安全|不是很安全|没有|不太|不知道)"
+)
+#: "no worries, I'm safe", "不用担心，我很安全": a no that is not about safety.
+_SAFE_AFTER_ALL = re.compile(
+    r"\b(?:i'?m|i\s+am)\s+(?:safe|ok|okay|fine|alright)\b|我很安全|我挺安全|很安全|安全的|我没事"
 )
 
 
@@ -74,8 +79,10 @@ def says_safe(reply: str) -> bool:
 
 
 def says_unsafe(reply: str) -> bool:
-    """A (normalised) reply that says no, or not sure, to a safety check ("not really", "不安全")."""
-    return bool(_UNSAFE.match(_answer(reply) or reply))
+    """A (normalised) reply that says no, or not sure, to a safety check ("not really", "不安全"), and does
+    not go on to say it is safe ("no worries, i'm safe")."""
+    reply = _answer(reply) or reply
+    return bool(_UNSAFE.match(reply)) and not _SAFE_AFTER_ALL.search(reply)
 
 
 _Q: list[tuple[str, Severity, Category, str]] = [
