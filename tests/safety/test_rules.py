@@ -138,6 +138,7 @@ def test_journeys_and_preparations_without_a_time_or_a_place_of_risk_are_not_imm
         "我搜了一下怎么走去地铁站最快",
         "took 12 photos at the beach",
         "the surprise party is our secret, don't tell mum",
+        "my boss said the bonus is a secret until friday",
         "终于从考试中解脱出来了",
         "好累啊，上班上得想死",
     ],

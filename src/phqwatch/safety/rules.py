@@ -939,8 +939,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "our_secret",
         "harmed by others",
         "urgent",
-        r"\b(?:teacher|coach|tutor|uncle|stepdad|step-dad|stepfather|pastor|priest|youth\s+leader|boss)\b[^.!?\n]{0,140}?"
-        r"(?:it'?s|its|this\s+is|keep\s+it)\s+(?:our|a)\s+(?:little\s+)?secret|(?:it'?s|its)\s+(?:our|a)\s+"
+        r"\b(?:teacher|coach|tutor|uncle|stepdad|step-dad|stepfather|pastor|priest|youth\s+leader)\b[^.!?\n]{0,140}?"
+        r"(?:it'?s|its|this\s+is|keep\s+it)\s+our\s+(?:little\s+)?secret|(?:it'?s|its)\s+our\s+"
         r"(?:little\s+)?secret[^.!?\n]{0,140}?\b(?:teacher|coach|tutor|uncle|stepdad|meet\s+(?:me|him|up)\s+alone)\b",
     ),
     Rule(
