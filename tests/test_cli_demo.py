@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,6 +42,17 @@ def test_demo_scores_evaluates_and_seeds_without_serving(demo: DemoRun) -> None:
     assert (out / "phqwatch-demo.db").exists()
     assert "Demo logins" in demo.output and "clinician" in demo.output
     assert "crisis alerts opened by the crisis screen" in demo.output and "urgent (paging)" in demo.output
+
+
+def test_demo_shows_a_few_crisis_patients_and_files_unsure_model_flags_as_reviews(demo: DemoRun) -> None:
+    """Two of the 36 synthetic users voice self-harm: the escalating crisis path holds a few patients, and the
+    learned model's unsure flags on symptom talk wait as high-priority reviews instead of escalating."""
+    crisis = int(re.search(r"(\d+) crisis alerts opened by the crisis screen", demo.output).group(1))  # type: ignore[union-attr]
+    reviews = int(re.search(r"(\d+) high-priority risk reviews", demo.output).group(1))  # type: ignore[union-attr]
+    assert 2 <= crisis <= 8 and reviews > crisis
+    with sqlite3.connect(demo.out / "phqwatch-demo.db") as con:
+        kinds = dict(con.execute("SELECT kind, count(*) FROM alerts GROUP BY kind"))
+    assert kinds["crisis"] == crisis and kinds["risk-review"] >= reviews
 
 
 def _when(value: str) -> datetime:

@@ -90,6 +90,13 @@ class Settings(BaseSettings):
         description="The risk model's score that opens the crisis path; None: the model folder's own. Higher: "
         "fewer false alarms and lower recall (see the README's figures before changing it).",
     )
+    crisis_alert_score: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="A flag from the risk model alone below this score files a high-priority risk review "
+        "instead of an escalating crisis alert; 0: every flag is a crisis alert (see the README's figures).",
+    )
     crisis_snooze_max_hours: float = Field(
         4.0, gt=0, le=168, description="Longest snooze of an urgent or crisis alert, in hours."
     )

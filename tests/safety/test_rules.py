@@ -108,6 +108,13 @@ def test_held_out_set_reported(capsys):
         ("my teacher messages me at night and says it's our secret, he wants to meet me on saturday", "urgent"),
         ("早点解脱也好", "high"),
         ("打了一整支胰岛素，现在手在抖，出冷汗", "imminent"),
+        ("Tired of waking up.", "high"),
+        ("why do I keep surviving, seriously", "high"),
+        ("can't see a future. when I try to picture next year there's nothing there", "high"),
+        ("I have been struck by my son on two occasions this month when he was in drink.", "urgent"),
+        ("I found bruises on my son again today, he's 12 and non-verbal", "urgent"),
+        ("My brother keeps saying he's going to shoot up his college.", "urgent"),
+        ("my flatmate has drunk bleach and is laughing about it. do i ring 999??", "imminent"),
     ],
 )
 def test_severity_levels(text, severity):
@@ -141,6 +148,15 @@ def test_journeys_and_preparations_without_a_time_or_a_place_of_risk_are_not_imm
         "my boss said the bonus is a secret until friday",
         "终于从考试中解脱出来了",
         "好累啊，上班上得想死",
+        "tired of waking up early for the school run",
+        "Tired of living in this damp flat, the mould is back",
+        "I can't see a future with him tbh",
+        "I got hit by the bus mirror lol",
+        "my partner took an overdose two years ago, he's doing well now",
+        "my mum took her pills this morning",
+        "As a GP, how do you handle patients who disclose suicidal thoughts in the app?",
+        "I'm a school counsellor - what resources would you recommend for teenagers with self-harm urges?",
+        "我是学校心理老师，想给班主任做个培训，学生有自伤行为的话一般怎么处理比较好",
     ],
 )
 def test_look_alikes_of_the_newer_rules_fire_no_rule(text):

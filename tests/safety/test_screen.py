@@ -178,6 +178,55 @@ def test_an_unsure_model_alone_opens_the_path_without_paging() -> None:
     assert CrisisScreen(ScreenConfig(page_score=1.01)).screen("I'm going to kill myself tonight").pages
 
 
+def test_a_professional_asking_about_patients_is_not_at_risk_but_their_own_disclosure_is() -> None:
+    rules_only = CrisisScreen(ScreenConfig(use_model=False))
+    assert not rules_only.screen("As a GP, how do you handle patients who disclose suicidal thoughts?").hit
+    mixed = "as a nurse i see people who want to die every day, and lately i want to die too"
+    assert rules_only.screen(mixed).flag
+    assert rules_only.screen("I'm a teacher and I've been self harming again").flag
+
+
+def test_a_rating_of_urges_out_of_ten_is_read_as_a_number() -> None:
+    asked = [Turn("assistant", "On a scale of 0-10, how strong are any urges to hurt yourself right now?")]
+    assert not screen("0. genuinely. today's been nice", asked).hit  # the model used to page this
+    rules_only = CrisisScreen(ScreenConfig(use_model=False))
+    assert rules_only.screen("8", asked).severity == "urgent"
+    assert rules_only.screen("9 tbh", asked).flag
+    assert screen("2 but i took the pills already", asked).pages  # a reply that goes on is not a bare rating
+
+
+def test_a_bridge_or_roof_in_answer_to_where_are_you_is_imminent() -> None:
+    rules_only = CrisisScreen(ScreenConfig(use_model=False))
+    where = [Turn("user", "好累"), Turn("assistant", "我在这里陪着你。你现在在哪里？身边有人吗？")]
+    r = rules_only.screen("一个人，在卢浦大桥上", where)
+    assert r.severity == "imminent" and "context_place" in r.rules
+    assert rules_only.screen("on the bridge by the station", [Turn("assistant", "Where are you right now?")]).pages
+    assert not rules_only.screen("天台上的咖啡馆，和朋友一起", where).hit
+    assert not rules_only.screen("at home on the sofa", [Turn("assistant", "Where are you right now?")]).hit
+    assert not rules_only.screen("on the bridge by the station", [Turn("assistant", "How was your day?")]).hit
+
+
+def test_a_bare_reply_to_an_everyday_turn_carries_no_risk_of_its_own() -> None:
+    """The model used to page these (0.4-0.9) from the reply's shape alone."""
+    for question, answer in (
+        ("Shall we look at the worry tree together?", "not tonight"),
+        ("I'll check in with you tomorrow morning then.", "k"),
+        ("Would you like a reminder the day before your appointment?", "yes pls"),
+        ("Would it help to break the task into smaller steps?", "maybe yeah"),
+    ):
+        assert not screen(answer, [Turn("assistant", question)]).hit, answer
+    assert screen("tonight", [Turn("assistant", "Have you decided when?")]).flag
+
+
+def test_an_unsure_model_flag_is_not_a_crisis_alert_a_rule_or_confident_score_is() -> None:
+    unsure = CrisisScreen(ScreenConfig(alert_score=0.999))
+    oblique = unsure.screen("gave my cat to my sister today, she'll look after her better than i ever could")
+    assert oblique.flag and not oblique.rules and not oblique.confident and not oblique.crisis_alert
+    assert unsure.screen("I want to kill myself").crisis_alert  # a rule hit: always a crisis alert
+    assert CrisisScreen(ScreenConfig(alert_score=0.0)).screen(oblique.excerpt).crisis_alert
+    assert not unsure.screen("I attempted suicide years ago, much better now").crisis_alert  # review: no flag
+
+
 def test_a_deployment_sets_the_model_threshold_in_settings() -> None:
     from phqwatch.config import Settings
 

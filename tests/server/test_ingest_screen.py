@@ -90,3 +90,26 @@ def test_every_user_message_gets_a_screen_result_and_assistant_turns_none(world)
     assert out["results"][0]["screen"] is None
     assert out["results"][1]["screen"]["severity"] == "none" and out["results"][1]["screen"]["flag"] is False
     assert 0.0 <= out["results"][1]["screen"]["score"] <= 1.0
+
+
+def test_an_unsure_model_flag_is_a_high_priority_review_not_an_escalating_crisis_alert(sqlite_url):
+    from .conftest import build_world
+
+    w = build_world(sqlite_url, crisis_alert_score=0.999)  # every flag from the model alone counts as unsure
+    try:
+        oblique = "gave my cat to my sister today, she'll look after her better than i ever could"
+        out = w.client.post("/api/v1/messages", json=msg(mid="o1", text=oblique), headers=w.h("service")).json()
+        screen = out["results"][0]["screen"]
+        assert screen["flag"] and screen["rules"] == [] and screen["crisis_alert"] is False
+        assert out["crisis"] is True and out["crisis_text"]  # the person still gets the crisis resources at once
+        assert _alerts(w) == []
+        (review,) = _alerts(w, "risk-review")
+        assert review["severity"] == "high" and "learned risk model alone" in review["message"]
+        # A rule hit from the same person is a crisis alert, beside the review.
+        rule = "I want to kill myself"
+        hit = w.client.post("/api/v1/messages", json=msg(mid="o2", text=rule), headers=w.h("service")).json()
+        assert hit["results"][0]["screen"]["crisis_alert"] is True and hit["crisis_alert_ids"]
+        (crisis,) = _alerts(w)
+        assert crisis["id"] in hit["crisis_alert_ids"] and crisis["id"] != review["id"]
+    finally:
+        w.client.__exit__(None, None, None)

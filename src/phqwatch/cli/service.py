@@ -191,8 +191,8 @@ def demo(host: str, port: int, out_dir: Path, db_path: Path | None, examples: Pa
     database = Database.from_url(settings.database_url)
     click.echo(
         f"    {seed.crisis_alerts} crisis alerts opened by the crisis screen, {seed.paging_alerts} of them urgent "
-        "(paging); two synthetic users voice self-harm, the rest are the learned model's false alarms on "
-        "symptom talk (see README, Safety)."
+        f"(paging); two synthetic users voice self-harm. {seed.model_reviews} high-priority risk reviews hold "
+        "the learned model's unsure flags, mostly false alarms on symptom talk (see README, Safety)."
     )
     try:
         n = Worker(settings, database, TextCipher(settings.encryption_key.get_secret_value())).run_once(100_000)

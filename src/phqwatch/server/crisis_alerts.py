@@ -17,7 +17,8 @@ from phqwatch.store import TextCipher, alerts, messages
 log = logging.getLogger("phqwatch.server")
 
 CRISIS_KIND = "crisis"
-#: Past risk or ambiguous distress: a clinician's look at the next contact, no crisis path.
+#: Past risk, ambiguous distress, or a flag from an unsure learned model alone: a clinician's look, no
+#: escalation (an unsure model's flag is filed at "high", first in the review queue).
 REVIEW_KIND = "risk-review"
 #: Screen severity -> alert severity (imminent and urgent page the care team; high is next in the queue).
 ALERT_SEVERITY = {"imminent": "urgent", "urgent": "urgent", "high": "high", "review": "warning"}
@@ -48,8 +49,8 @@ def raise_alert(
     """Open the patient's crisis (or risk-review) alert, or fold this hit into the one nobody has
     acknowledged yet: one open alert per episode, whose severity a new hit can raise, never lower."""
     assert r.message_id is not None  # callers pass stored (accepted) messages only, never a duplicate
-    kind = CRISIS_KIND if result.flag else REVIEW_KIND
-    alert_severity = ALERT_SEVERITY[result.severity]
+    kind = CRISIS_KIND if result.crisis_alert else REVIEW_KIND
+    alert_severity = ALERT_SEVERITY[result.severity]  # an unsure model's flag: a risk review at "high"
     details = alert_details(result, r)
     pending = alerts.active_unacknowledged(s, r.patient_id, kind)
     if pending is not None:
@@ -62,10 +63,16 @@ def raise_alert(
         log.info("further %s hit added to alert %s for patient %s", kind, pending.id, r.patient_id)
         return pending.id
     who = "the patient" if r.is_patient else "a family member"
-    if result.flag:
+    if result.crisis_alert:
         message = (
             f"Possible crisis risk in a message from {who} (screen severity: {result.severity}; "
             f"{', '.join(result.categories)}). Contact the person and assess risk now."
+        )
+    elif result.flag:
+        score = "" if result.score is None else f", score {result.score:.2f}"
+        message = (
+            f"Possible risk in a message from {who}: the learned risk model alone flagged it, at low "
+            f"confidence ({', '.join(result.categories)}{score}). Review it today."
         )
     else:
         message = (

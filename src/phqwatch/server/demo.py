@@ -41,6 +41,7 @@ class DemoSeed:
     questionnaires: int = 0
     crisis_alerts: int = 0
     paging_alerts: int = 0  # crisis alerts at urgent severity (imminent or urgent screen grade: they page)
+    model_reviews: int = 0  # high-priority risk reviews: flags from an unsure learned model alone
 
 
 def seed_demo(
@@ -141,16 +142,15 @@ def seed_demo(
                 alert_ids.update(out.crisis_alert_ids)  # a batch may add hits to an alert opened earlier
         seed.crisis_alerts = len(alert_ids)
         with db.read() as s:
-            seed.paging_alerts = int(
-                s.scalar(
-                    select(func.count(Alert.id)).where(
-                        Alert.organisation_id == seed.organisation_id,
-                        Alert.kind == "crisis",
-                        Alert.severity == "urgent",
-                    )
+
+            def count(kind: str, severity: str) -> int:
+                q = select(func.count(Alert.id)).where(
+                    Alert.organisation_id == seed.organisation_id, Alert.kind == kind, Alert.severity == severity
                 )
-                or 0
-            )
+                return int(s.scalar(q) or 0)
+
+            seed.paging_alerts = count("crisis", "urgent")
+            seed.model_reviews = count("risk-review", "high")
         if qs:
             with db.write() as s:
                 for q in qs:

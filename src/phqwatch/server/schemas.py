@@ -69,6 +69,11 @@ class ScreenOut(BaseModel):
     categories: list[str] = []
     score: float | None = Field(None, description="The learned risk model's probability of crisis risk.")
     rules: list[str] = Field([], description="Ids of the rules and context checks that fired.")
+    crisis_alert: bool = Field(
+        False,
+        description="Filed as an escalating crisis alert (false for a flag from an unsure learned model alone, "
+        "which is filed as a high-priority risk review).",
+    )
 
 
 class IngestedOut(BaseModel):

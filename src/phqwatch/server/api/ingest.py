@@ -43,7 +43,14 @@ def _screen_out(r: ScreenResult | None) -> ScreenOut | None:
     if r is None:
         return None
     score = None if r.score is None else round(r.score, 4)
-    return ScreenOut(flag=r.flag, severity=r.severity, categories=list(r.categories), score=score, rules=list(r.rules))
+    return ScreenOut(
+        flag=r.flag,
+        severity=r.severity,
+        categories=list(r.categories),
+        score=score,
+        rules=list(r.rules),
+        crisis_alert=r.crisis_alert,
+    )
 
 
 def _ingest(ctx: ServerContext, principal: Principal, items: list[MessageIn]) -> IngestOut:

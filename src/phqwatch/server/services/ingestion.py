@@ -85,7 +85,7 @@ def ingest(
         if result.flag and r.message_id is not None:  # an accepted message is stored, so it has an id
             flagged.append(r.message_id)
         alert_id = raise_alert(s, cipher, organisation_id, r, result, actor_id)
-        if alert_id is not None and result.flag and alert_id not in out.crisis_alert_ids:
+        if alert_id is not None and result.crisis_alert and alert_id not in out.crisis_alert_ids:
             out.crisis_alert_ids.append(alert_id)
     messages.set_crisis_flag(s, flagged)
     if second_opinion:
