@@ -9,8 +9,9 @@ and written to ``--out`` with its card.
 Operating points at several thresholds, from the same held-out scores: recall on crisis messages (high and
 above) and precision (flagged messages that carry any risk label) pooled over the former blind sets' writers
 and over all writers; imminent caught; the share of the everyday writers' safe messages flagged; and, with
-the final model, the user messages and patients of the bundled example caseload that would open a crisis
-alert. Writes benchmarks/results/safety_threshold.json and .md.
+the final model, the patients of the bundled example caseload flagged, and those with an escalating crisis
+alert (a rule or context hit, or a model score at ``ScreenConfig.alert_score`` or above; an unsure model's
+flag is filed as a high-priority review). Writes benchmarks/results/safety_threshold.json and .md.
 
 Usage: python benchmarks/bench_safety_threshold.py --out DIR [--data-root ../shared/data]
 """
@@ -48,7 +49,8 @@ def operating_point(y: np.ndarray, risky: np.ndarray, imminent: np.ndarray, pred
 
 
 def caseload_load(model: RiskModel, threshold: float) -> dict:
-    """Example caseload user messages and patients that would open a crisis alert (and page)."""
+    """Example caseload user messages and patients flagged, with an escalating crisis alert (the default
+    ``alert_score``), and paged."""
     texts, ctxs, users = caseload_messages()
     screen = CrisisScreen(ScreenConfig(flag_threshold=threshold), model=model)
     res = screen.screen_many(texts, ctxs)
@@ -56,6 +58,7 @@ def caseload_load(model: RiskModel, threshold: float) -> dict:
         "messages": len(texts),
         "flagged": sum(r.flag for r in res),
         "patients_flagged": len({u for r, u in zip(res, users, strict=True) if r.flag}),
+        "patients_crisis_alert": len({u for r, u in zip(res, users, strict=True) if r.crisis_alert}),
         "patients_paged": len({u for r, u in zip(res, users, strict=True) if r.pages}),
         "patients": len(set(users)),
     }
@@ -120,7 +123,7 @@ def main() -> None:
     lines = [
         "| model threshold | recall, high+ (former blind writers; lowest writer) | precision | all writers: recall / "
         "precision | imminent caught (all writers) | everyday messages flagged | example caseload: patients "
-        "with a crisis alert (paged) |",
+        "flagged / with a crisis alert (paged) |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -129,7 +132,8 @@ def main() -> None:
         lines.append(
             f"| {name} | {b['recall']:.3f}; {min(r['blind_writer_recall'].values()):.3f} | {b['precision']:.3f} | "
             f"{a['recall']:.3f} / {a['precision']:.3f} | {a['imminent_caught']:,} / {a['imminent']:,} | "
-            f"{r['everyday_flagged']:.3f} | {c['patients_flagged']} / {c['patients']} ({c['patients_paged']}) |"
+            f"{r['everyday_flagged']:.3f} | {c['patients_flagged']} / {c['patients_crisis_alert']} of "
+            f"{c['patients']} ({c['patients_paged']}) |"
         )
     b, a = rules_only["blind_writers"], rules_only["all_writers"]
     lines.append(

@@ -115,7 +115,9 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "take_all_pills",
         "plan/means",
         "urgent",
-        rf"\b(?:enough\s+(?:\w+\s+)?{MEANS_DRUGS}\s+to|(?:take|taking|swallow\w*|down(?:ing)?)\s+(?:all\s+(?:of\s+)?"
+        rf"\b(?:enough\s+(?:\w+\s+)?{MEANS_DRUGS}\s+to|(?<!remember\sto\s)(?<!remembered\sto\s)(?<!forgot\sto\s)"
+        rf"(?<!forget\sto\s)(?<!make\ssure\sto\s)(?:take|taking|swallow\w*|(?<!wrote\s)(?<!write\s)(?<!writing\s)"
+        rf"(?<!jotted\s)(?<!put\s)(?<!turned\s)down(?:ing)?)\s+(?:all\s+(?:of\s+)?"
         rf"(?:my|the|them|these|those)|the\s+whole\s+(?:bottle|pack|box)|a\s+(?:whole|full)\s+(?:bottle|pack|box)|"
         rf"every\s+(?:pill|tablet)))",
     ),
