@@ -2,9 +2,10 @@
 
 Blind sets (`tests/fixtures/safety/blind_v2_*.jsonl`): recall on crisis messages (high and above),
 imminent caught, precision, AUC, for the full screen and the rules alone. Alarm load: the share of
-messages flagged among (1) the user messages of the bundled example caseload, (2) held-out Reddit DR test
-sentences of depressed authors with no word near risk, (3) held-out everyday Reddit DR test chunks; none of
-them trained on (the model's symptom-talk and everyday sentences come from the training split).
+messages flagged (and of those filed as escalating crisis alerts, not unsure-model reviews) among (1) the
+user messages of the bundled example caseload, (2) held-out Reddit DR test sentences of depressed authors
+with no word near risk, (3) held-out everyday Reddit DR test chunks; none of them trained on (the model's
+symptom-talk and everyday sentences come from the training split).
 
 Writes benchmarks/results/safety_blind_shipped.json.
 
@@ -84,14 +85,20 @@ def main() -> None:
         "flagged": sum(r.flag for r in res),
         "users": len(set(users)),
         "users_flagged": len(flagged_users),
+        "users_crisis_alert": len({u for u, r in zip(users, res, strict=True) if r.crisis_alert}),
         "users_paged": len(paged_users),
+        "crisis_alert": sum(r.crisis_alert for r in res),
     }
     held_out = (("reddit_dr_test_depressed_sentences", ("do",), True), ("reddit_dr_test_everyday", ("nd",), False))
     for name, codes, sent in held_out:
         msgs = reddit_test(args.data_root, codes, sent)
         if msgs:
             rs = full.screen_many(msgs)
-            result["alarm_load"][name] = {"messages": len(msgs), "flagged": sum(r.flag for r in rs)}
+            result["alarm_load"][name] = {
+                "messages": len(msgs),
+                "flagged": sum(r.flag for r in rs),
+                "crisis_alert": sum(r.crisis_alert for r in rs),
+            }
     for k, v in result["alarm_load"].items():
         print(k, v)
     out = ROOT / "benchmarks" / "results" / "safety_blind_shipped.json"
