@@ -33,6 +33,7 @@ RETIRED = {
     "w19_blind_g.jsonl": "15eea7c67216005534ad025d46f33435ac773e58969540fac78ad48af5cb20c9",
     "w20_blind_h.jsonl": "40e1437a15dce49f6c99eca489497740c212703b9a31d0a462402a449426b50e",
     "w21_blind_i.jsonl": "d1eb47ece0fa00067de127d8c88703546c3eb3119a34bf8ca46c0ffa06dabd82",
+    "w22_blind_j.jsonl": "cf490f050579dd78e6e9fc56d1c09c755ab7f07a457aff880b23d285d514c426",
 }
 SHA256 = {
     "blind_v2_j.jsonl": "cf490f050579dd78e6e9fc56d1c09c755ab7f07a457aff880b23d285d514c426",

@@ -115,6 +115,14 @@ def test_held_out_set_reported(capsys):
         ("I found bruises on my son again today, he's 12 and non-verbal", "urgent"),
         ("My brother keeps saying he's going to shoot up his college.", "urgent"),
         ("my flatmate has drunk bleach and is laughing about it. do i ring 999??", "imminent"),
+        ("sometimes when my baby cries i feel like shaking him. today i almost did", "urgent"),
+        ("'cat scratches' is my excuse lol. we don't even have a cat", "urgent"),
+        ("上周吊过一次没成功 我还会再试", "urgent"),
+        ("怎么处理伤口才不会被爸妈发现 这次割得有点深", "urgent"),
+        ("坐飞机的时候会偷偷希望它掉下去", "high"),
+        ("看到新闻里有人意外去世 居然有点羡慕", "high"),
+        ("如果我没了 这个家会更和睦", "high"),
+        ("I'm going to kill him if he touches my sister again. I mean it.", "urgent"),
     ],
 )
 def test_severity_levels(text, severity):
@@ -160,6 +168,15 @@ def test_journeys_and_preparations_without_a_time_or_a_place_of_risk_are_not_imm
         "As a GP, how do you handle patients who disclose suicidal thoughts in the app?",
         "I'm a school counsellor - what resources would you recommend for teenagers with self-harm urges?",
         "我是学校心理老师，想给班主任做个培训，学生有自伤行为的话一般怎么处理比较好",
+        "I'm a nursing student. What's the difference between passive and active suicidal ideation?",
+        "what does 'sewerslide' mean? my 12 yo said it and I want to understand before I react",
+        "unalive is such a weird word, why does everyone on tiktok say it",
+        "我闺蜜说她不想活了 我该怎么跟她说",
+        "我爸退休后一直很消沉 老说活着没意思 怎么劝他去看医生",
+        "it's more like I'm just sad all the time, not that I want to die",
+        "my mom is going to kill me when she sees this report card 😭",
+        "im gonna kill my brother if he eats my leftovers again",
+        "my baby cries all night and I feel like screaming into a pillow",
     ],
 )
 def test_look_alikes_of_the_newer_rules_fire_no_rule(text):

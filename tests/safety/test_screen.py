@@ -213,9 +213,15 @@ def test_a_bare_reply_to_an_everyday_turn_carries_no_risk_of_its_own() -> None:
         ("I'll check in with you tomorrow morning then.", "k"),
         ("Would you like a reminder the day before your appointment?", "yes pls"),
         ("Would it help to break the task into smaller steps?", "maybe yeah"),
+        ("Do you think you'll be able to get some sleep tonight?", "yeah i think so"),
     ):
         assert not screen(answer, [Turn("assistant", question)]).hit, answer
     assert screen("tonight", [Turn("assistant", "Have you decided when?")]).flag
+    rules_only = CrisisScreen(ScreenConfig(use_model=False))
+    everyday_plan = [Turn("assistant", "When are you planning to call your mum to tell her?")]
+    assert not rules_only.screen("tonight, after dinner", everyday_plan).hit
+    assert rules_only.screen("tonight, after dinner", [Turn("assistant", "When are you planning to do it?")]).pages
+    assert rules_only.screen("我不想活了").flag and rules_only.screen("她说我不想活了就别烦她").flag
 
 
 def test_an_unsure_model_flag_is_not_a_crisis_alert_a_rule_or_confident_score_is() -> None:

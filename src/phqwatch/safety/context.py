@@ -100,7 +100,9 @@ _Q: list[tuple[str, Severity, Category, str]] = [
         "context_means",
     ),
     (
-        r"\b(?:when\s+(?:are|were|do)\s+you\s+(?:planning|going|thinking)|have\s+you\s+(?:picked|chosen|set)\s+a\s+"
+        r"\b(?:when\s+(?:are|were|do)\s+you\s+(?:planning|going|thinking)(?!\s+(?:to|of|about)\s+(?:call|ring|tell|talk|"
+        r"speak|text|see|visit|meet|start|book|ask|move|travel|return|go\s+(?:back|home|to\s+the)|try\s+the|email))|"
+        r"have\s+you\s+(?:picked|chosen|set)\s+a\s+"
         r"(?:time|date|day))",
         "imminent",
         "suicide",
@@ -240,17 +242,19 @@ def denial_only(reply: str) -> bool:
 
 
 def bare_answer(reply: str) -> bool:
-    """A (normalised) reply of at most three words that only answers yes or no ("yeah", "no not really"):
+    """A (normalised) reply of at most five words that only answers yes or no ("yeah", "no not really"):
     it means nothing without the question before it."""
     reply = _answer(reply) or reply
-    if len(reply.split()) > 3 or re.search(r"[\u3400-\u9fff]", reply):
+    if len(reply.split()) > 5 or re.search(r"[\u3400-\u9fff]", reply):
         return False
     return bool(
         _NO.fullmatch(reply.strip(" .!?"))
         or re.fullmatch(
             r"\W*(?:(?:yes|yeah|yea|yep|yup|ya|yah|ye|y|mhm+|mm+|uh\s*huh|sure|right|true|correct|ok|okay|k+|no+|nope|"
             r"nah|not\s+really|i\s+guess|i\s+do|i\s+am|i\s+have|i\s+did|maybe|kinda|sometimes|idk|not\s+(?:tonight|"
-            r"now|today|right\s+now|yet)|later)(?:\W+(?:pls|please|plz|thanks|thank\s+you|thx|ty|yeah|maybe|then|later))*)\W*",
+            r"now|today|right\s+now|yet)|later|i\s+think\s+so|i\s+hope\s+so|hopefully|probably|fingers\s+crossed)"
+            r"(?:\W+(?:pls|please|plz|thanks|thank\s+you|thx|ty|yeah|maybe|then|later|i\s+think\s+so|i\s+hope\s+so|"
+            r"hopefully|probably))*)\W*",
             reply,
         )
     )

@@ -86,9 +86,23 @@ _EDU_RE = re.compile(
 _PRO_SPEAKER_RE = re.compile(
     r"^\W*(?:(?:hi|hello|hey)\W+)?(?:as\s+an?|i'?m\s+an?|i\s+am\s+an?|i\s+work\s+as\s+an?)\s+(?:\w+\s+){0,2}?"
     r"(?:gp|doctor|nurse|teacher|counsell?or|therapist|psychologist|psychiatrist|social\s+worker|pharmacist|"
-    r"paramedic|clinician|youth\s+worker|lecturer|tutor|researcher|head\s+of\s+year|senco|chaplain|midwife)\b|"
+    r"paramedic|clinician|youth\s+worker|lecturer|tutor|researcher|head\s+of\s+year|senco|chaplain|midwife|"
+    r"(?:nursing|medical|med|psychology|psych|social\s+work|pharmacy)\s+student)\b|"
     r"^\W*(?:您好|你好)?\W*我是(?:一名|一个|一位)?.{0,6}?(?:老师|医生|护士|社工|咨询师|班主任|辅导员|心理师|药师)"
 )
+#: A question about a word ("what does 'sewerslide' mean?"), or a remark about one ("unalive is a weird word").
+_WHAT_DOES_RE = re.compile(r"\bwhat\s+(?:does|do|is)\s+(?:the\s+word\s+)?\W*$")
+_MEANS_AFTER_RE = re.compile(r"\W*\s*(?:mean|means|stand\s+for)\b")
+_WORD_AFTER_RE = re.compile(
+    r"\W*\s*(?:is|are)\s+(?:such\s+)?(?:a\s+)?(?:weird|strange|funny|stupid|new|common|odd|silly)\s+(?:word|term|slang)"
+)
+#: Someone else's words reported in Chinese ("我闺蜜说她", "我爸 老说").
+_ZH_REPORTED_RE = re.compile(
+    r"(?:他|她|他们|她们|闺蜜|朋友|同学|室友|网友|同事|妈妈?|爸爸?|老公|老婆|男朋友|女朋友|孩子|儿子|女儿|弟弟|妹妹|哥哥|"
+    r"姐姐)[^我]{0,14}(?:说|讲|提到|开玩笑说|发消息说)[^我]{0,6}$"
+)
+#: "not that I want to ...": a negation whose scope is the clause after it.
+_NOT_THAT_RE = re.compile(r"\bnot\s+that\s+(?:i|i'?m|im|i'?d)\s+(?:\w+\s+)?$")
 #: The people such a professional asks about.
 _GROUP_RE = re.compile(
     r"\b(?:patients?|clients?|students?|pupils?|teenagers?|teens|young\s+people|kids|children|service\s+users|"
@@ -221,8 +235,14 @@ def judge(
         if last_third > last_first and not _FIRST_RE.search(text[start:end]):
             return "reported speech", None
     if "educational" not in off and not rule.first_person and _PRO_SPEAKER_RE.search(text[:160]):
-        if _GROUP_RE.search(text[s0:s1]) and not re.search(r"\b(?:i|i'?m|im|me|my)\b|我", clause_prefix):
+        asks = _GROUP_RE.search(text[s0:s1]) or "?" in text[end : s1 + 2]
+        if asks and not re.search(r"\b(?:i|i'?m|im|me|my)\b|我", clause_prefix):
             return "educational", None  # "as a GP, how do you handle patients who disclose suicidal thoughts?"
+    if "educational" not in off and (rule.mention or rule.kind == "euphemism"):
+        if (_WHAT_DOES_RE.search(sentence_prefix) and _MEANS_AFTER_RE.match(after)) or _WORD_AFTER_RE.match(after):
+            return "educational", None  # "what does 'sewerslide' mean?", "unalive is such a weird word"
+    if "reported speech" not in off and not rule.first_person and _ZH_REPORTED_RE.search(sentence_prefix[-24:]):
+        return "reported speech", None  # "我闺蜜说她不想活了"
     if "educational" not in off and rule.mention and _EDU_RE.search(text[s0:s1]):
         if not _OWN_STATE_RE.search(text[max(s0, start - 40) : start]):
             return "educational", None
@@ -236,6 +256,8 @@ def judge(
         if denied and not _UNDO_DENIAL_RE.search(after):
             return "negated", None
     history = "history" not in off and bool(_HISTORY_RE.search(text[s0:s1])) and not _PRESENT_RE.search(text[s0:s1])
+    if "negated" not in off and _NOT_THAT_RE.search(clause_prefix[-30:]):
+        return "negated", None  # "it's more like I'm sad, not that I want to die"
     if "negated" not in off and not history:
         window = clause_prefix[-45:]
         for neg in _NEG_RE.finditer(window):

@@ -782,7 +782,11 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "urgent",
         r"\b(?:i'?m\s+going\s+to|i'?m\s+gonna|i\s+will|i'?ll|i\s+want\s+to|i\s+wanna)\s+(?:fucking\s+)?(?:kill|stab|shoot|"
         r"hurt|strangle)\s+(?:him|her|them|my\s+(?:boss|dad|mom|husband|wife|ex|brother|sister|roommate|neighbou?r|"
-        r"stepdad|stepfather|coworker))\b(?!\s+(?:in|at)\s+(?:the\s+)?(?:game|match|round|chess|fortnite))",
+        r"stepdad|stepfather|coworker))\b(?!\s+(?:in|at)\s+(?:the\s+)?(?:game|match|round|chess|fortnite))"
+        r"(?!\s+if\s+(?:he|she|they)\s+(?:\w+\s+){0,2}?(?:eats?|takes?|borrows?|uses?|steals?|finish(?:es)?|drinks?|"
+        r"wears?|breaks?|hides?)\s+(?:my|the|our)\s+(?:\w+\s+)?(?:leftovers|food|snacks?|lunch|dinner|chips|chocolate|"
+        r"charger|phone|clothes|jacket|hoodie|car|stuff|things|makeup|shampoo|milk|coffee|drinks?|games?|console|"
+        r"remote|fries|pizza|cake)\b)",
     ),
     Rule(
         "harmed_by_other",
@@ -790,7 +794,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "urgent",
         r"\b(?:he|she|they|my\s+(?:husband|wife|boyfriend|girlfriend|partner|dad|father|mom|mother|stepdad|ex))\s+"
         r"(?:hit|hits|beat|beats|choked|chokes|strangled|threatened\s+to\s+kill|said\s+(?:he|she)'?d\s+kill|is\s+going\s+to\s+kill)"
-        r"\s+me\b",
+        r"\s+me\b(?!\s+(?:when|if|once|after)\s+(?:she|he|they)\s+(?:\w+\s+)?(?:sees?|finds?|hears?|knows?|gets?|"
+        r"reads?|notices?|discovers?|learns?)\b)",
         first_person=True,
     ),
     # --- Chinese (no word boundaries; negation guarded by look-behinds) -----------------------------------
@@ -1019,5 +1024,43 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         r"(?:taken|took|swallowed)\s+(?:a\s+whole|all\s+(?:of\s+)?(?:her|his|their|the)|the\s+whole|a\s+handful\s+of|"
         r"a\s+bottle\s+of|loads\s+of|an\s+overdose)|overdosed|od'?d)",
         first_person=True,
+    ),
+    # --- widened on blind set J (measured first, then used for tuning) ----------------------------------
+    Rule(
+        "excuse_for_marks",
+        "self-harm",
+        "urgent",
+        r"\b(?:(?:cat\s+)?scratch(?:es)?|marks|cuts|bruises|burns)\W*\s+(?:is|are|was|were)\s+(?:my|the)\s+"
+        r"(?:excuse|cover(?:\s+story)?|story|lie)\b",
+        first_person=True,
+    ),
+    Rule(
+        "harm_infant",
+        "harm to others",
+        "urgent",
+        r"\b(?:baby|newborn|toddler|infant)\b[^.!?\n]{0,60}?\b(?:feel\s+like|urge\s+to|want(?:ed)?\s+to|nearly|almost|"
+        r"pictured|imagined)\s+(?:shak(?:e|ing)|throw(?:ing)?|hit(?:ting)?|smother(?:ing)?|suffocat\w+|drop(?:ping)?)\s+"
+        r"(?:him|her|them|it)\b",
+        first_person=True,
+    ),
+    Rule(
+        "zh_failed_attempt",
+        "plan/means",
+        "urgent",
+        r"(?:吊|上吊|割腕|跳楼|跳河|吃药|烧炭|自杀)过?(?:一次|两次|几次)?.{0,4}没(?:成功|死成)",
+    ),
+    Rule(
+        "zh_cut_deep",
+        "self-harm",
+        "urgent",
+        r"割得(?:有点|很|太|比较|特别)?深|(?:伤口|伤疤|割痕|划痕).{0,8}(?:不被|不会被|别被|不让).{0,6}发现",
+    ),
+    Rule("zh_wish_crash", "passive ideation", "high", r"(?:希望|盼着|巴不得)(?:飞机|它)(?:能)?(?:掉下去|坠毁|出事)"),
+    Rule("zh_envy_dead", "passive ideation", "high", r"(?:去世|死了|死掉|离世)[^。！？!?]{0,12}(?<!不)羡慕"),
+    Rule(
+        "zh_burden_if_gone",
+        "farewell/burden",
+        "high",
+        r"(?:如果|要是)我(?:没了|不在了|消失了|死了)[^。！？!?]{0,12}(?:会更|就会|会|反而)(?:好|和睦|轻松|开心|幸福|安静)",
     ),
 )
