@@ -54,6 +54,9 @@ BAND_CANDIDATES = (
     "I just feel numb all the time",
     "I feel hopeless",
     "I'm so tired of everything",
+    "I'm exhausted by all of it",
+    "I can't keep going like this",
+    "everything feels pointless lately",
 )
 #: The rules grade this "high" (crisis path, no page).
 HIGH_TEXT = "everyone would be better off without me"
