@@ -1,13 +1,13 @@
 """Blind message sets: written by people who never saw the rules, the classifier or its training set.
 
-Sets A to I were written one after another by nine independent writers. Each was measured first, with the
+Sets A to J were written one after another by ten independent writers. Each was measured first, with the
 screen exactly as it stood, before anything was tuned on it (benchmarks/results/safety_blind_*_first.json
-and the README), and then joined the training set as writers 10-13 and 17-21
-(`phqwatch/safety/trainset/w*_blind_*.jsonl`), so they pin the training data here, not figures. Set J was
-written by a tenth writer while the current screen was tuned, kept outside the repository and unopened until
+and the README), and then joined the training set as writers 10-13 and 17-22
+(`phqwatch/safety/trainset/w*_blind_*.jsonl`), so they pin the training data here, not figures. Set K was
+written by an eleventh writer while the current screen was tuned, kept outside the repository and unopened until
 the screen was frozen and committed, then measured once: nothing was chosen by looking at it, so its figures
 are the honest ones and the blind set for the next change. These tests pin the sets (sha256) and guard the
-shipped screen's figures on J against regressions.
+shipped screen's figures on K against regressions.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ SHA256 = {
 #: The shipped screen's figures (recall on high+, precision, imminent missed), measured once after the screen
 #: was frozen (benchmarks/results/safety_blind_i_first.json); the README quotes them.
 REPORTED = {
-    "blind_v2_j.jsonl": {"recall": 0.9741, "precision": 0.8368, "imminent_missed": 1},
+    "blind_v2_k.jsonl": {"recall": 0.9799, "precision": 0.7819, "imminent_missed": 5},
 }
 
 
