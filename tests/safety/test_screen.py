@@ -203,6 +203,7 @@ def test_a_bridge_or_roof_in_answer_to_where_are_you_is_imminent() -> None:
     assert rules_only.screen("on the bridge by the station", [Turn("assistant", "Where are you right now?")]).pages
     assert not rules_only.screen("天台上的咖啡馆，和朋友一起", where).hit
     assert not rules_only.screen("at home on the sofa", [Turn("assistant", "Where are you right now?")]).hit
+    assert not rules_only.screen("on the balcony having a smoke", [Turn("assistant", "Where are you now?")]).hit
     assert not rules_only.screen("on the bridge by the station", [Turn("assistant", "How was your day?")]).hit
 
 

@@ -111,5 +111,9 @@ def test_an_unsure_model_flag_is_a_high_priority_review_not_an_escalating_crisis
         assert hit["results"][0]["screen"]["crisis_alert"] is True and hit["crisis_alert_ids"]
         (crisis,) = _alerts(w)
         assert crisis["id"] in hit["crisis_alert_ids"] and crisis["id"] != review["id"]
+        # While the crisis alert is open, the episode's next unsure flag joins it instead of the review.
+        w.client.post("/api/v1/messages", json=msg(mid="o3", text=oblique + " again"), headers=w.h("service"))
+        with w.ctx.db.read() as s:
+            assert len(s.get(Alert, crisis["id"]).evidence) == 2 and len(s.get(Alert, review["id"]).evidence) == 1
     finally:
         w.client.__exit__(None, None, None)

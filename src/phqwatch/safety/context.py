@@ -263,10 +263,11 @@ def bare_answer(reply: str) -> bool:
 _WHERE = re.compile(
     r"\bwhere\s+(?:are|r)\s+(?:you|u)(?:\s+(?:right\s+)?now)?\b|\bwhere\s+you\s+are\b|你(?:现在)?在哪|你(?:现在)?人在哪"
 )
+#: High places and railways only: "by the river" or "on the balcony" is where people walk the dog or smoke.
 _DANGER_PLACE = re.compile(
     r"\b(?:on|at|by|under|near|up)\s+(?:the\s+|a\s+|my\s+)?(?:\w+\s+)?(?:bridge|roof|rooftop|ledge|cliff|"
-    r"edge|tracks|railway|train\s+line|level\s+crossing|motorway|overpass|top\s+floor|balcony|river|canal|pier)\b|"
-    r"桥上|桥边|栏杆外|铁轨|轨道上|悬崖|江边|河边|海边|(?:楼顶|天台|顶楼|阳台)(?:上|边|了)?(?![上边]?的)"
+    r"edge|tracks|railway|train\s+line|level\s+crossing|overpass|top\s+floor)\b|"
+    r"桥上|桥边|栏杆外|铁轨|轨道上|悬崖|(?:楼顶|天台|顶楼)(?:上|边|了)?(?![上边]?的)"
 )
 
 

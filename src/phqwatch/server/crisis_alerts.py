@@ -52,7 +52,11 @@ def raise_alert(
     kind = CRISIS_KIND if result.crisis_alert else REVIEW_KIND
     alert_severity = ALERT_SEVERITY[result.severity]  # an unsure model's flag: a risk review at "high"
     details = alert_details(result, r)
-    pending = alerts.active_unacknowledged(s, r.patient_id, kind)
+    pending = None
+    if result.flag and not result.crisis_alert:  # an open crisis alert holds the episode's unsure flags too
+        pending = alerts.active_unacknowledged(s, r.patient_id, CRISIS_KIND)
+        kind = CRISIS_KIND if pending is not None else kind
+    pending = pending or alerts.active_unacknowledged(s, r.patient_id, kind)
     if pending is not None:
         alerts.add_hit(s, cipher, pending, message_id=r.message_id, excerpt=result.excerpt, details=details)
         if ALERT_RANK[alert_severity] > ALERT_RANK[pending.severity]:
