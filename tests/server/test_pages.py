@@ -106,6 +106,7 @@ def test_patient_page_keeps_family_conversations_apart(world):
 def test_json_twins_use_the_api_schema_of_each_resource(world):
     """One schema per resource: an estimate, an administered PHQ-9, an alert, a patient and a message read
     from a page's JSON twin carry the API's response model, field for field (no `low` vs `interval_low`)."""
+    from browser.pages_world import T0
     from phqwatch.server.schemas import (
         AlertOut,
         ConversationMessageOut,
@@ -113,7 +114,14 @@ def test_json_twins_use_the_api_schema_of_each_resource(world):
         PatientOut,
         QuestionnaireOut,
     )
+    from phqwatch.server.services.ingestion import ingest
+    from phqwatch.transcripts.schema import Message
 
+    ctx = world.app.state.ctx
+    risk = Message("p1", "p1-risk", "user", "Some nights I wish I could just not wake up.", T0, "p1-risk-0")
+    with ctx.db.write() as s:  # a crisis alert on the timeline (the symptom lines raise none)
+        org = world.ids["org"]
+        ingest(s, ctx.cipher, organisation_id=org, items=[risk], actor_id=None, actor_role="service", ip=None)
     c = login(world, "doc")
     pid = world.ids["pat"]
     page = c.get(f"/patients/{pid}.json").json()
