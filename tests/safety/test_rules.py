@@ -177,6 +177,8 @@ def test_journeys_and_preparations_without_a_time_or_a_place_of_risk_are_not_imm
         "my mom is going to kill me when she sees this report card 😭",
         "im gonna kill my brother if he eats my leftovers again",
         "my baby cries all night and I feel like screaming into a pillow",
+        "切菜的时候不小心手指割得有点深，要不要去缝针",
+        "吃药减肥没成功",
     ],
 )
 def test_look_alikes_of_the_newer_rules_fire_no_rule(text):

@@ -170,7 +170,9 @@ _ACCIDENT_AFTER_RE = re.compile(
     re.I,
 )
 _ACCIDENT_BEFORE_RE = re.compile(
-    r"\baccident(?:ally|al)\b|\bby\s+mistake\b|\b(?:fell|tripped|slipped|crashed)\s+(?:off|over|on|down|in)\b", re.I
+    r"\baccident(?:ally|al)\b|\bby\s+mistake\b|\b(?:fell|tripped|slipped|crashed)\s+(?:off|over|on|down|in)\b|"
+    r"不小心|切菜|削(?:苹果|水果|皮)",
+    re.I,
 )
 _HARM_CATEGORIES = {"self-harm", "direct ideation"}
 _IDIOM_CATEGORIES = _HARM_CATEGORIES | {"farewell/burden", "plan/means", "intent/plan", "passive ideation"}
