@@ -249,10 +249,11 @@ class CrisisScreen:
         question ("no, never"; not "no. i took the pills") is what the person said (the rules and the
         context check still read it)."""
         question = last_question(context) if self.config.use_context else None
-        asked = asks_about_risk(normalise(question).text) if question is not None else None
+        q = normalise(question).text if question is not None else ""
+        asked = asks_about_risk(q) if question is not None else None
         if asked is None:
             return bare_answer(norm)
-        rating = scale_answer(normalise(question).text, norm) if question is not None else None
+        rating = scale_answer(q, norm)
         if rating is not None:
             return rating <= LOW_RATING  # "0. genuinely. today's been nice" to "0-10, how strong are the urges?"
         if not asked.yes_is_risk:
