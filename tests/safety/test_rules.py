@@ -123,6 +123,7 @@ def test_held_out_set_reported(capsys):
         ("看到新闻里有人意外去世 居然有点羡慕", "high"),
         ("如果我没了 这个家会更和睦", "high"),
         ("I'm going to kill him if he touches my sister again. I mean it.", "urgent"),
+        ("Ibuprofen. 40ish. Then I lay down.", "urgent"),
     ],
 )
 def test_severity_levels(text, severity):
@@ -179,6 +180,20 @@ def test_journeys_and_preparations_without_a_time_or_a_place_of_risk_are_not_imm
         "my baby cries all night and I feel like screaming into a pillow",
         "切菜的时候不小心手指割得有点深，要不要去缝针",
         "吃药减肥没成功",
+        "i take ibuprofen 400 for my back",
+        "i heard antidepressants can increase suicidal thoughts in young people. i'm 19 and just started",
+        "another celebrity died of an overdose, it's so sad",
+        "What's the lethality difference between overdose types? I'm a toxicology student preparing for boards.",
+        "ok i'm gonna kms in this dark souls run, the ornstein fight is cursed",
+        "i bought a rope for my aerial silks class, any beginner tips?",
+        "nah im good. the 'i want to die' was a joke about my exam grade lol",
+        "my therapist asked me to rate my suicidal thoughts and i said zero, which is true",
+        "my pastor says suicide is a sin and i can't stop thinking about my cousin",
+        "群里有个人天天说想紫砂 不知道是不是真的 要不要私聊问问",
+        "我画的漫画里主角手上有自残的疤 想画得真实又不刻意 有什么建议吗",
+        "我是班主任 班上有个学生作文里写想死 我该怎么跟他谈",
+        "心理学专业学生 请问非自杀性自伤和自杀未遂在诊断上怎么区分",
+        "尴尬到想死 在电梯里放了个屁还被同事听见了",
     ],
 )
 def test_look_alikes_of_the_newer_rules_fire_no_rule(text):

@@ -126,6 +126,31 @@ def test_a_follow_up_question_is_read_with_the_disclosure_before_it() -> None:
     assert not rules_only.screen("not really", disclosed).hit
 
 
+def test_a_short_reply_carries_on_the_risk_disclosed_before_the_question() -> None:
+    rules_only = CrisisScreen(ScreenConfig(use_model=False))
+    took = [
+        Turn("user", "took a bunch of tylenol about an hour ago"),
+        Turn("assistant", "That's serious. Are you able to call emergency services right now?"),
+    ]
+    r = rules_only.screen("not really", took)
+    assert r.pages and "context_episode" in r.rules
+    assert rules_only.screen(
+        "why are you asking me that",
+        [Turn("user", "the noose is tied"), Turn("assistant", "Is anyone there with you?")],
+    ).flag
+    # the model's confident reading of the disclosure counts too ("gun's loaded" names no rule)
+    gun = [Turn("user", "gun's loaded"), Turn("assistant", "Are you planning to use it tonight?")]
+    assert screen("pretty much yes. just taking one more look at my kids' photos first", gun).pages
+    # a reply that takes the disclosure back, or answers "what do you mean?", does not carry it on
+    assert not rules_only.screen("lol no, it's a line from a song", took).hit
+    asked = [Turn("user", "i'm ready to end things"), Turn("assistant", "When you say end things, what do you mean?")]
+    assert not rules_only.screen("the relationship. it's not working", asked).hit
+    pills = [Turn("user", "我现在有一堆药"), Turn("assistant", "是什么药呢？")]
+    assert not rules_only.screen("维生素和钙片，医生让我补的", pills).hit
+    everyday = [Turn("user", "had a long day"), Turn("assistant", "Are you able to rest tonight?")]
+    assert not rules_only.screen("not really", everyday).hit
+
+
 def test_fragments_are_read_together() -> None:
     rules_only = CrisisScreen(ScreenConfig(use_model=False))
     ctx = [Turn("user", "honestly i just want to")]
@@ -193,6 +218,8 @@ def test_a_rating_of_urges_out_of_ten_is_read_as_a_number() -> None:
     assert rules_only.screen("8", asked).severity == "urgent"
     assert rules_only.screen("9 tbh", asked).flag
     assert screen("2 but i took the pills already", asked).pages  # a reply that goes on is not a bare rating
+    wish = [Turn("assistant", "On a scale of 0-10, how much do you wish you weren't alive right now?")]
+    assert rules_only.screen("4", wish).flag and not rules_only.screen("1", wish).hit
 
 
 def test_a_bridge_or_roof_in_answer_to_where_are_you_is_imminent() -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "disclosure_before_question",
     "names_danger_place",
     "preceding_fragments",
+    "may_take_back",
     "scale_answer",
 ]
 
@@ -137,7 +138,7 @@ _Q: list[tuple[str, Severity, Category, str]] = [
     ),
     (
         r"\b(?:better\s+off\s+dead|wish(?:ed)?\s+you\s+(?:were\s+dead|could\s+die|wouldn'?t\s+wake)|"
-        r"not\s+(?:wanting|want)\s+to\s+(?:live|be\s+alive|wake\s+up)|life\s+(?:is\s+|isn'?t\s+|is\s+not\s+)?(?:not\s+)?worth\s+living|"
+        r"not\s+(?:wanting|want)\s+to\s+(?:live|be\s+alive|wake\s+up)|you\s+(?:weren'?t|were\s+not)\s+(?:alive|here|around)|life\s+(?:is\s+|isn'?t\s+|is\s+not\s+)?(?:not\s+)?worth\s+living|"
         r"(?:go\s+to\s+sleep|fall\s+asleep)\s+and\s+not\s+wake|disappear\s+forever|burden)",
         "high",
         "suicide",
@@ -231,6 +232,7 @@ _DENIAL_ONLY = re.compile(
     r"i(?:\s+am|'?m)\s+(?:ok|okay|fine|good|alright|all\s+right|safe)|i(?:\s+am|'?m)\s+not)"
     r"(?:[\s,.!-]+(?:no+|never|not\s+really|not\s+at\s+all|really|honestly|thanks|thank\s+you|"
     r"i(?:\s+am|'?m)\s+(?:ok|okay|fine|good|alright|safe)|i\s+promise|i\s+swear|nothing\s+like\s+that|"
+    r"i\s+(?:want|wanna)\s+to\s+(?:be\s+here|live|be\s+alive|stay)|"
     r"(?:have|did|would|will|haven'?t|didn'?t|wouldn'?t|won'?t)(?=\W*$)))*\W*"
 )
 
@@ -324,3 +326,27 @@ def preceding_fragments(context: Sequence[Turn]) -> list[str]:
             break
         out.append(t.text)
     return out[::-1]
+
+
+#: The assistant asks what a disclosure meant, what it was, where or who ("what do you mean by end it?",
+#: "你买炭是做什么用的？"), ...
+_CLARIFY = re.compile(
+    r"\bwhat\b|\bdid\s+you\s+mean|\bwhen\s+you\s+(?:say|said)|\bmean\s+(?:that|it)\b|\bliterally\b|\bwho\b|"
+    r"\bwhere\b|\b(?:is\s+(?:this|it|that)|talking|asking)\s+about\s+(?:you|yourself|someone\s+else)\b|"
+    r"\bwhy\s+(?:are\s+you\s+|do\s+you\s+)?ask|\bare\s+you\s+(?:doing\s+)?(?:ok|okay|alright|all\s+right)\b|"
+    r"什么|指的?是|是指|你自己|为什么问|谁|哪|怎么回事|还好吗|没事吧"
+)
+#: ... or the reply takes it back, or says the person is safe ("lol no, a song", "开玩笑的").
+_RETRACT = re.compile(
+    r"\b(?:joke|joking|kidding|jk|lol|lmao|haha\w*|not\s+like\s+that|i\s+meant|i\s+mean|expression|"
+    r"figure\s+of\s+speech|song|lyrics?|story|character|game|not\s+me|my\s+friend|"
+    r"i(?:\s+am|'?m)\s+(?:safe|ok|okay|fine|good|alright)|i\s+won'?t|not\s+going\s+to|not\s+gonna)\b|"
+    r"开玩笑|哈哈|不是我|朋友|没事|安全|不会"
+)
+
+
+def may_take_back(question: str, reply: str) -> bool:
+    """Whether a (normalised) reply may take back what the person disclosed before the question: the
+    question's last sentence asks what they meant, what it was, where or who, or the reply says so."""
+    sentences = [p for p in re.split(r"(?<=[.!?。！？])", question.strip()) if p.strip(" .!?。！？")]
+    return bool(sentences and _CLARIFY.search(sentences[-1])) or bool(_RETRACT.search(reply))

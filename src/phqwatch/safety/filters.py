@@ -44,7 +44,8 @@ _THIRD_RE = re.compile(
     r"mom|mum|mother|dad|father|cousin|aunt|uncle|grandma|grandpa|grandmother|grandfather|coworker|co-worker|"
     r"colleague|roommate|partner|boyfriend|girlfriend|husband|wife|son|daughter|kid|child|classmate|patient|"
     r"client|character|neighbou?r|teacher|student|someone|somebody|people|singer|narrator|protagonist|"
-    r"person|guy|girl|man|woman|bf|gf|bestie|buddy|teen|teens|author|rapper|band)\b",
+    r"person|guy|girl|man|woman|bf|gf|bestie|buddy|teen|teens|author|rapper|band|celebrity|actor|actress|"
+    r"influencer|streamer|athlete|pastor|priest|imam|rabbi|preacher)\b",
     re.I,
 )
 _QUOTE_RE = re.compile(  # a single-quoted span may hold apostrophes between letters ('I'm going to ...')
@@ -65,7 +66,7 @@ _OWN_SPEECH_RE = re.compile(
 _AFTER_QUOTE_RE = re.compile(
     r"^\W{0,3}\s*(?:\w+\s+){0,5}?(?:line|lyric|lyrics|song|quote|track|album|from|by|chorus|verse|meme|title|"
     r"movie|film|book|show|poem|novel|episode|series|band|game|theme|tune|single|b-side|came\s+on|playlist|"
-    r"cover)\b",
+    r"cover)\b|^\W{0,3}\s*(?:was|is)\s+(?:just\s+)?(?:a\s+)?(?:joke|expression|figure\s+of\s+speech)\b",
     re.I,
 )
 _LYRIC_CUE_RE = re.compile(
@@ -79,16 +80,18 @@ _EDU_RE = re.compile(
     r"prevention|questionnaire|survey|phq(?:-?9)?|item\s+9|question\s+9|screening|assessment|policy|protocol|"
     r"chapter|novel|movie|film|episode|squad|doors?|assignment|homework|presentation|opioid|epidemic|crisis|"
     r"report|campaign|volunteer\w*|charity|research\w*|history\s+of\s+the|museum|literature|poem|poetry|"
-    r"character|season|book|game|show|song|band|album|guidelines?|drills?|sprints?|practice)\b",
+    r"character|season|book|game|show|song|band|album|guidelines?|drills?|sprints?|practice|"
+    r"can\s+(?:increase|cause|trigger)|side\s+effects?|black\s+box|barriers?|hotlines?|helplines?|dream\w*|nightmares?)\b",
     re.I,
 )
-#: A professional who says so at the start of the message ("as a GP", "i'm a school counsellor", "我是学校心理老师").
+#: A professional who says so in a sentence of their own ("as a GP", "i'm a school counsellor", "我是学校心理老师").
 _PRO_SPEAKER_RE = re.compile(
-    r"^\W*(?:(?:hi|hello|hey)\W+)?(?:as\s+an?|i'?m\s+an?|i\s+am\s+an?|i\s+work\s+as\s+an?)\s+(?:\w+\s+){0,2}?"
+    r"(?:^|[.!?]\s+)\W*(?:(?:hi|hello|hey)\W+)?(?:as\s+an?|i'?m\s+an?|i\s+am\s+an?|i\s+work\s+as\s+an?)\s+(?:\w+\s+){0,2}?"
     r"(?:gp|doctor|nurse|teacher|counsell?or|therapist|psychologist|psychiatrist|social\s+worker|pharmacist|"
     r"paramedic|clinician|youth\s+worker|lecturer|tutor|researcher|head\s+of\s+year|senco|chaplain|midwife|"
-    r"(?:nursing|medical|med|psychology|psych|social\s+work|pharmacy)\s+student)\b|"
-    r"^\W*(?:您好|你好)?\W*我是(?:一名|一个|一位)?.{0,6}?(?:老师|医生|护士|社工|咨询师|班主任|辅导员|心理师|药师)"
+    r"(?:\w+\s+)?student)\b|"
+    r"^\W*(?:您好|你好)?\W*(?:我是(?:一名|一个|一位)?.{0,6}?(?:老师|医生|护士|社工|咨询师|班主任|辅导员|心理师|药师)|"
+    r"(?:我是)?.{0,6}专业(?:的)?(?:学生|研究生))"
 )
 #: A question about a word ("what does 'sewerslide' mean?"), or a remark about one ("unalive is a weird word").
 _WHAT_DOES_RE = re.compile(r"\bwhat\s+(?:does|do|is)\s+(?:the\s+word\s+)?\W*$")
@@ -99,8 +102,12 @@ _WORD_AFTER_RE = re.compile(
 #: Someone else's words reported in Chinese ("我闺蜜说她", "我爸 老说").
 _ZH_REPORTED_RE = re.compile(
     r"(?:他|她|他们|她们|闺蜜|朋友|同学|室友|网友|同事|妈妈?|爸爸?|老公|老婆|男朋友|女朋友|孩子|儿子|女儿|弟弟|妹妹|哥哥|"
-    r"姐姐)[^我]{0,14}(?:说|讲|提到|开玩笑说|发消息说)[^我]{0,6}$"
+    r"姐姐|有人|有个人)[^我]{0,14}(?:说|讲|提到|开玩笑说|发消息说)[^我]{0,6}$"
 )
+#: A story, comic or essay the match is set in ("我画的漫画里主角…", "作文里写…").
+_ZH_WORK_RE = re.compile(r"(?:漫画|小说|故事|剧本|电影|电视剧|剧里|游戏|作文|日记本|歌词)(?:里|中)")
+#: Hyperbole: "尴尬到想死", "笑得要死".
+_ZH_HYPERBOLE_RE = re.compile(r"(?:尴尬|丢人|丢脸|社死|羞耻|笑|热|冷|饿|困|无聊|好吃|可爱)(?:到|得)$")
 #: "not that I want to ...": a negation whose scope is the clause after it.
 _NOT_THAT_RE = re.compile(r"\bnot\s+that\s+(?:i|i'?m|im|i'?d)\s+(?:\w+\s+)?$")
 #: The people such a professional asks about.
@@ -125,7 +132,9 @@ _IDIOM_AFTER_RE = re.compile(
     r"^\s*on\s+(?:netflix|tv|coffee|caffeine|sugar|candy|chocolate|cake|carbs|youtube|tiktok|memes|anime|"
     r"k-?dramas?|nostalgia|sunshine)\b|"
     r"^\s*(?:for\s+(?:my\s+|the\s+|a\s+|our\s+)?(?:climbing|camping|boat|sailing|tent|swing|hammock|crafts?|"
-    r"macrame|tug|washing\s+line|laundry)|to\s+(?:tie|secure|tow)\s+(?:the|a|my|our|down|up))\b|"
+    r"macrame|tug|washing\s+line|laundry|aerial|silks|yoga|circus|pole|gym|class)|"
+    r"to\s+(?:tie|secure|tow)\s+(?:the|a|my|our|down|up))\b|"
+    r"^\s*in\s+(?:this|the|my)\s+(?:\w+\s+){0,2}(?:run|level|boss|fight|raid|match|round|playthrough)\b|"
     r"^[^.!?\n]{0,40}\bto\s+(?:respawn|reset\s+the\s+(?:level|run|game)|get\s+the\s+achievement)\b",
     re.I,
 )
@@ -154,9 +163,9 @@ _NEG_AFTER_RE = re.compile(
     re.I,
 )
 #: Someone asked the speaker and the speaker answered no ("she asked if I'd ever wanted to die and I said no").
-_ASKED_RE = re.compile(r"\b(?:asked|asks|asking)\s+(?:me\s+)?(?:if|whether)\b", re.I)
+_ASKED_RE = re.compile(r"\b(?:asked|asks|asking)\s+(?:me\s+)?(?:if|whether|to\s+rate)\b", re.I)
 _ANSWER_NO_RE = re.compile(
-    r"\b(?:said|told\s+\w+|answered|replied)\s+(?:honestly\s+|truthfully\s+)?(?:that\s+)?(?:no\b|not\b|"
+    r"\b(?:said|told\s+\w+|answered|replied)\s+(?:honestly\s+|truthfully\s+)?(?:that\s+)?(?:no\b|not\b|zero\b|0\b|"
     r"i\s+(?:haven'?t|hadn'?t|don'?t|didn'?t|wasn'?t|am\s+not|'m\s+not)\b)",
     re.I,
 )
@@ -236,15 +245,19 @@ def judge(
         last_third = max((m.end() for m in _THIRD_RE.finditer(sentence_prefix)), default=-1)
         if last_third > last_first and not _FIRST_RE.search(text[start:end]):
             return "reported speech", None
-    if "educational" not in off and not rule.first_person and _PRO_SPEAKER_RE.search(text[:160]):
+    if "educational" not in off and not rule.first_person and _PRO_SPEAKER_RE.search(text[:300]):
         asks = _GROUP_RE.search(text[s0:s1]) or "?" in text[end : s1 + 2]
-        if asks and not re.search(r"\b(?:i|i'?m|im|me|my)\b|我", clause_prefix):
+        if asks and not re.search(r"\b(?:i|i'?m|im|me|my)\b", clause_prefix) and "我" not in clause_prefix[-8:]:
             return "educational", None  # "as a GP, how do you handle patients who disclose suicidal thoughts?"
     if "educational" not in off and (rule.mention or rule.kind == "euphemism"):
         if (_WHAT_DOES_RE.search(sentence_prefix) and _MEANS_AFTER_RE.match(after)) or _WORD_AFTER_RE.match(after):
             return "educational", None  # "what does 'sewerslide' mean?", "unalive is such a weird word"
     if "reported speech" not in off and not rule.first_person and _ZH_REPORTED_RE.search(sentence_prefix[-24:]):
         return "reported speech", None  # "我闺蜜说她不想活了"
+    if "educational" not in off and _ZH_WORK_RE.search(sentence_prefix[-20:]):
+        return "educational", None  # "我画的漫画里主角手上有自残的疤"
+    if "idiom" not in off and _ZH_HYPERBOLE_RE.search(sentence_prefix[-4:]):
+        return "idiom", None  # "尴尬到想死"
     if "educational" not in off and rule.mention and _EDU_RE.search(text[s0:s1]):
         if not _OWN_STATE_RE.search(text[max(s0, start - 40) : start]):
             return "educational", None

@@ -562,6 +562,12 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         rf"a\s+bunch)\s*(?:of\s+)?(?:my\s+|the\s+|his\s+|her\s+)?(?:\w+\s+)?(?:{MEANS_DRUGS}|{DRUG_NAMES})",
     ),
     Rule(
+        "dose_count",
+        "plan/means",
+        "urgent",
+        rf"\b(?:{MEANS_DRUGS}|{DRUG_NAMES})\W+(?:like\s+|about\s+|maybe\s+|around\s+|over\s+)?\d{{2}}\s*(?:ish|\+|or\s+so)\b",
+    ),
+    Rule(
         "plan_take_many",
         "plan/means",
         "urgent",

@@ -25,6 +25,7 @@ from phqwatch.safety.context import (
     denial_only,
     disclosure_before_question,
     last_question,
+    may_take_back,
     names_danger_place,
     preceding_fragments,
     says_safe,
@@ -61,7 +62,10 @@ _TIME = re.compile(
 #: Replies this short to an everyday question get at most "review" from an unsure learned model alone.
 SHORT_EVERYDAY_ANSWER_WORDS = 3
 #: A 0-10 rating of urges: at most LOW_RATING is a no (the model's verdict is void), HIGH_RATING or more a yes.
-LOW_RATING, HIGH_RATING = 2, 5
+LOW_RATING, HIGH_RATING = 2, 3
+#: A reply this short, after the person disclosed urgent or imminent risk (rules, or the model at EPISODE_SCORE),
+#: carries the episode on unless it takes the disclosure back ("not really" to "can you call for help?").
+EPISODE_REPLY_WORDS, EPISODE_REPLY_CHARS, EPISODE_SCORE = 14, 40, 0.5
 
 
 @dataclass(frozen=True)
@@ -160,10 +164,46 @@ class CrisisScreen:
         norms = [normalise(t) for t in texts]
         found = [self.rules.screen(n) for n in norms]
         outputs = self.model.predict(texts, ctxs, found) if self.model is not None and texts else [None] * len(texts)
-        return [self._decide(t, n, r, c, o) for t, n, r, c, o in zip(texts, norms, found, ctxs, outputs, strict=True)]
+        episodes = self._episodes([n.text for n in norms], ctxs)
+        return [
+            self._decide(t, n, r, c, o, e)
+            for t, n, r, c, o, e in zip(texts, norms, found, ctxs, outputs, episodes, strict=True)
+        ]
+
+    def _episodes(
+        self, norms: Sequence[str], contexts: Sequence[Sequence[Turn]]
+    ) -> list[tuple[Severity, Category] | None]:
+        """For each reply, the urgent or imminent risk the person disclosed just before the assistant's last
+        turn, when the reply carries that episode on ("gun's loaded" / "are you planning to use it tonight?" /
+        "pretty much"); None otherwise. The disclosures are read by the rules and scored in one batch."""
+        todo = [
+            (i, d) for i, (n, c) in enumerate(zip(norms, contexts, strict=True)) if (d := _episode_disclosure(n, c))
+        ]
+        out: list[tuple[Severity, Category] | None] = [None] * len(norms)
+        if not todo:
+            return out
+        found = [self.rules.screen(normalise(d)) for _, d in todo]
+        outputs = (
+            self.model.predict([d for _, d in todo], [()] * len(todo), found)
+            if self.model is not None
+            else [None] * len(todo)
+        )
+        for (i, _), f, o in zip(todo, found, outputs, strict=True):
+            severity, categories = f.severity, f.categories
+            if o is not None and o.score >= EPISODE_SCORE and SEVERITY_ORDER[o.severity] > SEVERITY_ORDER[severity]:
+                severity, categories = o.severity, o.categories
+            if severity in PAGING_SEVERITIES and categories:
+                out[i] = (severity, categories[0])
+        return out
 
     def _decide(
-        self, text: str, norm: Normalised, found: RuleResult, context: Sequence[Turn], output: ModelOutput | None
+        self,
+        text: str,
+        norm: Normalised,
+        found: RuleResult,
+        context: Sequence[Turn],
+        output: ModelOutput | None,
+        episode: tuple[Severity, Category] | None = None,
     ) -> ScreenResult:
         if not text or not text.strip():
             return ScreenResult("none", score=None if output is None else output.score)
@@ -175,6 +215,8 @@ class CrisisScreen:
         excerpts = [m.excerpt for m in found.matches]
 
         ctx = self._context_hit(norm.text, context) if context else None
+        if ctx is None and episode is not None:
+            ctx = (*episode, "context_episode")
         if ctx is not None:
             sev, cat, rule = ctx
             if SEVERITY_ORDER[sev] >= SEVERITY_ORDER[severity]:
@@ -294,6 +336,24 @@ class CrisisScreen:
         if found.severity not in CRISIS_SEVERITIES or not found.categories:
             return None
         return found.severity, found.categories[0], "context_disclosure"
+
+
+def _episode_disclosure(norm: str, context: Sequence[Turn]) -> str | None:
+    """The user's turns just before the assistant's last turn, when this (normalised) reply is short and does
+    not take them back: not a reply to "what do you mean?" or "where are you?", no "lol, a song", no "no" to
+    a risk question, no "yes" to a safety check."""
+    question = last_question(context)
+    if question is None or len(norm.split()) > EPISODE_REPLY_WORDS or len(norm) > EPISODE_REPLY_CHARS * 4:
+        return None
+    if len(re.findall(r"[\u3400-\u9fff]", norm)) > EPISODE_REPLY_CHARS:
+        return None
+    q = normalise(question).text
+    if may_take_back(q, norm):
+        return None
+    asked = asks_about_risk(q)
+    if asked is not None and (denial_only(norm) if asked.yes_is_risk else says_safe(norm)):
+        return None
+    return disclosure_before_question(context)
 
 
 def _clip(text: str, n: int = 200) -> str:
