@@ -173,27 +173,25 @@ class CrisisScreen:
     def _episodes(
         self, norms: Sequence[str], contexts: Sequence[Sequence[Turn]]
     ) -> list[tuple[Severity, Category] | None]:
-        """For each reply, the urgent or imminent risk the person disclosed just before the assistant's last
-        turn, when the reply carries that episode on ("gun's loaded" / "are you planning to use it tonight?" /
-        "pretty much"); None otherwise. The disclosures are read by the rules and scored in one batch."""
-        todo = [
-            (i, d) for i, (n, c) in enumerate(zip(norms, contexts, strict=True)) if (d := _episode_disclosure(n, c))
-        ]
-        out: list[tuple[Severity, Category] | None] = [None] * len(norms)
-        if not todo:
-            return out
-        found = [self.rules.screen(normalise(d)) for _, d in todo]
-        outputs = (
-            self.model.predict([d for _, d in todo], [()] * len(todo), found)
-            if self.model is not None
-            else [None] * len(todo)
-        )
-        for (i, _), f, o in zip(todo, found, outputs, strict=True):
+        """For each reply, the most severe urgent or imminent risk the person disclosed earlier in the context
+        (and did not take back), when the reply carries that episode on ("gun's loaded" / "are you planning to
+        use it tonight?" / "pretty much"); None otherwise. Each disclosure is read by the rules and the
+        model once per batch."""
+        wanted = [_episode_disclosures(n, c) for n, c in zip(norms, contexts, strict=True)]
+        texts = list(dict.fromkeys(d for ds in wanted for d in ds))
+        read: dict[str, tuple[Severity, Category] | None] = {}
+        found = [self.rules.screen(normalise(d)) for d in texts]
+        outputs = self.model.predict(texts, [()] * len(texts), found) if self.model is not None and texts else None
+        for j, (d, f) in enumerate(zip(texts, found, strict=True)):
             severity, categories = f.severity, f.categories
+            o = outputs[j] if outputs is not None else None
             if o is not None and o.score >= EPISODE_SCORE and SEVERITY_ORDER[o.severity] > SEVERITY_ORDER[severity]:
                 severity, categories = o.severity, o.categories
-            if severity in PAGING_SEVERITIES and categories:
-                out[i] = (severity, categories[0])
+            read[d] = (severity, categories[0]) if severity in PAGING_SEVERITIES and categories else None
+        out: list[tuple[Severity, Category] | None] = []
+        for ds in wanted:
+            hits = [h for d in ds if (h := read[d]) is not None]
+            out.append(max(hits, key=lambda h: SEVERITY_ORDER[h[0]]) if hits else None)
         return out
 
     def _decide(
@@ -338,22 +336,34 @@ class CrisisScreen:
         return found.severity, found.categories[0], "context_disclosure"
 
 
-def _episode_disclosure(norm: str, context: Sequence[Turn]) -> str | None:
-    """The user's turns just before the assistant's last turn, when this (normalised) reply is short and does
-    not take them back: not a reply to "what do you mean?" or "where are you?", no "lol, a song", no "no" to
-    a risk question, no "yes" to a safety check."""
+def _takes_back(question: str, reply: str) -> bool:
+    """Whether a (normalised) reply may take back what came before it: it answers "what do you mean?" or
+    "where are you?", says "lol, a song", says no to a risk question or yes to a safety check."""
+    if may_take_back(question, reply):
+        return True
+    asked = asks_about_risk(question)
+    return asked is not None and (denial_only(reply) if asked.yes_is_risk else says_safe(reply))
+
+
+def _episode_disclosures(norm: str, context: Sequence[Turn]) -> list[str]:
+    """The user's turns before the assistant's last turn, since the last one that took things back, when
+    this (normalised) reply is short and does not take them back itself."""
     question = last_question(context)
     if question is None or len(norm.split()) > EPISODE_REPLY_WORDS or len(norm) > EPISODE_REPLY_CHARS * 4:
-        return None
-    if len(re.findall(r"[\u3400-\u9fff]", norm)) > EPISODE_REPLY_CHARS:
-        return None
-    q = normalise(question).text
-    if may_take_back(q, norm):
-        return None
-    asked = asks_about_risk(q)
-    if asked is not None and (denial_only(norm) if asked.yes_is_risk else says_safe(norm)):
-        return None
-    return disclosure_before_question(context)
+        return []
+    if len(re.findall(r"[\u3400-\u9fff]", norm)) > EPISODE_REPLY_CHARS or _takes_back(normalise(question).text, norm):
+        return []
+    last = max(i for i, t in enumerate(context) if t.role == "assistant")
+    out: list[str] = []
+    asked: str | None = None
+    for t in context[:last]:
+        if t.role == "assistant":
+            asked = t.text
+            continue
+        if asked is not None and _takes_back(normalise(asked).text, normalise(t.text).text):
+            out = []
+        out.append(t.text)
+    return out
 
 
 def _clip(text: str, n: int = 200) -> str:
