@@ -40,6 +40,7 @@ from .tiny_model import fitted
 #: Messages the shipped screen grades "none" or "review" with a learned-model score inside the uncertain band;
 #: the tests take the first that still is (the shipped model is retrained from time to time).
 BAND_CANDIDATES = (
+    "i don't know how much longer i can keep going like this",
     "nobody would notice if i stopped showing up to class",
     "i cant be bothered with anything",
     "no. just sad lately",
