@@ -35,6 +35,7 @@ RETIRED = {
     "w21_blind_i.jsonl": "d1eb47ece0fa00067de127d8c88703546c3eb3119a34bf8ca46c0ffa06dabd82",
     "w22_blind_j.jsonl": "cf490f050579dd78e6e9fc56d1c09c755ab7f07a457aff880b23d285d514c426",
     "w23_blind_k.jsonl": "482c24fb8c7168db880069001873af0524f5697461851229d0d1084196d396d4",
+    "w24_blind_l.jsonl": "73f3590411e312faa0f0a6cd9117f37c2afa029ebd25be66d3f74f18c30aded3",
 }
 SHA256 = {
     "blind_v2_l.jsonl": "73f3590411e312faa0f0a6cd9117f37c2afa029ebd25be66d3f74f18c30aded3",

@@ -124,6 +124,7 @@ def test_held_out_set_reported(capsys):
         ("如果我没了 这个家会更和睦", "high"),
         ("I'm going to kill him if he touches my sister again. I mean it.", "urgent"),
         ("Ibuprofen. 40ish. Then I lay down.", "urgent"),
+        ("I keep thinking I should just drive into oncoming traffic on the way to work", "urgent"),
     ],
 )
 def test_severity_levels(text, severity):
@@ -194,6 +195,14 @@ def test_journeys_and_preparations_without_a_time_or_a_place_of_risk_are_not_imm
         "我是班主任 班上有个学生作文里写想死 我该怎么跟他谈",
         "心理学专业学生 请问非自杀性自伤和自杀未遂在诊断上怎么区分",
         "尴尬到想死 在电梯里放了个屁还被同事听见了",
+        "psych student here - what's the difference between passive and active suicidal ideation?",
+        "i'm on the bridge now, traffic is insane, gonna be late for dinner",
+        "i'd rather die than wear that outfit lol",
+        "i won't be here on friday, flying to lisbon for my cousin's wedding. can we move our session?",
+        "我没有想自杀哦，只是最近心情不太好",
+        "我闺蜜跟我说她想自杀，我该怎么跟她说话？",
+        "毕业论文写青少年非自杀性自伤，能推荐几篇文献吗",
+        "同人文里角色有自残的情节，最后会好起来，这样写合适吗",
     ],
 )
 def test_look_alikes_of_the_newer_rules_fire_no_rule(text):

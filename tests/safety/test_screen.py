@@ -151,6 +151,22 @@ def test_a_short_reply_carries_on_the_risk_disclosed_before_the_question() -> No
     assert not rules_only.screen("not really", everyday).hit
 
 
+def test_safe_at_home_is_a_safety_check_and_a_chinese_no_is_a_denial() -> None:
+    rules_only = CrisisScreen(ScreenConfig(use_model=False))
+    home = [Turn("assistant", "Are you safe at home?")]
+    assert not rules_only.screen("yes", home).hit  # used to be read as "yes, someone is hurting me"
+    assert rules_only.screen("no", home).categories == ("harmed-by-others",)
+    assert not rules_only.screen("no we're fine now. it was just one argument and we talked it out", home).hit
+    hurt = [Turn("assistant", "你现在有伤害自己的想法吗？")]
+    assert not screen("没有", hurt).flag and not screen("不会的，我还想看我女儿长大呢，就是最近太累了", hurt).flag
+    assert rules_only.screen(
+        "有时候会，不过不会真的去做", [Turn("assistant", "你有没有想过，如果死了会不会更好？")]
+    ).flag
+    dizzy = [Turn("user", "我头好晕"), Turn("assistant", "我在这里陪着你。你有吃什么东西吗？")]
+    assert rules_only.screen("吃了，全部，大概一个小时前", dizzy).pages
+    assert not rules_only.screen("吃了一点 喝了碗粥", [Turn("assistant", "今天有吃东西吗？")]).hit
+
+
 def test_fragments_are_read_together() -> None:
     rules_only = CrisisScreen(ScreenConfig(use_model=False))
     ctx = [Turn("user", "honestly i just want to")]
@@ -220,6 +236,12 @@ def test_a_rating_of_urges_out_of_ten_is_read_as_a_number() -> None:
     assert screen("2 but i took the pills already", asked).pages  # a reply that goes on is not a bare rating
     wish = [Turn("assistant", "On a scale of 0-10, how much do you wish you weren't alive right now?")]
     assert rules_only.screen("4", wish).flag and not rules_only.screen("1", wish).hit
+    # the wish to live is rated the other way round: a low number is the risk answer
+    live = [Turn("assistant", "How strong is your wish to be alive right now, from 0 (none) to 10 (very strong)?")]
+    assert rules_only.screen("2", live).flag and not rules_only.screen("9", live).hit
+    assert rules_only.screen("1吧", [Turn("assistant", "用0到10分来说，你现在有多想活下去？")]).flag
+    tonight = [Turn("assistant", "如果用0到10分来打分，你今晚会付诸行动的可能性有多大？")]
+    assert rules_only.screen("10", tonight).severity == "imminent"
 
 
 def test_a_bridge_or_roof_in_answer_to_where_are_you_is_imminent() -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "names_danger_place",
     "preceding_fragments",
     "may_take_back",
+    "rates_wish_to_live",
     "scale_answer",
 ]
 
@@ -55,6 +56,10 @@ class RiskQuestion:
     yes_is_risk: bool = True
 
 
+#: "Are you safe at home?": a "no" is the risk answer, about someone at home.
+_HOME_CHECK = re.compile(
+    r"\b(?:are|do)\s+you\s+(?:feel\s+)?safe\s+(?:at\s+home|where\s+you\s+live|with\s+(?:him|her|them))|你在家(?:里)?安全吗|在家(?:里)?(?:感觉)?安全吗"
+)
 _SAFETY_CHECK = re.compile(
     r"\bare\s+you\s+(?:safe|somewhere\s+safe|in\s+a\s+safe\s+place)(?:\s+(?:right\s+)?now)?\s*\?*\s*$|"
     r"(?:你)?(?:现在)?(?:安全吗|在安全的地方吗)\s*[？?]*\s*$"
@@ -110,6 +115,14 @@ _Q: list[tuple[str, Severity, Category, str]] = [
         "context_time",
     ),
     (
+        r"\b(?:act(?:ing)?\s+on\s+(?:it|them|these|those|(?:these|those|the|your)\s+(?:thoughts|urges|feelings))|"
+        r"go(?:ing)?\s+through\s+with\s+it)\b[^?]{0,40}\b(?:tonight|today|now|right\s+now)\b|"
+        r"(?:今晚|今天|现在).{0,12}(?:付诸行动|行动|动手|做傻事)",
+        "imminent",
+        "suicide",
+        "context_time",
+    ),
+    (
         r"\b(?:hurt(?:ing)?|harm(?:ing)?|cut(?:ting)?|burn(?:ing)?)\s+yourself|self[\s-]*harm",
         "urgent",
         "self-harm",
@@ -123,7 +136,7 @@ _Q: list[tuple[str, Severity, Category, str]] = [
     ),
     (
         r"\b(?:(?:is|has)\s+(?:someone|anyone|he|she|they)\s+(?:hurting|hitting|hurt|hit|threaten\w*)\s+you|"
-        r"are\s+you\s+(?:safe\s+at\s+home|afraid\s+of))",
+        r"are\s+you\s+afraid\s+of)",
         "urgent",
         "harmed-by-others",
         "context_harmed",
@@ -146,8 +159,15 @@ _Q: list[tuple[str, Severity, Category, str]] = [
     ),
     (r"(?:伤害|伤|割|划)(?:你)?自己|自残|自伤", "urgent", "self-harm", "context_self_harm"),
     (
+        r"死了(?:会不会|是不是|就)?(?:更好|比较好|好了|解脱)|不在了(?:会不会|是不是)?(?:更好|比较好)|活着(?:没|没有)意思|"
+        r"不想醒来|醒不过来|消失(?:就好|算了)|付诸行动|做傻事",
+        "high",
+        "suicide",
+        "context_passive",
+    ),
+    (
         r"(?:现在|身边|手边).{0,6}(?:药|刀|绳)|已经(?:吃|割|做)了|(?:有没有|是不是|是否)(?:已经)?(?:吃|喝|吞)(?:了)?"
-        r"(?:什么|药|东西)|吃了什么",
+        r"(?:什么|药|东西)|有(?:吃|喝|吞)(?:了)?什么|吃了什么",
         "imminent",
         "suicide",
         "context_means",
@@ -185,6 +205,8 @@ def asks_about_risk(question: str) -> RiskQuestion | None:
     """What a "yes" to this (normalised) assistant question would mean, or None for a question about
     something else."""
     tail = question[-300:]
+    if _HOME_CHECK.search(tail):
+        return RiskQuestion("urgent", "harmed-by-others", "context_harmed", yes_is_risk=False)
     if _SAFETY_CHECK.search(tail):
         return RiskQuestion("imminent", "suicide", "context_unsafe", yes_is_risk=False)
     for rx, sev, cat, rule in _QUESTIONS:
@@ -232,15 +254,25 @@ _DENIAL_ONLY = re.compile(
     r"i(?:\s+am|'?m)\s+(?:ok|okay|fine|good|alright|all\s+right|safe)|i(?:\s+am|'?m)\s+not)"
     r"(?:[\s,.!-]+(?:no+|never|not\s+really|not\s+at\s+all|really|honestly|thanks|thank\s+you|"
     r"i(?:\s+am|'?m)\s+(?:ok|okay|fine|good|alright|safe)|i\s+promise|i\s+swear|nothing\s+like\s+that|"
-    r"i\s+(?:want|wanna)\s+to\s+(?:be\s+here|live|be\s+alive|stay)|"
+    r"i\s+(?:want|wanna)\s+to\s+(?:be\s+here|live|be\s+alive|stay)|(?:and\s+)?i\s+don'?t\s+want\s+to|"
+    r"just\s+(?:\w+\s+){0,2}(?:tired|sad|stressed|exhausted|down|low|bored|overwhelmed|busy|sleepy|anxious|meh)|"
     r"(?:have|did|would|will|haven'?t|didn'?t|wouldn'?t|won'?t)(?=\W*$)))*\W*"
 )
 
 
+_ZH_DENIAL = re.compile(
+    r"^\W*(?:没有|没|不会|不是|从来没有?|从没|绝对不会|不想|并没有)(?:的|啦|哦|呀|吧|呢)?(?:[\W\s]|$)"
+)
+_ZH_GOES_ON = re.compile(r"但|可是|不过|已经|其实|只是.{0,4}(?:想|会)|偶尔|有时")
+
+
 def denial_only(reply: str) -> bool:
-    """A (normalised) reply that says no and nothing else ("no, never", "no I'm safe"): a reply that
-    goes on ("no. i took the pills") is not one."""
-    return bool(_DENIAL_ONLY.fullmatch(_answer(reply) or reply))
+    """A (normalised) reply that says no and nothing else ("no, never", "no I'm safe", "没有"): a reply that
+    goes on ("no. i took the pills", "没有，但是…") is not one."""
+    reply = _answer(reply) or reply
+    if _ZH_DENIAL.match(reply):
+        return not _ZH_GOES_ON.search(reply)
+    return bool(_DENIAL_ONLY.fullmatch(reply))
 
 
 def bare_answer(reply: str) -> bool:
@@ -283,12 +315,23 @@ def names_danger_place(question: str, reply: str) -> bool:
 
 
 _SCALE = re.compile(
-    r"\b(?:scale\s+of|out\s+of\s+(?:10|ten)|(?:0|1|zero|one)\s*(?:-|to)\s*(?:10|ten))\b|(?:0|1)\s*(?:-|到)\s*10"
+    r"\b(?:scale\s+of|out\s+of\s+(?:10|ten)|(?:0|1|zero|one)\s*(?:-|to)\s*(?:10|ten))\b|(?:0|1)\s*(?:-|到)\s*10|"
+    r"\b(?:0|zero)\b[^?]{0,24}\bto\s+(?:10|ten)\b"
+)
+#: A rating of the wish to live, where a low number is the risk answer ("你现在有多想活下去？").
+_LIVE_SCALE = re.compile(
+    r"\b(?:wish|want|will|desire|reasons?)\s+(?:\w+\s+)?to\s+(?:be\s+alive|live|keep\s+(?:going|living))|"
+    r"\bhow\s+(?:hopeful|much\s+do\s+you\s+want\s+to\s+live)|想活|活下去|求生"
 )
 _SCALE_ANSWER = re.compile(r"^\W*(10|[0-9])(?:\s*(?:/|out\s+of)\s*10)?(?![\d.,]*\d)")
 
 
 _GOES_ON = re.compile(r"\b(?:but|though|although|except|still|already|tho)\b|但|可是|不过|已经")
+
+
+def rates_wish_to_live(question: str) -> bool:
+    """A (normalised) 0-10 question about the wish to live, where a low rating is the risk answer."""
+    return bool(_SCALE.search(question[-300:]) and _LIVE_SCALE.search(question[-300:]))
 
 
 def scale_answer(question: str, reply: str) -> int | None:

@@ -86,6 +86,7 @@ _EDU_RE = re.compile(
 )
 #: A professional who says so in a sentence of their own ("as a GP", "i'm a school counsellor", "我是学校心理老师").
 _PRO_SPEAKER_RE = re.compile(
+    r"(?:^|[.!?]\s+)\W*(?:\w+\s+)?(?:student|nurse|doctor|gp|teacher|counsell?or|therapist|paramedic)\s+here\b|"
     r"(?:^|[.!?]\s+)\W*(?:(?:hi|hello|hey)\W+)?(?:as\s+an?|i'?m\s+an?|i\s+am\s+an?|i\s+work\s+as\s+an?)\s+(?:\w+\s+){0,2}?"
     r"(?:gp|doctor|nurse|teacher|counsell?or|therapist|psychologist|psychiatrist|social\s+worker|pharmacist|"
     r"paramedic|clinician|youth\s+worker|lecturer|tutor|researcher|head\s+of\s+year|senco|chaplain|midwife|"
@@ -102,10 +103,17 @@ _WORD_AFTER_RE = re.compile(
 #: Someone else's words reported in Chinese ("我闺蜜说她", "我爸 老说").
 _ZH_REPORTED_RE = re.compile(
     r"(?:他|她|他们|她们|闺蜜|朋友|同学|室友|网友|同事|妈妈?|爸爸?|老公|老婆|男朋友|女朋友|孩子|儿子|女儿|弟弟|妹妹|哥哥|"
-    r"姐姐|有人|有个人)[^我]{0,14}(?:说|讲|提到|开玩笑说|发消息说)[^我]{0,6}$"
+    r"姐姐|有人|有个人)[^我]{0,14}(?:(?:跟|和|对)我)?(?:说|讲|提到|告诉我|开玩笑说|发消息说)[^我]{0,6}$"
 )
 #: A story, comic or essay the match is set in ("我画的漫画里主角…", "作文里写…").
-_ZH_WORK_RE = re.compile(r"(?:漫画|小说|故事|剧本|电影|电视剧|剧里|游戏|作文|日记本|歌词)(?:里|中)")
+_ZH_WORK_RE = re.compile(
+    r"(?:漫画|小说|同人文|故事|剧本|电影|电视剧|剧里|游戏|作文|日记本|歌词)(?:里|中)|论文|文献|课题|综述|情节"
+)
+#: A Chinese negation just before the match ("我没有想自杀哦") with no "but" after it.
+_ZH_NEG_BEFORE_RE = re.compile(r"(?:没有|没|从没|从来没有?|并没有|不会|并不)(?:想过?|打算|要)?$")
+_ZH_CONTRAST_RE = re.compile(r"但|可是|不过|其实")
+#: "已经三个月没有自残了": a time since, which is history, not a denial.
+_ZH_SINCE_RE = re.compile(r"已经|好久|很久|个月|[年周天]没|星期|戒")
 #: Hyperbole: "尴尬到想死", "笑得要死".
 _ZH_HYPERBOLE_RE = re.compile(r"(?:尴尬|丢人|丢脸|社死|羞耻|笑|热|冷|饿|困|无聊|好吃|可爱)(?:到|得)$")
 #: "not that I want to ...": a negation whose scope is the clause after it.
@@ -135,6 +143,9 @@ _IDIOM_AFTER_RE = re.compile(
     r"macrame|tug|washing\s+line|laundry|aerial|silks|yoga|circus|pole|gym|class)|"
     r"to\s+(?:tie|secure|tow)\s+(?:the|a|my|our|down|up))\b|"
     r"^\s*in\s+(?:this|the|my)\s+(?:\w+\s+){0,2}(?:run|level|boss|fight|raid|match|round|playthrough)\b|"
+    r"^[^.!?\n]{0,24}\b(?:traffic\s+(?:is|was|jam)|in\s+(?:the\s+)?traffic|stuck\s+in|gonna\s+be\s+late|running\s+late|"
+    r"flying\s+(?:to|out|home)|holiday|vacation|trip|wedding|conference|can\s+we\s+(?:move|reschedule))\b|"
+    r"^\s*than\s+(?:wear|eat|watch|listen\s+to|sing|dance|be\s+seen)\b|"
     r"^[^.!?\n]{0,40}\bto\s+(?:respawn|reset\s+the\s+(?:level|run|game)|get\s+the\s+achievement)\b",
     re.I,
 )
@@ -258,6 +269,13 @@ def judge(
         return "educational", None  # "我画的漫画里主角手上有自残的疤"
     if "idiom" not in off and _ZH_HYPERBOLE_RE.search(sentence_prefix[-4:]):
         return "idiom", None  # "尴尬到想死"
+    if (
+        "negated" not in off
+        and _ZH_NEG_BEFORE_RE.search(sentence_prefix[-6:])
+        and not _ZH_CONTRAST_RE.search(after)
+        and not _ZH_SINCE_RE.search(sentence_prefix)
+    ):
+        return "negated", None  # "我没有想自杀哦，只是最近心情不太好"
     if "educational" not in off and rule.mention and _EDU_RE.search(text[s0:s1]):
         if not _OWN_STATE_RE.search(text[max(s0, start - 40) : start]):
             return "educational", None

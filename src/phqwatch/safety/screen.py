@@ -28,6 +28,7 @@ from phqwatch.safety.context import (
     may_take_back,
     names_danger_place,
     preceding_fragments,
+    rates_wish_to_live,
     says_safe,
     says_unsafe,
     scale_answer,
@@ -59,10 +60,18 @@ _TIME = re.compile(
 )
 
 
+_AFRAID = re.compile(
+    r"\b(?:scared|afraid|frightened|terrified|not\s+safe|unsafe|hurts?\s+me|hits?\s+me|hit\s+me|threaten\w*)\b|"
+    r"害怕|不安全|打我|威胁"
+)
+
 #: Replies this short to an everyday question get at most "review" from an unsure learned model alone.
 SHORT_EVERYDAY_ANSWER_WORDS = 3
 #: A 0-10 rating of urges: at most LOW_RATING is a no (the model's verdict is void), HIGH_RATING or more a yes.
 LOW_RATING, HIGH_RATING = 2, 3
+#: A 0-10 rating of the wish to live, read the other way round: LOW_WISH_TO_LIVE or less is a risk answer,
+#: HIGH_WISH_TO_LIVE or more a no.
+LOW_WISH_TO_LIVE, HIGH_WISH_TO_LIVE = 3, 8
 #: A reply this short, after the person disclosed urgent or imminent risk (rules, or the model at EPISODE_SCORE),
 #: carries the episode on unless it takes the disclosure back ("not really" to "can you call for help?").
 EPISODE_REPLY_WORDS, EPISODE_REPLY_CHARS, EPISODE_SCORE = 14, 40, 0.5
@@ -290,6 +299,9 @@ class CrisisScreen:
         context check still read it)."""
         question = last_question(context) if self.config.use_context else None
         q = normalise(question).text if question is not None else ""
+        if question is not None and rates_wish_to_live(q):
+            live = scale_answer(q, norm)
+            return live is not None and live >= HIGH_WISH_TO_LIVE  # "9, i've got a lot to live for"
         asked = asks_about_risk(q) if question is not None else None
         if asked is None:
             return bare_answer(norm)
@@ -311,10 +323,15 @@ class CrisisScreen:
         q = normalise(question).text
         if names_danger_place(q, norm):
             return "imminent", "suicide", "context_place"
+        if rates_wish_to_live(q):
+            live = scale_answer(q, norm)
+            return ("high", "suicide", "context_live_scale") if live is not None and live <= LOW_WISH_TO_LIVE else None
         asked = asks_about_risk(q)
         if asked is None:
             return self._disclosure_followed_up(norm, context)
         if not asked.yes_is_risk:
+            if asked.category == "harmed-by-others" and len(norm.split()) > 5 and not _AFRAID.search(norm):
+                return None  # "no we're fine now, it was one argument": a no that says all is well at home
             return (asked.severity, asked.category, asked.rule) if says_unsafe(norm) else None
         rating = scale_answer(q, norm)
         if rating is not None:
