@@ -6,7 +6,9 @@ clinician's) risk questions in English and Chinese and says what a "yes" to them
 ``affirms`` recognises short affirmative answers ("yeah every night", "kind of", "嗯", "每天晚上"); a
 reply that affirms a risk question is a hit at that question's severity, whatever its own words.
 ``preceding_fragments`` gives the user's turns just before this one (no assistant turn between), which the
-screen reads joined with the message ("i just want it" / "to stop. forever").
+screen reads joined with the message ("i just want it" / "to stop. forever"). ``scale_answer`` reads a 0-10
+rating (``rates_wish_to_live``: one where a low number is the risk answer), and ``may_take_back`` says
+whether a reply may take back what the person disclosed earlier ("what do you mean?" / "lol, a song").
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ class RiskQuestion:
 
 #: "Are you safe at home?": a "no" is the risk answer, about someone at home.
 _HOME_CHECK = re.compile(
-    r"\b(?:are|do)\s+you\s+(?:feel\s+)?safe\s+(?:at\s+home|where\s+you\s+live|with\s+(?:him|her|them))|你在家(?:里)?安全吗|在家(?:里)?(?:感觉)?安全吗"
+    r"\b(?:are|do)\s+you\s+(?:feel\s+)?safe\s+(?:at\s+home|where\s+you\s+live|with\s+(?:him|her|them))|"
+    r"在家(?:里)?(?:感觉)?安全吗"
 )
 _SAFETY_CHECK = re.compile(
     r"\bare\s+you\s+(?:safe|somewhere\s+safe|in\s+a\s+safe\s+place)(?:\s+(?:right\s+)?now)?\s*\?*\s*$|"
@@ -151,7 +154,8 @@ _Q: list[tuple[str, Severity, Category, str]] = [
     ),
     (
         r"\b(?:better\s+off\s+dead|wish(?:ed)?\s+you\s+(?:were\s+dead|could\s+die|wouldn'?t\s+wake)|"
-        r"not\s+(?:wanting|want)\s+to\s+(?:live|be\s+alive|wake\s+up)|you\s+(?:weren'?t|were\s+not)\s+(?:alive|here|around)|life\s+(?:is\s+|isn'?t\s+|is\s+not\s+)?(?:not\s+)?worth\s+living|"
+        r"not\s+(?:wanting|want)\s+to\s+(?:live|be\s+alive|wake\s+up)|you\s+(?:weren'?t|were\s+not)\s+(?:alive|here|around)|"
+        r"life\s+(?:is\s+|isn'?t\s+|is\s+not\s+)?(?:not\s+)?worth\s+living|"
         r"(?:go\s+to\s+sleep|fall\s+asleep)\s+and\s+not\s+wake|disappear\s+forever|burden)",
         "high",
         "suicide",
@@ -383,8 +387,8 @@ _CLARIFY = re.compile(
 _RETRACT = re.compile(
     r"\b(?:joke|joking|kidding|jk|lol|lmao|haha\w*|not\s+like\s+that|i\s+meant|i\s+mean|expression|"
     r"figure\s+of\s+speech|song|lyrics?|story|character|game|not\s+me|my\s+friend|"
-    r"i(?:\s+am|'?m)\s+(?:safe|ok|okay|fine|good|alright)|i\s+won'?t|not\s+going\s+to|not\s+gonna)\b|"
-    r"开玩笑|哈哈|不是我|朋友|没事|安全|不会"
+    r"i(?:\s+am|'?m)\s+(?:safe|ok|okay|fine|good|alright))\b|"
+    r"开玩笑|哈哈|不是我|朋友|没事|安全"
 )
 
 
