@@ -6,8 +6,8 @@ and the README), and then joined the training set as writers 10-13 and 17-24
 (`phqwatch/safety/trainset/w*_blind_*.jsonl`), so they pin the training data here, not figures. Set M was
 written by a thirteenth writer while the current screen was tuned, kept outside the repository and unopened
 until the screen was frozen and committed, then measured once: nothing was chosen by looking at it, so its
-figures are the honest ones and it is the blind set for the next change. These tests pin the sets (sha256) and guard the
-shipped screen's figures on M against regressions.
+figures are the honest ones and it is the blind set for the next change. These tests pin the sets (sha256)
+and guard the shipped screen's figures on M against regressions.
 """
 
 from __future__ import annotations
