@@ -221,6 +221,11 @@ def test_an_unsure_model_alone_opens_the_path_without_paging() -> None:
 
 def test_a_professional_asking_about_patients_is_not_at_risk_but_their_own_disclosure_is() -> None:
     rules_only = CrisisScreen(ScreenConfig(use_model=False))
+    # a student of another field, or one who does not say which, may be asking about themselves
+    assert rules_only.screen("i'm a student. is it normal to think about suicide every day?").flag
+    assert rules_only.screen("我是计算机专业学生 最近总想自杀怎么办？").flag
+    assert rules_only.screen("我的论文写不完，我想死").flag
+    assert not rules_only.screen("psych student here - is passive suicidal ideation different from active?").hit
     assert not rules_only.screen("As a GP, how do you handle patients who disclose suicidal thoughts?").hit
     mixed = "as a nurse i see people who want to die every day, and lately i want to die too"
     assert rules_only.screen(mixed).flag

@@ -84,15 +84,22 @@ _EDU_RE = re.compile(
     r"can\s+(?:increase|cause|trigger)|side\s+effects?|black\s+box|barriers?|hotlines?|helplines?|dream\w*|nightmares?)\b",
     re.I,
 )
+#: Students of these fields ask about risk for their studies; any other student may be asking about themselves.
+_FIELDS = (
+    r"nursing|medical|med|medicine|psychology|psych|social\s+work|pharmacy|pharmacology|toxicology|"
+    r"criminology|counsell?ing|public\s+health"
+)
 #: A professional who says so in a sentence of their own ("as a GP", "i'm a school counsellor", "我是学校心理老师").
 _PRO_SPEAKER_RE = re.compile(
-    r"(?:^|[.!?]\s+)\W*(?:\w+\s+)?(?:student|nurse|doctor|gp|teacher|counsell?or|therapist|paramedic)\s+here\b|"
+    r"(?:^|[.!?]\s+)\W*(?:(?:"
+    + _FIELDS
+    + r")\s+student|nurse|doctor|gp|teacher|counsell?or|therapist|paramedic)\s+here\b|"
     r"(?:^|[.!?]\s+)\W*(?:(?:hi|hello|hey)\W+)?(?:as\s+an?|i'?m\s+an?|i\s+am\s+an?|i\s+work\s+as\s+an?)\s+(?:\w+\s+){0,2}?"
     r"(?:gp|doctor|nurse|teacher|counsell?or|therapist|psychologist|psychiatrist|social\s+worker|pharmacist|"
     r"paramedic|clinician|youth\s+worker|lecturer|tutor|researcher|head\s+of\s+year|senco|chaplain|midwife|"
-    r"(?:\w+\s+)?student)\b|"
+    r"(?:" + _FIELDS + r")\s+student)\b|"
     r"^\W*(?:您好|你好)?\W*(?:我是(?:一名|一个|一位)?.{0,6}?(?:老师|医生|护士|社工|咨询师|班主任|辅导员|心理师|药师)|"
-    r"(?:我是)?.{0,6}专业(?:的)?(?:学生|研究生))"
+    r"(?:我是)?(?:心理学?|应用心理|医学|临床医学|精神医学|护理|社工|社会工作|药学)专业(?:的)?(?:学生|研究生))"
 )
 #: A question about a word ("what does 'sewerslide' mean?"), or a remark about one ("unalive is a weird word").
 _WHAT_DOES_RE = re.compile(r"\bwhat\s+(?:does|do|is)\s+(?:the\s+word\s+)?\W*$")
@@ -105,9 +112,10 @@ _ZH_REPORTED_RE = re.compile(
     r"(?:他|她|他们|她们|闺蜜|朋友|同学|室友|网友|同事|妈妈?|爸爸?|老公|老婆|男朋友|女朋友|孩子|儿子|女儿|弟弟|妹妹|哥哥|"
     r"姐姐|有人|有个人)[^我]{0,14}(?:(?:跟|和|对)我)?(?:说|讲|提到|告诉我|开玩笑说|发消息说)[^我]{0,6}$"
 )
-#: A story, comic or essay the match is set in ("我画的漫画里主角…", "作文里写…").
+#: A story, comic, essay or thesis the match is set in ("我画的漫画里主角…", "作文里写…"), unless the speaker
+#: says it of themselves just before the match ("我的论文写不完，我想死").
 _ZH_WORK_RE = re.compile(
-    r"(?:漫画|小说|同人文|故事|剧本|电影|电视剧|剧里|游戏|作文|日记本|歌词)(?:里|中)|论文|文献|课题|综述|情节"
+    r"(?:漫画|小说|同人文|故事|剧本|电影|电视剧|剧里|游戏|作文|歌词)(?:里|中)|论文|文献|课题|综述|情节"
 )
 #: A Chinese negation just before the match ("我没有想自杀哦") with no "but" after it.
 _ZH_NEG_BEFORE_RE = re.compile(r"(?:没有|没|从没|从来没有?|并没有|不会|并不)(?:想过?|打算|要)?$")
@@ -265,7 +273,7 @@ def judge(
             return "educational", None  # "what does 'sewerslide' mean?", "unalive is such a weird word"
     if "reported speech" not in off and not rule.first_person and _ZH_REPORTED_RE.search(sentence_prefix[-24:]):
         return "reported speech", None  # "我闺蜜说她不想活了"
-    if "educational" not in off and _ZH_WORK_RE.search(sentence_prefix[-20:]):
+    if "educational" not in off and _ZH_WORK_RE.search(sentence_prefix[-20:]) and "我" not in sentence_prefix[-3:]:
         return "educational", None  # "我画的漫画里主角手上有自残的疤"
     if "idiom" not in off and _ZH_HYPERBOLE_RE.search(sentence_prefix[-4:]):
         return "idiom", None  # "尴尬到想死"
