@@ -144,6 +144,11 @@ def test_a_short_reply_carries_on_the_risk_disclosed_before_the_question() -> No
     # a reply that takes the disclosure back, or answers "what do you mean?", does not carry it on
     assert not rules_only.screen("lol no, it's a line from a song", took).hit
     asked = [Turn("user", "i'm ready to end things"), Turn("assistant", "When you say end things, what do you mean?")]
+    sunday = [
+        Turn("user", "i'm going to end it all on sunday"),
+        Turn("assistant", "What are you planning for Sunday? I want to make sure you're okay."),
+    ]
+    assert not rules_only.screen("my son's birthday party", sunday).flag  # the question is not the last sentence
     assert not rules_only.screen("the relationship. it's not working", asked).hit
     pills = [Turn("user", "我现在有一堆药"), Turn("assistant", "是什么药呢？")]
     assert not rules_only.screen("维生素和钙片，医生让我补的", pills).hit
@@ -165,6 +170,16 @@ def test_safe_at_home_is_a_safety_check_and_a_chinese_no_is_a_denial() -> None:
     dizzy = [Turn("user", "我头好晕"), Turn("assistant", "我在这里陪着你。你有吃什么东西吗？")]
     assert rules_only.screen("吃了，全部，大概一个小时前", dizzy).pages
     assert not rules_only.screen("吃了一点 喝了碗粥", [Turn("assistant", "今天有吃东西吗？")]).hit
+
+
+def test_a_reply_that_will_not_promise_the_safety_plan_is_a_risk_answer() -> None:
+    rules_only = CrisisScreen(ScreenConfig(use_model=False))
+    plan = [Turn("assistant", "今晚如果冲动变强，你能答应我先打心理援助热线或者找一个信任的人吗？")]
+    assert rules_only.screen("不能保证", plan).pages
+    promise = [Turn("assistant", "Can you promise me you'll call the crisis line if it gets worse tonight?")]
+    assert rules_only.screen("idk. no promises", promise).pages
+    assert not rules_only.screen("yes, i promise", promise).hit
+    assert not rules_only.screen("no worries, i'm safe", promise).hit
 
 
 def test_fragments_are_read_together() -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "preceding_fragments",
     "may_take_back",
     "rates_wish_to_live",
+    "wont_commit",
     "scale_answer",
 ]
 
@@ -333,6 +334,22 @@ _SCALE_ANSWER = re.compile(r"^\W*(10|[0-9])(?:\s*(?:/|out\s+of)\s*10)?(?![\d.,]*
 _GOES_ON = re.compile(r"\b(?:but|though|although|except|still|already|tho)\b|但|可是|不过|已经")
 
 
+#: "Can you promise me you'll call the crisis line first?": a safety plan the person is asked to commit to.
+_COMMIT = re.compile(
+    r"\b(?:can|could|will|would)\s+you\s+(?:promise|agree|commit|keep\s+yourself\s+safe|stay\s+safe)|"
+    r"你(?:能|可以|愿意)(?:答应|保证|承诺)|能不能答应|能(?:保证|答应)"
+)
+_WONT_COMMIT = re.compile(
+    r"^\W*(?:no+|nope|nah|not\s+really|i\s+can'?t(?:\s+promise)?|i\s+don'?t\s+know|idk|not\s+sure|no\s+promises|"
+    r"i\s+won'?t|probably\s+not|maybe\s+not)\b|不能|做不到|保证不了|不确定|不一定|不知道|不行|答应不了"
+)
+
+
+def wont_commit(question: str, reply: str) -> bool:
+    """A (normalised) reply that will not promise the safety plan the question asks for ("不能保证")."""
+    return bool(_COMMIT.search(question[-300:]) and _WONT_COMMIT.search(reply) and not _SAFE_AFTER_ALL.search(reply))
+
+
 def rates_wish_to_live(question: str) -> bool:
     """A (normalised) 0-10 question about the wish to live, where a low rating is the risk answer."""
     return bool(_SCALE.search(question[-300:]) and _LIVE_SCALE.search(question[-300:]))
@@ -393,7 +410,8 @@ _RETRACT = re.compile(
 
 
 def may_take_back(question: str, reply: str) -> bool:
-    """Whether a (normalised) reply may take back what the person disclosed before the question: the
-    question's last sentence asks what they meant, what it was, where or who, or the reply says so."""
+    """Whether a (normalised) reply may take back what the person disclosed before the question: a question
+    in it (or its last sentence) asks what they meant, what it was, where or who, or the reply says so."""
     sentences = [p for p in re.split(r"(?<=[.!?。！？])", question.strip()) if p.strip(" .!?。！？")]
-    return bool(sentences and _CLARIFY.search(sentences[-1])) or bool(_RETRACT.search(reply))
+    asked = [p for p in sentences if p.rstrip().endswith(("?", "？"))] + sentences[-1:]
+    return any(_CLARIFY.search(p) for p in asked) or bool(_RETRACT.search(reply))

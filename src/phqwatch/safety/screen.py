@@ -32,6 +32,7 @@ from phqwatch.safety.context import (
     says_safe,
     says_unsafe,
     scale_answer,
+    wont_commit,
 )
 from phqwatch.safety.model import ModelOutput, RiskModel, load_risk_model
 from phqwatch.safety.normalise import Normalised, normalise
@@ -326,6 +327,8 @@ class CrisisScreen:
         if rates_wish_to_live(q):
             live = scale_answer(q, norm)
             return ("high", "suicide", "context_live_scale") if live is not None and live <= LOW_WISH_TO_LIVE else None
+        if wont_commit(q, norm):
+            return "urgent", "suicide", "context_no_commitment"
         asked = asks_about_risk(q)
         if asked is None:
             return self._disclosure_followed_up(norm, context)
