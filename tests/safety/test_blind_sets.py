@@ -36,7 +36,6 @@ RETIRED = {
     "w22_blind_j.jsonl": "cf490f050579dd78e6e9fc56d1c09c755ab7f07a457aff880b23d285d514c426",
     "w23_blind_k.jsonl": "482c24fb8c7168db880069001873af0524f5697461851229d0d1084196d396d4",
     "w24_blind_l.jsonl": "73f3590411e312faa0f0a6cd9117f37c2afa029ebd25be66d3f74f18c30aded3",
-    "w25_blind_m.jsonl": "0c5feec67c709b5edd4171e1c00f4d44a20a7723d2607dcc09962e754ebb97fc",
 }
 SHA256: dict[str, str] = {}
 #: The shipped screen's figures (recall on high+, precision, imminent missed), measured once after the screen
