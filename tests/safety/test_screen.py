@@ -180,6 +180,8 @@ def test_a_reply_that_will_not_promise_the_safety_plan_is_a_risk_answer() -> Non
     assert rules_only.screen("idk. no promises", promise).pages
     assert not rules_only.screen("yes, i promise", promise).hit
     assert not rules_only.screen("no worries, i'm safe", promise).hit
+    homework = [Turn("assistant", "Could you commit to a ten minute walk tomorrow?")]
+    assert not rules_only.screen("idk, not sure", homework).hit
 
 
 def test_fragments_are_read_together() -> None:

@@ -339,6 +339,11 @@ _COMMIT = re.compile(
     r"\b(?:can|could|will|would)\s+you\s+(?:promise|agree|commit|keep\s+yourself\s+safe|stay\s+safe)|"
     r"你(?:能|可以|愿意)(?:答应|保证|承诺)|能不能答应|能(?:保证|答应)"
 )
+#: ... and it is a safety plan, not homework ("could you commit to a walk tomorrow?").
+_SAFETY_PLAN = re.compile(
+    r"\b(?:crisis|hotline|helpline|lifeline|samaritans|988|999|911|112|emergency|safe|safety|urges?|hurt|harm|"
+    r"reach\s+out|call\s+(?:someone|a\s+friend|me|us))\b|热线|援助|急救|120|110|安全|冲动|伤害"
+)
 _WONT_COMMIT = re.compile(
     r"^\W*(?:no+|nope|nah|not\s+really|i\s+can'?t(?:\s+promise)?|i\s+don'?t\s+know|idk|not\s+sure|no\s+promises|"
     r"i\s+won'?t|probably\s+not|maybe\s+not)\b|不能|做不到|保证不了|不确定|不一定|不知道|不行|答应不了"
@@ -347,7 +352,13 @@ _WONT_COMMIT = re.compile(
 
 def wont_commit(question: str, reply: str) -> bool:
     """A (normalised) reply that will not promise the safety plan the question asks for ("不能保证")."""
-    return bool(_COMMIT.search(question[-300:]) and _WONT_COMMIT.search(reply) and not _SAFE_AFTER_ALL.search(reply))
+    q = question[-300:]
+    return bool(
+        _COMMIT.search(q)
+        and _SAFETY_PLAN.search(q)
+        and _WONT_COMMIT.search(reply)
+        and not _SAFE_AFTER_ALL.search(reply)
+    )
 
 
 def rates_wish_to_live(question: str) -> bool:
