@@ -58,6 +58,11 @@ class RiskQuestion:
     #: False for a safety check ("are you safe right now?"): there a "no" is the risk answer and a "yes" is not.
     yes_is_risk: bool = True
 
+    def answered_safely(self, reply: str) -> bool:
+        """A (normalised) reply that gives only this question's safe answer: a pure denial ("no, never"), or a
+        "yes" to a safety check ("yeah im ok")."""
+        return denial_only(reply) if self.yes_is_risk else says_safe(reply)
+
 
 #: "Are you safe at home?": a "no" is the risk answer, about someone at home.
 _HOME_CHECK = re.compile(

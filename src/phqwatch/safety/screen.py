@@ -22,14 +22,12 @@ from phqwatch.safety.context import (
     affirms,
     asks_about_risk,
     bare_answer,
-    denial_only,
     disclosure_before_question,
     last_question,
     may_take_back,
     names_danger_place,
     preceding_fragments,
     rates_wish_to_live,
-    says_safe,
     says_unsafe,
     scale_answer,
     wont_commit,
@@ -309,12 +307,10 @@ class CrisisScreen:
         rating = scale_answer(q, norm)
         if rating is not None:
             return rating <= LOW_RATING  # "0. genuinely. today's been nice" to "0-10, how strong are the urges?"
-        if not asked.yes_is_risk:
-            return says_safe(norm)
-        return denial_only(norm)
+        return asked.answered_safely(norm)
 
     def _context_hit(self, norm: str, context: Sequence[Turn]) -> tuple[Severity, Category, str] | None:
-        """A short reply that affirms the risk question before it (or rates it 5 or more out of 10), says no to
+        """A short reply that affirms the risk question before it (or rates it 3 or more out of 10), says no to
         a safety check, names a bridge, roof or railway when asked where the person is, or affirms a follow-up
         question about a risk the person disclosed just before it ("most days now" to "how often do
         those thoughts come?" after "i keep wishing i won't wake up")."""
@@ -362,7 +358,7 @@ def _takes_back(question: str, reply: str) -> bool:
     if may_take_back(question, reply):
         return True
     asked = asks_about_risk(question)
-    return asked is not None and (denial_only(reply) if asked.yes_is_risk else says_safe(reply))
+    return asked is not None and asked.answered_safely(reply)
 
 
 def _episode_disclosures(norm: str, context: Sequence[Turn]) -> list[str]:
