@@ -42,12 +42,14 @@ RETIRED = {
 SHA256 = {
     "blind_v2_m.jsonl": "0c5feec67c709b5edd4171e1c00f4d44a20a7723d2607dcc09962e754ebb97fc",
     "blind_v2_n.jsonl": "5101481925e0069d2328748c155c211b2cd7c0c661be8a17daacf87c4810a5d2",
+    "blind_v2_o.jsonl": "905577ebf8894e1fd6be8a753194a21e809ce16a92fcf8ae299fa5611dbc0f40",
 }
 #: The shipped screen's figures (recall on high+, precision, imminent missed), measured once after the screen
 #: was frozen (benchmarks/results/safety_blind_*_first.json); the README quotes them.
 REPORTED = {
     "blind_v2_m.jsonl": {"recall": 0.9775, "precision": 0.8214, "imminent_missed": 3},
     "blind_v2_n.jsonl": {"recall": 0.9913, "precision": 0.8509, "imminent_missed": 0},
+    "blind_v2_o.jsonl": {"recall": 0.9825, "precision": 0.8443, "imminent_missed": 2},
 }
 
 
