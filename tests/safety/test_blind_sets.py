@@ -1,15 +1,13 @@
 """Blind message sets: written by people who never saw the rules, the classifier or its training set.
 
-Sets A to N were written one after another by fourteen independent writers. Each was measured first, with
+Sets A to P were written one after another by sixteen independent writers. Each was measured first, with
 the screen exactly as it stood, before anything was tuned on it (benchmarks/results/safety_blind_*_first.json
-and the README). Sets A-L then joined the training set as writers 10-13 and 17-24
-(`phqwatch/safety/trainset/w*_blind_*.jsonl`), so they pin the training data here, not figures. Set M was
-then tuned on with rules and context checks only (the model was not retrained with it), so it stays here as
-a fixture whose first figures guard against regressions, no longer blind. Set N was written by a fourteenth
-writer while M was tuned on, kept outside the repository and unopened until the screen was frozen and
-committed, then measured once: nothing was chosen by looking at it, so its figures are the honest ones and it
-is the blind set for the next change. These tests pin the sets (sha256) and guard the shipped screen's
-figures on M and N against regressions.
+and the README). Sets A-O then joined the training set as writers 10-13 and 17-27
+(`phqwatch/safety/trainset/w*_blind_*.jsonl`), so they pin the training data here, not figures. Set P was
+written by a sixteenth writer at the same time as O, kept outside the repository and unopened while the
+screen was tuned on O, until the screen was frozen and committed, then measured once: nothing was chosen by
+looking at it, so its figures are the honest ones and it is the blind set for the next change. These tests
+pin the sets (sha256) and guard the shipped screen's figures on P against regressions.
 """
 
 from __future__ import annotations
@@ -38,19 +36,14 @@ RETIRED = {
     "w22_blind_j.jsonl": "cf490f050579dd78e6e9fc56d1c09c755ab7f07a457aff880b23d285d514c426",
     "w23_blind_k.jsonl": "482c24fb8c7168db880069001873af0524f5697461851229d0d1084196d396d4",
     "w24_blind_l.jsonl": "73f3590411e312faa0f0a6cd9117f37c2afa029ebd25be66d3f74f18c30aded3",
+    "w25_blind_m.jsonl": "0c5feec67c709b5edd4171e1c00f4d44a20a7723d2607dcc09962e754ebb97fc",
+    "w26_blind_n.jsonl": "5101481925e0069d2328748c155c211b2cd7c0c661be8a17daacf87c4810a5d2",
+    "w27_blind_o.jsonl": "905577ebf8894e1fd6be8a753194a21e809ce16a92fcf8ae299fa5611dbc0f40",
 }
-SHA256 = {
-    "blind_v2_m.jsonl": "0c5feec67c709b5edd4171e1c00f4d44a20a7723d2607dcc09962e754ebb97fc",
-    "blind_v2_n.jsonl": "5101481925e0069d2328748c155c211b2cd7c0c661be8a17daacf87c4810a5d2",
-    "blind_v2_o.jsonl": "905577ebf8894e1fd6be8a753194a21e809ce16a92fcf8ae299fa5611dbc0f40",
-}
+SHA256: dict[str, str] = {}
 #: The shipped screen's figures (recall on high+, precision, imminent missed), measured once after the screen
 #: was frozen (benchmarks/results/safety_blind_*_first.json); the README quotes them.
-REPORTED = {
-    "blind_v2_m.jsonl": {"recall": 0.9775, "precision": 0.8214, "imminent_missed": 3},
-    "blind_v2_n.jsonl": {"recall": 0.9913, "precision": 0.8509, "imminent_missed": 0},
-    "blind_v2_o.jsonl": {"recall": 0.9825, "precision": 0.8443, "imminent_missed": 2},
-}
+REPORTED: dict[str, dict[str, float]] = {}
 
 
 @pytest.mark.parametrize("name", sorted(RETIRED))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from phqwatch.safety import CrisisScreen, ScreenConfig, Turn, crisis_resources, default_screen, screen
+from phqwatch.safety.context import reply_words
 from phqwatch.safety.normalise import normalise
 from phqwatch.safety.rule_screen import RuleScreen
 
@@ -111,6 +112,13 @@ def test_chinese_risk_questions_read_their_answers() -> None:
     asked = [Turn("assistant", "你会不会有'不如死了算了'的念头？")]
     assert rules_only.screen("偶尔会，但是不会去做", asked).flag
     assert not rules_only.screen("没有", asked).hit
+    act = [Turn("user", "脑子里全是死"), Turn("assistant", "你觉得自己会按这些想法去做吗？")]
+    assert rules_only.screen("会吧，迟早的事", act).pages
+    assert not rules_only.screen("不会，我还有孩子", act).hit
+    wounds = [Turn("user", "袖子一直不敢撸起来"), Turn("assistant", "你现在手臂上的伤是最近的吗？")]
+    assert rules_only.screen("嗯，昨天和今天的", wounds).pages
+    english = [Turn("assistant", "Do you think you might act on these thoughts?")]
+    assert rules_only.screen("yeah probably", english).pages
 
 
 def test_a_follow_up_question_is_read_with_the_disclosure_before_it() -> None:
@@ -150,6 +158,14 @@ def test_a_short_reply_carries_on_the_risk_disclosed_before_the_question() -> No
     ]
     assert not rules_only.screen("my son's birthday party", sunday).flag  # the question is not the last sentence
     assert not rules_only.screen("the relationship. it's not working", asked).hit
+    # "when?" asks for the time of the plan, not what the person meant
+    planned = [Turn("user", "我都计划好了"), Turn("assistant", "你说你已经计划好了，是打算什么时候？")]
+    assert screen("这周日，爸妈去外婆家", planned).pages  # the model reads "我都计划好了" as urgent
+    # a reply that says it was a typo or said in anger takes it back
+    dye = [Turn("user", "i need to die"), Turn("assistant", "I'm here. Can you tell me more?")]
+    assert not rules_only.screen("DYE. i need to dye my hair before the wedding. autocorrect", dye).flag
+    angry = [Turn("user", "我想弄死他"), Turn("assistant", "你是说想真的伤害某人吗？")]
+    assert not rules_only.screen("没有啦，说我室友，又吃我外卖，气话", angry).flag
     pills = [Turn("user", "我现在有一堆药"), Turn("assistant", "是什么药呢？")]
     assert not rules_only.screen("维生素和钙片，医生让我补的", pills).hit
     everyday = [Turn("user", "had a long day"), Turn("assistant", "Are you able to rest tonight?")]
@@ -189,6 +205,25 @@ def test_fragments_are_read_together() -> None:
     ctx = [Turn("user", "honestly i just want to")]
     assert rules_only.screen("die", ctx).flag
     assert not rules_only.screen("die", ()).flag
+    # a short question in between ("better off how?") asks the person to finish the thought
+    asked = [Turn("user", "my kids would be better off"), Turn("assistant", "Better off how?")]
+    assert rules_only.screen("without me. with their dad and his new wife", asked).flag
+    assert not rules_only.screen("with a bigger garden. we're moving in june", asked).hit
+    long_question = [
+        Turn("user", "my kids would be better off"),
+        Turn("assistant", "That sounds like a lot to carry. Would you like to tell me what happened today?"),
+    ]
+    assert not rules_only.screen("without me around this weekend, they're at their dad's", long_question).flag
+
+
+def test_a_chinese_reply_is_short_by_its_characters_not_its_spaces() -> None:
+    everyday = [Turn("assistant", "这周过得怎么样？")]
+    long_reply = "我觉得活着真的没什么意思，每天都在硬撑，也不知道还要撑多久"
+    assert reply_words("我妈，她挺懂我的") <= 3 < reply_words(long_reply)
+    # so an unsure model's reading of a long Chinese reply is not capped at "review"
+    rules_only = CrisisScreen(ScreenConfig(use_model=False))
+    assert not rules_only._short_everyday_answer(normalise(long_reply).text, everyday)
+    assert rules_only._short_everyday_answer(normalise("我妈，她挺懂我的").text, everyday)
 
 
 def test_graded_output_fields() -> None:

@@ -30,6 +30,8 @@ __all__ = [
     "disclosure_before_question",
     "names_danger_place",
     "preceding_fragments",
+    "fragments_before_short_question",
+    "reply_words",
     "may_take_back",
     "rates_wish_to_live",
     "wont_commit",
@@ -132,6 +134,13 @@ _Q: list[tuple[str, Severity, Category, str]] = [
         "context_time",
     ),
     (
+        r"\bact(?:ing)?\s+on\s+(?:it|them|these|those|(?:these|those|the|your)\s+(?:thoughts|urges|feelings))\b|"
+        r"(?:按|照)着?(?:这些|这个|那些|这种|那种)?(?:想法|念头)(?:去)?(?:做|行动)|(?:真的|真)(?:会)?去做",
+        "urgent",
+        "suicide",
+        "context_suicide",
+    ),
+    (
         r"\b(?:hurt(?:ing)?|harm(?:ing)?|cut(?:ting)?|burn(?:ing)?)\s+yourself|self[\s-]*harm",
         "urgent",
         "self-harm",
@@ -167,7 +176,12 @@ _Q: list[tuple[str, Severity, Category, str]] = [
         "suicide",
         "context_passive",
     ),
-    (r"(?:伤害|伤|割|划)(?:你)?自己|自残|自伤", "urgent", "self-harm", "context_self_harm"),
+    (
+        r"(?:伤害|伤|割|划)(?:你)?自己|自残|自伤|(?:伤口?|疤|划痕)(?:是|都是)?(?:最近|新|刚)",
+        "urgent",
+        "self-harm",
+        "context_self_harm",
+    ),
     (
         r"死了(?:会不会|是不是|就)?(?:更好|比较好|好了|解脱)|不在了(?:会不会|是不是)?(?:更好|比较好)|活着(?:没|没有)意思|"
         r"不想醒来|醒不过来|消失(?:就好|算了)|付诸行动|做傻事",
@@ -408,20 +422,42 @@ def preceding_fragments(context: Sequence[Turn]) -> list[str]:
     return out[::-1]
 
 
+#: An assistant turn this short that asks a question ("better off how?", "until what?") asks the user to go on.
+SHORT_QUESTION_WORDS = 6
+
+
+def fragments_before_short_question(context: Sequence[Turn]) -> list[str]:
+    """The user's turns before the assistant's last turn when that turn is a short question and the last one
+    ("my kids would be better off" / "better off how?"): the reply finishes what they began."""
+    if not context or context[-1].role != "assistant":
+        return []
+    q = context[-1].text.strip()
+    if not q.endswith(("?", "？")) or reply_words(q) > SHORT_QUESTION_WORDS:
+        return []
+    return preceding_fragments(context[:-1])
+
+
+def reply_words(text: str) -> float:
+    """Length in words, three Chinese characters counting as one ("我妈，她挺懂我的" is short, as "my mum" is)."""
+    cjk = len(_CJK.findall(text))
+    return len(re.findall(r"[^\W_]+(?:'[^\W_]+)?", _CJK.sub(" ", text))) + cjk / 3
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
 #: The assistant asks what a disclosure meant, what it was, where or who ("what do you mean by end it?",
 #: "你买炭是做什么用的？"), ...
 _CLARIFY = re.compile(
-    r"\bwhat\b|\bdid\s+you\s+mean|\bwhen\s+you\s+(?:say|said)|\bmean\s+(?:that|it)\b|\bliterally\b|\bwho\b|"
+    r"\bwhat\b(?!\s+(?:time|day|date)\b)|\bdid\s+you\s+mean|\bwhen\s+you\s+(?:say|said)|\bmean\s+(?:that|it)\b|\bliterally\b|\bwho\b|"
     r"\bwhere\b|\b(?:is\s+(?:this|it|that)|talking|asking)\s+about\s+(?:you|yourself|someone\s+else)\b|"
     r"\bwhy\s+(?:are\s+you\s+|do\s+you\s+)?ask|\bare\s+you\s+(?:doing\s+)?(?:ok|okay|alright|all\s+right)\b|"
-    r"什么|指的?是|是指|你自己|为什么问|谁|哪|怎么回事|还好吗|没事吧"
+    r"什么(?!时候)|指的?是|是指|你自己|为什么问|谁|哪|怎么回事|还好吗|没事吧"
 )
 #: ... or the reply takes it back, or says the person is safe ("lol no, a song", "开玩笑的").
 _RETRACT = re.compile(
     r"\b(?:joke|joking|kidding|jk|lol|lmao|haha\w*|not\s+like\s+that|i\s+meant|i\s+mean|expression|"
     r"figure\s+of\s+speech|song|lyrics?|story|character|game|not\s+me|my\s+friend|"
     r"i(?:\s+am|'?m)\s+(?:safe|ok|okay|fine|good|alright))\b|"
-    r"开玩笑|哈哈|不是我|朋友|没事|安全"
+    r"\b(?:autocorrect\w*|typo)\b|开玩笑|哈哈|不是我|朋友|没事|安全|气话|说着玩|游戏里|不是.{0,8}的意思|没有啦"
 )
 
 

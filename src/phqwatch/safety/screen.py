@@ -23,11 +23,13 @@ from phqwatch.safety.context import (
     asks_about_risk,
     bare_answer,
     disclosure_before_question,
+    fragments_before_short_question,
     last_question,
     may_take_back,
     names_danger_place,
     preceding_fragments,
     rates_wish_to_live,
+    reply_words,
     says_unsafe,
     scale_answer,
     wont_commit,
@@ -267,9 +269,12 @@ class CrisisScreen:
         )
 
     def _with_fragments(self, text: str, context: Sequence[Turn], found: RuleResult) -> RuleResult:
-        """Read the message joined with the user's preceding fragments; keep the joined reading when it is
-        more severe and its match reaches into this message."""
+        """Read the message joined with the user's preceding fragments (or, after a short question such as
+        "better off how?", with what the user said before it); keep the joined reading when it is more severe
+        and its match reaches into this message."""
         frags = preceding_fragments(context) if self.config.use_context else []
+        if not frags and self.config.use_context:
+            frags = fragments_before_short_question(context)
         if not frags:
             return found
         prefix = " ".join(frags) + " "
@@ -289,7 +294,7 @@ class CrisisScreen:
         question = last_question(context) if self.config.use_context else None
         if question is None or asks_about_risk(normalise(question).text):
             return False
-        return len(norm.split()) <= SHORT_EVERYDAY_ANSWER_WORDS
+        return reply_words(norm) <= SHORT_EVERYDAY_ANSWER_WORDS
 
     def _answers_a_harmless_question(self, norm: str, context: Sequence[Turn]) -> bool:
         """Whether the model's verdict on a short answer is void: a bare yes or no ("yeah") carries no risk
