@@ -40,10 +40,14 @@ RETIRED = {
     "w26_blind_n.jsonl": "5101481925e0069d2328748c155c211b2cd7c0c661be8a17daacf87c4810a5d2",
     "w27_blind_o.jsonl": "905577ebf8894e1fd6be8a753194a21e809ce16a92fcf8ae299fa5611dbc0f40",
 }
-SHA256: dict[str, str] = {}
+SHA256 = {
+    "blind_v2_p.jsonl": "f6c46030cc5bad95e846a8bda0e8846382b7b786241febe8c99d60481a0a556e",
+}
 #: The shipped screen's figures (recall on high+, precision, imminent missed), measured once after the screen
 #: was frozen (benchmarks/results/safety_blind_*_first.json); the README quotes them.
-REPORTED: dict[str, dict[str, float]] = {}
+REPORTED = {
+    "blind_v2_p.jsonl": {"recall": 0.989, "precision": 0.8166, "imminent_missed": 1},
+}
 
 
 @pytest.mark.parametrize("name", sorted(RETIRED))
