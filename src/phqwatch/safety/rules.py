@@ -1069,7 +1069,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "high",
         r"(?:如果|要是)我(?:没了|不在了|消失了|死了)[^。！？!?]{0,12}(?:会更|就会|会|反而)(?:好|和睦|轻松|开心|幸福|安静)",
     ),
-    # --- widened on blind set M (measured first, then tuned on; the model was not retrained) -----------
+    # --- widened on blind sets M and O (each measured first, then tuned on) ----------------------------------
     Rule(
         "hate_still_here",
         "passive ideation",
@@ -1105,7 +1105,6 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "high",
         r"(?:撑不到|活不到|熬不到)(?:年底|明年|过年|下个月|下周|月底|生日)|(?:不觉得|不认为)(?:自己|我)?能(?:撑|活|熬)到",
     ),
-    # --- widened on blind set O (measured first, then used for tuning) -------------------------------------
     Rule(
         "stones_to_drown",
         "plan/means",
