@@ -119,6 +119,13 @@ def test_chinese_risk_questions_read_their_answers() -> None:
     assert rules_only.screen("嗯，昨天和今天的", wounds).pages
     english = [Turn("assistant", "Do you think you might act on these thoughts?")]
     assert rules_only.screen("yeah probably", english).pages
+    # a countdown in reply to a risk question is a time set
+    station = [
+        Turn("user", "i'm not going home tonight. or ever"),
+        Turn("assistant", "I'm worried about you. Are you thinking about hurting yourself at the station?"),
+    ]
+    assert rules_only.screen("the train is coming in 4 minutes. i can see the board", station).severity == "imminent"
+    assert not rules_only.screen("no, my bus home comes in 5 minutes", station).flag
 
 
 def test_a_follow_up_question_is_read_with_the_disclosure_before_it() -> None:

@@ -1118,4 +1118,12 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "high",
         r"东西(?:也|都)?(?:送|分)(?:得差不多|完|光|出去)了|该交代的(?:都|也)?交代(?:好|完)?了",
     ),
+    # --- widened on blind set P (measured first, then tuned on with rules and context checks only) -------
+    Rule(
+        "if_i_dont_answer",
+        "farewell/burden",
+        "high",
+        r"\bif\s+i\s+(?:don'?t|do\s+not|stop)\s+(?:answer|reply|respond|text\s+back)\w*\b(?:(?!\bbecause\b)[^.!?\n]){0,40}"
+        r"\b(?:just\s+)?know\s+(?:that\s+)?i\s+(?:appreciated|loved|love|appreciate|was\s+grateful)",
+    ),
 )

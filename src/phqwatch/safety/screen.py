@@ -22,6 +22,7 @@ from phqwatch.safety.context import (
     affirms,
     asks_about_risk,
     bare_answer,
+    denies,
     disclosure_before_question,
     fragments_before_short_question,
     last_question,
@@ -58,6 +59,13 @@ _TIME = re.compile(
     r"\b(?:tonight|today|tomorrow|this\s+(?:weekend|week|evening|afternoon|morning|friday|saturday|sunday)|"
     r"(?:on|by|this|next)\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|soon|now|right\s+now|"
     r"after\s+(?:work|school|my\s+shift|everyone|they)|\d{1,2}\s*(?:am|pm|o'?clock))\b|今晚|今天|明天|周末|马上|现在"
+)
+
+
+#: A countdown in a reply to a risk question ("the train is coming in 4 minutes", "十分钟后").
+_SOON = re.compile(
+    r"\bin\s+(?:\d{1,3}|a\s+few|few|two|three|five|ten|fifteen|twenty|thirty)\s+(?:min(?:ute)?s?|hours?|hrs?)\b|"
+    r"(?:\d{1,3}|几|两|三|五|十|二十|半)(?:分钟|个小时|小时)(?:后|以后|之后|就)"
 )
 
 
@@ -340,6 +348,8 @@ class CrisisScreen:
         rating = scale_answer(q, norm)
         if rating is not None:
             return (asked.severity, asked.category, asked.rule) if rating >= HIGH_RATING else None
+        if asked.category in ("suicide", "self-harm") and _SOON.search(norm) and not denies(norm):
+            return "imminent", asked.category, asked.rule  # "the train is coming in 4 minutes"
         if not affirms(norm):
             return None
         severity: Severity = asked.severity
