@@ -1,15 +1,16 @@
 """Blind message sets: written by people who never saw the rules, the classifier or its training set.
 
-Sets A to Q were written by seventeen independent writers. Each was measured first, with the screen exactly
+Sets A to R were written by eighteen independent writers. Each was measured first, with the screen exactly
 as it stood, before anything was tuned on it (benchmarks/results/safety_blind_*_first.json and the README).
 Sets A-O then joined the training set as writers 10-13 and 17-27 (`phqwatch/safety/trainset/w*_blind_*.jsonl`),
 so they pin the training data here, not figures. Set P, written at the same time as O and kept unopened until
 the screen was frozen, was measured once and then tuned on with rules and context checks only, so it stays
-here as a fixture whose first figures guard against regressions, no longer blind. Set Q was written by a
-seventeenth writer while P was tuned on, kept outside the repository and unopened until the screen was
-frozen and committed, then measured once: nothing was chosen by looking at it, so its figures are the honest
-ones and it is the blind set for the next change. These tests pin the sets (sha256) and guard the shipped
-screen's figures on P and Q against regressions.
+here as a fixture whose first figures guard against regressions, no longer blind. Sets Q and R were written by
+a seventeenth and an eighteenth writer while P (then Q) was tuned on, kept outside the repository and
+unopened until they were measured once with the screen as committed (R after a rebuild tuned on Q was tried
+and not shipped, so both measure the same screen): nothing was chosen by looking at them, so their figures
+are the honest ones; nobody has read R's misses, so R is the blind set for the next change. These tests pin
+the sets (sha256) and guard the shipped screen's figures on P, Q and R against regressions.
 """
 
 from __future__ import annotations
@@ -45,12 +46,14 @@ RETIRED = {
 SHA256 = {
     "blind_v2_p.jsonl": "f6c46030cc5bad95e846a8bda0e8846382b7b786241febe8c99d60481a0a556e",
     "blind_v2_q.jsonl": "74e27c2fea35737891d83a6fa3202ac6e04df74a070ba0d6af8ca92fb3ccefe9",
+    "blind_v2_r.jsonl": "a8bf67600d5d964e66ec59890328bfd5243d833a69a7d9d5cb6174259d5c0d5b",
 }
 #: The shipped screen's figures (recall on high+, precision, imminent missed), measured once after the screen
 #: was frozen (benchmarks/results/safety_blind_*_first.json); the README quotes them.
 REPORTED = {
     "blind_v2_p.jsonl": {"recall": 0.989, "precision": 0.8166, "imminent_missed": 1},
     "blind_v2_q.jsonl": {"recall": 0.9808, "precision": 0.8676, "imminent_missed": 4},
+    "blind_v2_r.jsonl": {"recall": 0.9799, "precision": 0.7975, "imminent_missed": 2},
 }
 
 
