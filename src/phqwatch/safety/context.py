@@ -40,6 +40,7 @@ __all__ = [
 
 #: How many of the user's preceding fragments are read with a message.
 MAX_FRAGMENTS = 3
+_CJK = re.compile(r"[\u3400-\u9fff]")  # a Chinese character
 
 
 @dataclass(frozen=True)
@@ -261,7 +262,7 @@ def affirms(reply: str) -> bool:
         return False
     reply = _answer(reply) or reply
     words = reply.split()
-    if len(words) > _ANSWER_WORDS and not re.search(r"[\u3400-\u9fff]", reply):
+    if len(words) > _ANSWER_WORDS and not _CJK.search(reply):
         return False
     return bool(_YES.match(reply)) or bool(
         re.match(
@@ -303,7 +304,7 @@ def bare_answer(reply: str) -> bool:
     """A (normalised) reply of at most five words that only answers yes or no ("yeah", "no not really"):
     it means nothing without the question before it."""
     reply = _answer(reply) or reply
-    if len(reply.split()) > 5 or re.search(r"[\u3400-\u9fff]", reply):
+    if len(reply.split()) > 5 or _CJK.search(reply):
         return False
     return bool(
         _NO.fullmatch(reply.strip(" .!?"))
@@ -443,11 +444,11 @@ def reply_words(text: str) -> float:
     return len(re.findall(r"[^\W_]+(?:'[^\W_]+)?", _CJK.sub(" ", text))) + cjk / 3
 
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
 #: The assistant asks what a disclosure meant, what it was, where or who ("what do you mean by end it?",
 #: "你买炭是做什么用的？"), ...
 _CLARIFY = re.compile(
-    r"\bwhat\b(?!\s+(?:time|day|date)\b)|\bdid\s+you\s+mean|\bwhen\s+you\s+(?:say|said)|\bmean\s+(?:that|it)\b|\bliterally\b|\bwho\b|"
+    r"\bwhat\b(?!\s+(?:time|day|date)\b)|\bdid\s+you\s+mean|\bwhen\s+you\s+(?:say|said)|\bmean\s+(?:that|it)\b|"
+    r"\bliterally\b|\bwho\b|"
     r"\bwhere\b|\b(?:is\s+(?:this|it|that)|talking|asking)\s+about\s+(?:you|yourself|someone\s+else)\b|"
     r"\bwhy\s+(?:are\s+you\s+|do\s+you\s+)?ask|\bare\s+you\s+(?:doing\s+)?(?:ok|okay|alright|all\s+right)\b|"
     r"什么(?!时候)|指的?是|是指|你自己|为什么问|谁|哪|怎么回事|还好吗|没事吧"
