@@ -42,19 +42,14 @@ RETIRED = {
     "w25_blind_m.jsonl": "0c5feec67c709b5edd4171e1c00f4d44a20a7723d2607dcc09962e754ebb97fc",
     "w26_blind_n.jsonl": "5101481925e0069d2328748c155c211b2cd7c0c661be8a17daacf87c4810a5d2",
     "w27_blind_o.jsonl": "905577ebf8894e1fd6be8a753194a21e809ce16a92fcf8ae299fa5611dbc0f40",
+    "w29_blind_p.jsonl": "f6c46030cc5bad95e846a8bda0e8846382b7b786241febe8c99d60481a0a556e",
+    "w30_blind_q.jsonl": "74e27c2fea35737891d83a6fa3202ac6e04df74a070ba0d6af8ca92fb3ccefe9",
+    "w31_blind_r.jsonl": "a8bf67600d5d964e66ec59890328bfd5243d833a69a7d9d5cb6174259d5c0d5b",
 }
-SHA256 = {
-    "blind_v2_p.jsonl": "f6c46030cc5bad95e846a8bda0e8846382b7b786241febe8c99d60481a0a556e",
-    "blind_v2_q.jsonl": "74e27c2fea35737891d83a6fa3202ac6e04df74a070ba0d6af8ca92fb3ccefe9",
-    "blind_v2_r.jsonl": "a8bf67600d5d964e66ec59890328bfd5243d833a69a7d9d5cb6174259d5c0d5b",
-}
+SHA256: dict[str, str] = {}
 #: The shipped screen's figures (recall on high+, precision, imminent missed), measured once after the screen
 #: was frozen (benchmarks/results/safety_blind_*_first.json); the README quotes them.
-REPORTED = {
-    "blind_v2_p.jsonl": {"recall": 0.989, "precision": 0.8166, "imminent_missed": 1},
-    "blind_v2_q.jsonl": {"recall": 0.9808, "precision": 0.8676, "imminent_missed": 4},
-    "blind_v2_r.jsonl": {"recall": 0.9799, "precision": 0.7975, "imminent_missed": 2},
-}
+REPORTED: dict[str, dict[str, float]] = {}
 
 
 @pytest.mark.parametrize("name", sorted(RETIRED))

@@ -126,6 +126,15 @@ def test_chinese_risk_questions_read_their_answers() -> None:
     ]
     assert rules_only.screen("the train is coming in 4 minutes. i can see the board", station).severity == "imminent"
     assert not rules_only.screen("no, my bus home comes in 5 minutes", station).flag
+    rifle = [
+        Turn("user", "i keep thinking about my grandpa's rifle"),
+        Turn("assistant", "That sounds scary. Are you thinking about using it on yourself?"),
+    ]
+    assert rules_only.screen("yeah", rifle).pages
+    safe = [Turn("user", "sorry for the long rant"), Turn("assistant", "Never apologize for that. Are you safe?")]
+    assert not rules_only.screen("i'm not going to do anything stupid, i promise. just needed to vent", safe).hit
+    assert rules_only.screen("i'm not sure. i'm not going to do anything yet", safe).hit
+    assert not rules_only.screen("no, i just miss him", rifle).hit
 
 
 def test_a_follow_up_question_is_read_with_the_disclosure_before_it() -> None:
@@ -289,6 +298,9 @@ def test_a_professional_asking_about_patients_is_not_at_risk_but_their_own_discl
     mixed = "as a nurse i see people who want to die every day, and lately i want to die too"
     assert rules_only.screen(mixed).flag
     assert rules_only.screen("I'm a teacher and I've been self harming again").flag
+    # "how should i ask" is the professional's job, "how do i stop" is their own risk
+    assert not rules_only.screen("GP here. how do I ask a teenager about self-harm?").hit
+    assert rules_only.screen("I'm a nurse. how do i stop self-harming").flag
 
 
 def test_a_rating_of_urges_out_of_ten_is_read_as_a_number() -> None:

@@ -87,9 +87,11 @@ _UNSAFE = re.compile(
     r"^\W*(?:no+|nope|nah|not\s+really|not\s+(?:sure|safe|exactly)|i(?:\s+am|'?m)\s+not|i\s+don'?t\s+(?:think|know)|"
     r"idk|no\s+idea|不安全|不太安全|不是很安全|没有|不太|不知道)"
 )
-#: "no worries, I'm safe", "不用担心，我很安全": a no that is not about safety.
+#: "no worries, I'm safe", "不用担心，我很安全", "i'm not going to do anything stupid": a no that is not about safety.
 _SAFE_AFTER_ALL = re.compile(
-    r"\b(?:i'?m|i\s+am)\s+(?:safe|ok|okay|fine|alright)\b|我很安全|我挺安全|很安全|安全的|我没事"
+    r"\b(?:i'?m|i\s+am)\s+(?:safe|ok|okay|fine|alright)\b|"
+    r"^\W*(?:i(?:'?m|\s+am)\s+not\s+(?:going\s+to|gonna)|i\s+(?:won'?t|will\s+not))\s+(?:do\s+(?:anything|something)|"
+    r"hurt\s+myself)\b(?![^.!?]{0,30}\b(?:yet|until|unless)\b)|我很安全|我挺安全|很安全|安全的|我没事"
 )
 
 
@@ -162,6 +164,7 @@ _Q: list[tuple[str, Severity, Category, str]] = [
     ),
     (
         r"\b(?:suicid\w*|kill(?:ing)?\s+yourself|end(?:ing)?\s+(?:your|ur)\s+(?:own\s+)?life|take\s+your\s+(?:own\s+)?life|"
+        r"us(?:e|ing)\s+(?:it|them|that|those|the\s+\w+)\s+on\s+yourself|"
         r"ending\s+(?:it|things)|a\s+plan\b|plans?\s+(?:to|for)\s+(?:die|dying|end)|(?:thoughts?|thinking)\s+"
         r"(?:of|about)\s+(?:death|dying|not\s+being\s+alive|not\s+wanting\s+to\s+live))",
         "urgent",

@@ -81,7 +81,8 @@ _EDU_RE = re.compile(
     r"chapter|novel|movie|film|episode|squad|doors?|assignment|homework|presentation|opioid|epidemic|crisis|"
     r"report|campaign|volunteer\w*|charity|research\w*|history\s+of\s+the|museum|literature|poem|poetry|"
     r"character|season|book|game|show|song|band|album|guidelines?|drills?|sprints?|practice|"
-    r"can\s+(?:increase|cause|trigger)|side\s+effects?|black\s+box|barriers?|hotlines?|helplines?|dream\w*|nightmares?)\b",
+    r"can\s+(?:increase|cause|trigger)|side\s+effects?|black\s+box|barriers?|hotlines?|helplines?|dream\w*|nightmares?|"
+    r"evidence[\s-]based|interventions?|fentanyl|paramedics?|(?:two|three|four|five|six|several|many|multiple|\d+)\s+overdoses)\b",
     re.I,
 )
 #: Students of these fields ask about risk for their studies; any other student may be asking about themselves.
@@ -101,6 +102,11 @@ _PRO_SPEAKER_RE = re.compile(
     r"^\W*(?:您好|你好)?\W*(?:我是(?:一名|一个|一位)?.{0,6}?(?:老师|医生|护士|社工|咨询师|班主任|辅导员|心理师|药师)|"
     r"(?:我是)?(?:心理学?|应用心理|医学|临床医学|精神医学|护理|社工|社会工作|药学)专业(?:的)?(?:学生|研究生))"
 )
+#: A professional asking how to do their job: the "i" is not the person at risk.
+_HOW_SHOULD_I_RE = re.compile(
+    r"\b(?:how|what)\s+(?:should|can|could|do|would)\s+i\s+(?:best\s+)?(?:phrase|ask|approach|talk|bring\s+up|raise|"
+    r"handle|respond|word|screen|assess|document|refer)\b"
+)
 #: A question about a word ("what does 'sewerslide' mean?"), or a remark about one ("unalive is a weird word").
 _WHAT_DOES_RE = re.compile(r"\bwhat\s+(?:does|do|is)\s+(?:the\s+word\s+)?\W*$")
 _MEANS_AFTER_RE = re.compile(r"\W*\s*(?:mean|means|stand\s+for)\b")
@@ -116,6 +122,12 @@ _ZH_REPORTED_RE = re.compile(
 #: says it of themselves just before the match ("我的论文写不完，我想死").
 _ZH_WORK_RE = re.compile(
     r"(?:漫画|小说|同人文|故事|剧本|电影|电视剧|剧里|游戏|作文|歌词)(?:里|中)|论文|文献|课题|综述|情节"
+)
+#: The match is a study's topic ("我在写关于青少年自伤的论文").
+_ZH_WORK_AFTER_RE = re.compile(r"^(?:行为|问题|现象)?的?(?:论文|作业|报告|研究|课题|综述|讲座|调查|问卷)")
+#: The sentence after a question says it is for study or work ("i'm doing a public health presentation").
+_FOR_WORK_AFTER_RE = re.compile(
+    r"^\W*(?:(?:it'?s|this\s+is)\s+for\s+|(?:i'?m|im|i\s+am)\s+(?:doing|writing|working\s+on|preparing|making|giving)\s+)"
 )
 #: A Chinese negation just before the match ("我没有想自杀哦") with no "but" after it.
 _ZH_NEG_BEFORE_RE = re.compile(r"(?:没有|没|从没|从来没有?|并没有|不会|并不)(?:想过?|打算|要)?$")
@@ -154,8 +166,14 @@ _IDIOM_AFTER_RE = re.compile(
     r"^[^.!?\n]{0,24}\b(?:traffic\s+(?:is|was|jam)|in\s+(?:the\s+)?traffic|stuck\s+in|gonna\s+be\s+late|running\s+late|"
     r"flying\s+(?:to|out|home)|holiday|vacation|trip|wedding|conference|can\s+we\s+(?:move|reschedule))\b|"
     r"^\s*than\s+(?:wear|eat|watch|listen\s+to|sing|dance|be\s+seen)\b|"
-    r"^[^.!?\n]{0,40}\bto\s+(?:respawn|reset\s+the\s+(?:level|run|game)|get\s+the\s+achievement)\b",
+    r"^[^.!?\n]{0,40}\bto\s+(?:respawn|reset\s+the\s+(?:level|run|game)|get\s+the\s+achievement)\b|"
+    r"^[^.!?\n]{0,40}\b(?:fall\s+damage|in\s+(?:minecraft|fortnite|roblox|apex|warzone|valorant|overwatch|terraria|"
+    r"elden\s+ring|dark\s+souls))\b",
     re.I,
+)
+#: A joke marked in brackets just after the match ("kms if i have to sit through another call (jk obviously)").
+_JOKE_AFTER_RE = re.compile(
+    r"^[^\n]{0,56}\(\s*(?:jk|j/k|just\s+kidding|kidding|not\s+(?:really|literally|seriously))\b"
 )
 #: A game named just before a match in the same clause ("in Minecraft I jumped off a cliff"): not the speaker.
 _GAME_PREFIX_RE = re.compile(
@@ -209,7 +227,7 @@ _HISTORY_RE = re.compile(
     r"back\s+when|when\s+i\s+was\s+(?:a\s+|younger|little|\d+|in)|as\s+a\s+(?:teen|teenager|kid|child)|"
     r"in\s+(?:high\s+school|middle\s+school|college|uni|my\s+teens|my\s+twenties|my\s+20s|\d{4})|"
     r"haven'?t|hasn'?t|havent|clean\s+(?:for|since)|\d+\s+(?:years?|months?|days?|weeks?)\s+clean|"
-    r"recovered|recovery|no\s+longer|stopped|history\s+of|past\s+attempt|previous\s+attempt|survivor|"
+    r"recovered|recovery|no\s+longer|(?<!if\si\s)(?<!if\si\sjust\s)stopped|history\s+of|past\s+attempt|previous\s+attempt|survivor|"
     r"old\s+scars|scars\s+from|once\s+(?:tried|attempted))\b",
     re.I,
 )
@@ -244,6 +262,8 @@ def judge(
     c0 = s0 + _bounds(_CLAUSE_RE, text[s0:start] + " ", len(text[s0:start]))[0]
     clause_prefix = text[c0:start]
 
+    if "idiom" not in off and _JOKE_AFTER_RE.search(text[end : end + 60]):
+        return "idiom", None
     if "idiom" not in off and rule.kind in _IDIOM_CATEGORIES:
         if _IDIOM_AFTER_RE.search(text[end : end + 60]):
             return "idiom", None
@@ -266,14 +286,19 @@ def judge(
             return "reported speech", None
     if "educational" not in off and not rule.first_person and _PRO_SPEAKER_RE.search(text[:300]):
         asks = _GROUP_RE.search(text[s0:s1]) or "?" in text[end : s1 + 2]
-        if asks and not re.search(r"\b(?:i|i'?m|im|me|my)\b", clause_prefix) and "我" not in clause_prefix[-8:]:
+        own = _HOW_SHOULD_I_RE.sub(" ", clause_prefix)  # "how should i phrase questions about self-harm?"
+        if asks and not re.search(r"\b(?:i|i'?m|im|me|my)\b", own) and "我" not in clause_prefix[-8:]:
             return "educational", None  # "as a GP, how do you handle patients who disclose suicidal thoughts?"
     if "educational" not in off and (rule.mention or rule.kind == "euphemism"):
         if (_WHAT_DOES_RE.search(sentence_prefix) and _MEANS_AFTER_RE.match(after)) or _WORD_AFTER_RE.match(after):
             return "educational", None  # "what does 'sewerslide' mean?", "unalive is such a weird word"
     if "reported speech" not in off and not rule.first_person and _ZH_REPORTED_RE.search(sentence_prefix[-24:]):
         return "reported speech", None  # "我闺蜜说她不想活了"
-    if "educational" not in off and _ZH_WORK_RE.search(sentence_prefix[-20:]) and "我" not in sentence_prefix[-3:]:
+    if (
+        "educational" not in off
+        and (_ZH_WORK_RE.search(sentence_prefix[-20:]) or _ZH_WORK_AFTER_RE.match(after))
+        and "我" not in sentence_prefix[-3:]
+    ):
         return "educational", None  # "我画的漫画里主角手上有自残的疤"
     if "idiom" not in off and _ZH_HYPERBOLE_RE.search(sentence_prefix[-4:]):
         return "idiom", None  # "尴尬到想死"
@@ -284,6 +309,10 @@ def judge(
         and not _ZH_SINCE_RE.search(sentence_prefix)
     ):
         return "negated", None  # "我没有想自杀哦，只是最近心情不太好"
+    if "educational" not in off and rule.mention and "?" in text[s1 : s1 + 2]:
+        purpose = _FOR_WORK_AFTER_RE.match(text[s1 + 1 : s1 + 120])  # "...? i'm doing a public health presentation"
+        if purpose and _EDU_RE.search(text[s1 + 1 : s1 + 120]):
+            return "educational", None
     if "educational" not in off and rule.mention and _EDU_RE.search(text[s0:s1]):
         if not _OWN_STATE_RE.search(text[max(s0, start - 40) : start]):
             return "educational", None

