@@ -1,16 +1,14 @@
 """Blind message sets: written by people who never saw the rules, the classifier or its training set.
 
-Sets A to R were written by eighteen independent writers. Each was measured first, with the screen exactly
+Sets A to T were written by twenty independent writers. Each was measured first, with the screen exactly
 as it stood, before anything was tuned on it (benchmarks/results/safety_blind_*_first.json and the README).
-Sets A-O then joined the training set as writers 10-13 and 17-27 (`phqwatch/safety/trainset/w*_blind_*.jsonl`),
-so they pin the training data here, not figures. Set P, written at the same time as O and kept unopened until
-the screen was frozen, was measured once and then tuned on with rules and context checks only, so it stays
-here as a fixture whose first figures guard against regressions, no longer blind. Sets Q and R were written by
-a seventeenth and an eighteenth writer while P (then Q) was tuned on, kept outside the repository and
-unopened until they were measured once with the screen as committed (R after a rebuild tuned on Q was tried
-and not shipped, so both measure the same screen): nothing was chosen by looking at them, so their figures
-are the honest ones; nobody has read R's misses, so R is the blind set for the next change. These tests pin
-the sets (sha256) and guard the shipped screen's figures on P, Q and R against regressions.
+Sets A-R then joined the training set as writers 10-13, 17-27 and 29-31 (`phqwatch/safety/trainset/
+w*_blind_*.jsonl`), so they pin the training data here, not figures. Sets S and T were written by a
+nineteenth and a twentieth writer at the same time, before the screen was changed after R's measurement,
+kept outside the repository and unopened until the screen was frozen and committed, then measured once:
+nothing was chosen by looking at them, so their figures are the honest ones, and nobody has read their
+misses. These tests pin the sets (sha256) and guard the shipped screen's figures on them against
+regressions.
 """
 
 from __future__ import annotations
@@ -46,10 +44,16 @@ RETIRED = {
     "w30_blind_q.jsonl": "74e27c2fea35737891d83a6fa3202ac6e04df74a070ba0d6af8ca92fb3ccefe9",
     "w31_blind_r.jsonl": "a8bf67600d5d964e66ec59890328bfd5243d833a69a7d9d5cb6174259d5c0d5b",
 }
-SHA256: dict[str, str] = {}
+SHA256 = {
+    "blind_v2_s.jsonl": "51a929370bed5ebc4190ee41b272dcfc2db04b0ee2af489c080bea68b09c8239",
+    "blind_v2_t.jsonl": "9001ca7a9bd9f18ed0fdaef680bbcfd60a0a507109ef42655d7f57d47ca83a09",
+}
 #: The shipped screen's figures (recall on high+, precision, imminent missed), measured once after the screen
 #: was frozen (benchmarks/results/safety_blind_*_first.json); the README quotes them.
-REPORTED: dict[str, dict[str, float]] = {}
+REPORTED = {
+    "blind_v2_s.jsonl": {"recall": 0.9944, "precision": 0.7748, "imminent_missed": 0},
+    "blind_v2_t.jsonl": {"recall": 0.9776, "precision": 0.7926, "imminent_missed": 4},
+}
 
 
 @pytest.mark.parametrize("name", sorted(RETIRED))
