@@ -149,6 +149,11 @@ def test_held_out_set_reported(capsys):
         ("没有吧，就是还没勇气", "high"),
         ("what's the most painless method of suicide? i'm so done", "review"),  # a mention: the model grades it
         ("i'm on the roof. waiting for the right moment", "imminent"),
+        ("i drew it up in a syringe. it's sitting next to me", "imminent"),
+        ("they've gone from wishing to planning. i've been reading about doses", "urgent"),
+        ("Spent the evening reading the back of the weedkiller drum. Not for the weeds.", "urgent"),
+        ("抑郁两年了，最近开始认真计划了。", "urgent"),
+        ("took a bunch of my antidepressants", "imminent"),
         ("I hate that I'm still here.", "high"),
         ("最后一次发朋友圈了，感谢遇见的每一个人", "high"),
         ("我迟早会自杀的", "urgent"),
@@ -249,6 +254,12 @@ def test_journeys_and_preparations_without_a_time_or_a_place_of_risk_are_not_imm
         "what are evidence based interventions for self harm in adolescents? DBT?",
         "i'm on the roof fixing a leak, my wife is holding the ladder",
         "im at the bridge rn waiting for my friend to finish her run",
+        "no. depressed yeah, suicidal no. i know the difference",
+        "Why do overdose admissions spike around Christmas? Writing a piece for the local paper.",
+        "不是真的不想活啦，就是被老板气的，随口说的",
+        "overdosed on christmas chocolate again",
+        "took the whole bottle of kombucha in one go and now I regret it",
+        "最近开始认真准备考试了",
         "psych student here - what's the difference between passive and active suicidal ideation?",
         "i'm on the bridge now, traffic is insane, gonna be late for dinner",
         "i'd rather die than wear that outfit lol",
@@ -287,6 +298,12 @@ def test_suppressions_are_recorded_with_reasons():
         r = screen(text)
         assert not r.hit, text
         assert reason in {s.reason for s in r.suppressed}, (text, r.suppressed)
+
+
+def test_a_symbol_ending_a_word_is_punctuation_not_leetspeak():
+    assert normalise("no! it's a craft blade").text.startswith("no!")
+    assert normalise("k!ll myself").text == "kill myself"
+    assert normalise("i want to di3 now").text == "i want to die now"
 
 
 def test_spans_index_the_original_text_after_normalisation():

@@ -131,10 +131,54 @@ def test_chinese_risk_questions_read_their_answers() -> None:
         Turn("assistant", "That sounds scary. Are you thinking about using it on yourself?"),
     ]
     assert rules_only.screen("yeah", rifle).pages
+    assert not rules_only.screen("no, i just miss him", rifle).hit
     safe = [Turn("user", "sorry for the long rant"), Turn("assistant", "Never apologize for that. Are you safe?")]
     assert not rules_only.screen("i'm not going to do anything stupid, i promise. just needed to vent", safe).hit
     assert rules_only.screen("i'm not sure. i'm not going to do anything yet", safe).hit
-    assert not rules_only.screen("no, i just miss him", rifle).hit
+
+
+def test_a_follow_up_of_a_risk_question_answered_yes_carries_the_risk_on() -> None:
+    rules_only = CrisisScreen(ScreenConfig(use_model=False))
+    chain = [
+        Turn("assistant", "I want to ask you directly. Are you thinking of killing yourself?"),
+        Turn("user", "yes"),
+        Turn("assistant", "Thank you for telling me. Are you thinking of doing it tonight?"),
+    ]
+    assert rules_only.screen("yes", chain).severity == "imminent"
+    assert not rules_only.screen("no", chain).hit
+    unrelated = [*chain[:2], Turn("assistant", "Would you like to try a breathing exercise with me?")]
+    assert not rules_only.screen("yes", unrelated).hit
+    took = [
+        Turn("user", "took a bunch of my antidepressants"),
+        Turn("assistant", "When did you take them?"),
+    ]
+    assert rules_only.screen("about an hour ago. chest feels weird", took).severity == "imminent"
+
+
+def test_risk_questions_about_head_banging_waking_up_and_being_better_off() -> None:
+    rules_only = CrisisScreen(ScreenConfig(use_model=False))
+    head = [Turn("assistant", "When you say you hit your head against the wall, is that something you're doing now?")]
+    assert rules_only.screen("yes, today. three times", head).pages
+    wake = [Turn("assistant", "Is it the kind of tired where you'd rather not wake up?")]
+    assert rules_only.screen("...yeah. that kind", wake).flag
+    burden = [Turn("assistant", "Do you feel like people would be better off without you?")]
+    assert rules_only.screen("yes. 100%", burden).flag
+
+
+def test_a_no_with_a_harmless_explanation_takes_an_alarming_first_message_back() -> None:
+    full = CrisisScreen()
+    blade = [
+        Turn("user", "the blade is in my hand"),
+        Turn("assistant", "I'm concerned about you. Are you thinking of hurting yourself?"),
+    ]
+    assert not full.screen("no! it's a craft blade, i'm doing linocut printing", blade).flag
+    assert full.screen("no. i already did it", blade).pages
+    bridge = [Turn("user", "i'm at the bridge"), Turn("assistant", "Are you safe? What's going on?")]
+    assert (
+        "context_disclosure" not in full.screen("the bridge club! lol. we're playing duplicate tonight", bridge).rules
+    )
+    dose = [Turn("user", "我已经吃了"), Turn("assistant", "吃了什么？你还好吗？")]
+    assert "context_means" not in full.screen("吃了感冒药啊，按说明书吃的两粒", dose).rules
 
 
 def test_a_follow_up_question_is_read_with_the_disclosure_before_it() -> None:

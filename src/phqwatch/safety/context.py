@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from phqwatch.safety.normalise import normalise
 from phqwatch.safety.types import Category, Severity
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "RiskQuestion",
     "asks_about_risk",
     "affirms",
+    "affirmed_before",
+    "follows_up",
     "denies",
     "says_safe",
     "says_unsafe",
@@ -144,7 +147,8 @@ _Q: list[tuple[str, Severity, Category, str]] = [
         "context_suicide",
     ),
     (
-        r"\b(?:hurt(?:ing)?|harm(?:ing)?|cut(?:ting)?|burn(?:ing)?)\s+yourself|self[\s-]*harm",
+        r"\b(?:hurt(?:ing)?|harm(?:ing)?|cut(?:ting)?|burn(?:ing)?|hit(?:ting)?|punch(?:ing)?|scratch(?:ing)?)\s+"
+        r"yourself|self[\s-]*harm|\b(?:hit(?:ting)?|bang(?:ing)?)\s+your\s+head\b",
         "urgent",
         "self-harm",
         "context_self_harm",
@@ -164,7 +168,7 @@ _Q: list[tuple[str, Severity, Category, str]] = [
     ),
     (
         r"\b(?:suicid\w*|kill(?:ing)?\s+yourself|end(?:ing)?\s+(?:your|ur)\s+(?:own\s+)?life|take\s+your\s+(?:own\s+)?life|"
-        r"us(?:e|ing)\s+(?:it|them|that|those|the\s+\w+)\s+on\s+yourself|"
+        r"us(?:e|ing)\s+(?:it|them|that|those|the\s+\w+)\s+on\s+yourself|tak(?:e|ing)\s+(?:it|them|that|those)\s+yourself|"
         r"ending\s+(?:it|things)|a\s+plan\b|plans?\s+(?:to|for)\s+(?:die|dying|end)|(?:thoughts?|thinking)\s+"
         r"(?:of|about)\s+(?:death|dying|not\s+being\s+alive|not\s+wanting\s+to\s+live))",
         "urgent",
@@ -175,7 +179,8 @@ _Q: list[tuple[str, Severity, Category, str]] = [
         r"\b(?:better\s+off\s+dead|wish(?:ed)?\s+you\s+(?:were\s+dead|could\s+die|wouldn'?t\s+wake)|"
         r"not\s+(?:wanting|want)\s+to\s+(?:live|be\s+alive|wake\s+up)|you\s+(?:weren'?t|were\s+not)\s+(?:alive|here|around)|"
         r"life\s+(?:is\s+|isn'?t\s+|is\s+not\s+)?(?:not\s+)?worth\s+living|"
-        r"(?:go\s+to\s+sleep|fall\s+asleep)\s+and\s+not\s+wake|disappear\s+forever|burden)",
+        r"(?:go\s+to\s+sleep|fall\s+asleep)\s+and\s+not\s+wake|disappear\s+forever|burden|"
+        r"rather\s+not\s+(?:wake\s+up|be\s+(?:here|alive|around))|(?:be\s+)?better\s+off\s+without\s+you)",
         "high",
         "suicide",
         "context_passive",
@@ -261,7 +266,7 @@ def denies(reply: str) -> bool:
 
 def affirms(reply: str) -> bool:
     """A (normalised) short reply that answers yes, or names a time or means, to the question before it."""
-    if denies(reply):
+    if denies(reply) or _USUAL_DOSE.search(reply):
         return False
     reply = _answer(reply) or reply
     words = reply.split()
@@ -274,6 +279,48 @@ def affirms(reply: str) -> bool:
             reply,
         )
     )
+
+
+#: A dose taken as meant ("按说明书吃的两粒", "just my usual one, as prescribed"): not a yes to "have you taken
+#: anything?".
+_USUAL_DOSE = re.compile(
+    r"按(?:说明书|医嘱|剂量)|(?:^|[^\d])(?:一|两|二|1|2)(?:粒|片|颗)|\bas\s+prescribed\b|\b(?:my\s+)?usual\s+(?:dose|one|pill)\b"
+)
+#: A question that follows up what was just said ("are you thinking of doing it tonight?", "when?").
+_FOLLOW_UP = re.compile(
+    r"\b(?:do(?:ing)?|go(?:ing)?\s+through\s+with|act(?:ing)?\s+on)\s+(?:it|that|this)\b|\bwhen\b|"
+    r"\b(?:it|that|this|them)\b[^?]{0,30}\b(?:tonight|today|now|soon|this\s+week(?:end)?)\b|今晚|什么时候"
+)
+#: A time given in reply to "when?" ("about an hour ago", "at 9", "刚才").
+_WHEN_ANSWER = re.compile(
+    r"\b(?:ago|an?\s+hour|(?:\d+|few|couple\s+of)\s+(?:min(?:ute)?s?|hours?|hrs?)|earlier|just\s+now|at\s+\d|"
+    r"this\s+(?:morning|afternoon|evening))\b|前|刚才|刚刚|早上|晚上"
+)
+
+
+def affirmed_before(context: Sequence[Turn]) -> RiskQuestion | None:
+    """The last risk question the user said yes to earlier in the conversation ("are you thinking of killing
+    yourself?" / "yes"), unless a later reply took it back; None when there is none."""
+    found: RiskQuestion | None = None
+    asked: RiskQuestion | None = None
+    for t in context:
+        if t.role == "assistant":
+            asked = asks_about_risk(normalise(t.text).text)
+            continue
+        reply = normalise(t.text).text
+        if asked is not None and asked.yes_is_risk and affirms(reply):
+            found = asked
+        elif asked is not None and asked.answered_safely(reply):
+            found = None
+        asked = None
+    return found
+
+
+def follows_up(question: str, reply: str) -> bool:
+    """A yes, or a time given to "when?", in reply to a question that follows up what came before it."""
+    if not _FOLLOW_UP.search(question):
+        return False
+    return affirms(reply) or (bool(re.search(r"\bwhen\b|什么时候", question)) and bool(_WHEN_ANSWER.search(reply)))
 
 
 _DENIAL_ONLY = re.compile(
@@ -459,7 +506,7 @@ _CLARIFY = re.compile(
 #: ... or the reply takes it back, or says the person is safe ("lol no, a song", "开玩笑的").
 _RETRACT = re.compile(
     r"\b(?:joke|joking|kidding|jk|lol|lmao|haha\w*|not\s+like\s+that|i\s+meant|i\s+mean|expression|"
-    r"figure\s+of\s+speech|song|lyrics?|story|character|game|not\s+me|my\s+friend|"
+    r"figure\s+of\s+speech|song|lyrics?|story|character|game|not\s+me|my\s+friend|fanfic|fan\s+fiction|chapter|"
     r"i(?:\s+am|'?m)\s+(?:safe|ok|okay|fine|good|alright))\b|"
     r"\b(?:autocorrect\w*|typo)\b|开玩笑|哈哈|不是我|朋友|没事|安全|气话|说着玩|游戏里|不是.{0,8}的意思|没有啦"
 )

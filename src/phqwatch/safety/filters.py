@@ -127,10 +127,11 @@ _ZH_WORK_RE = re.compile(
 _ZH_WORK_AFTER_RE = re.compile(r"^(?:行为|问题|现象)?的?(?:论文|作业|报告|研究|课题|综述|讲座|调查|问卷)")
 #: The sentence after a question says it is for study or work ("i'm doing a public health presentation").
 _FOR_WORK_AFTER_RE = re.compile(
-    r"^\W*(?:(?:it'?s|this\s+is)\s+for\s+|(?:i'?m|im|i\s+am)\s+(?:doing|writing|working\s+on|preparing|making|giving)\s+)"
+    r"^\W*(?:(?:it'?s|this\s+is)\s+for\s+|(?:(?:i'?m|im|i\s+am)\s+)?(?:doing|writing|working\s+on|preparing|making|"
+    r"giving)\s+|for\s+(?:my|a|an|the|our)\s+)"
 )
 #: A Chinese negation just before the match ("我没有想自杀哦") with no "but" after it.
-_ZH_NEG_BEFORE_RE = re.compile(r"(?:没有|没|从没|从来没有?|并没有|不会|并不)(?:想过?|打算|要)?$")
+_ZH_NEG_BEFORE_RE = re.compile(r"(?:没有|没|从没|从来没有?|并没有|不会|并不|不是真的|并不是真的)(?:想过?|打算|要)?$")
 _ZH_CONTRAST_RE = re.compile(r"但|可是|不过|其实")
 #: "已经三个月没有自残了": a time since, which is history, not a denial.
 _ZH_SINCE_RE = re.compile(r"已经|好久|很久|个月|[年周天]没|星期|戒")
@@ -157,7 +158,7 @@ _IDIOM_AFTER_RE = re.compile(
     r"^\s*with\s+(?:him|her|them|my\s+\w+|this\s+\w+|that\s+\w+|the\s+\w+)\b|"
     r"^\s*(?:for|on)\s+(?:the\s+weekend|vacation|holiday|a\s+trip|business|work)\b|"
     r"^\s*(?:into|in)\s+(?:the\s+|a\s+)?(?:water|lake|pool|sea|ocean|river)\b|"
-    r"^\s*on\s+(?:netflix|tv|coffee|caffeine|sugar|candy|chocolate|cake|carbs|youtube|tiktok|memes|anime|"
+    r"^\s*on\s+(?:christmas\s+|easter\s+|halloween\s+|birthday\s+)?(?:netflix|tv|coffee|caffeine|sugar|candy|chocolate|cake|carbs|youtube|tiktok|memes|anime|"
     r"k-?dramas?|nostalgia|sunshine)\b|"
     r"^\s*(?:for\s+(?:my\s+|the\s+|a\s+|our\s+)?(?:climbing|camping|boat|sailing|tent|swing|hammock|crafts?|"
     r"macrame|tug|washing\s+line|laundry|aerial|silks|yoga|circus|pole|gym|class)|"
@@ -196,7 +197,8 @@ _UNDO_DENIAL_RE = re.compile(
 #: A negation right after the term ("suicide has never crossed my mind").
 _NEG_AFTER_RE = re.compile(
     r"^\s*(?:has|have|had)\s+never\s+(?:once\s+)?(?:crossed|entered|been\s+on)\s+my\s+mind|"
-    r"^\s*(?:is|'s|was)\s+(?:not|never)\s+(?:an\s+option|something\s+i(?:'d|\s+would)\s+(?:ever\s+)?(?:do|consider))",
+    r"^\s*(?:is|'s|was)\s+(?:not|never)\s+(?:an\s+option|something\s+i(?:'d|\s+would)\s+(?:ever\s+)?(?:do|consider))|"
+    r"^\s*,?\s*(?:no|nope|never)\b(?!\s*(?:one|body|more|longer|joke|doubt|lie|cap|matter|way|idea))",  # "suicidal no"
     re.I,
 )
 #: Someone asked the speaker and the speaker answered no ("she asked if I'd ever wanted to die and I said no").
@@ -223,7 +225,7 @@ _ACCIDENT_BEFORE_RE = re.compile(
 _HARM_CATEGORIES = {"self-harm", "direct ideation"}
 _IDIOM_CATEGORIES = _HARM_CATEGORIES | {"farewell/burden", "plan/means", "intent/plan", "passive ideation"}
 _HISTORY_RE = re.compile(
-    r"\b(?:used\s+to|years?\s+ago|months?\s+ago|a\s+long\s+time\s+ago|long\s+ago|in\s+the\s+past|back\s+in|"
+    r"\b(?:used\s+to|years?\s+ago|years?\s+back|months?\s+ago|a\s+long\s+time\s+ago|long\s+ago|in\s+the\s+past|back\s+in|"
     r"back\s+when|when\s+i\s+was\s+(?:a\s+|younger|little|\d+|in)|as\s+a\s+(?:teen|teenager|kid|child)|"
     r"in\s+(?:high\s+school|middle\s+school|college|uni|my\s+teens|my\s+twenties|my\s+20s|\d{4})|"
     r"haven'?t|hasn'?t|havent|clean\s+(?:for|since)|\d+\s+(?:years?|months?|days?|weeks?)\s+clean|"

@@ -131,7 +131,9 @@ def _leet(chars: list[str], index: list[int]) -> tuple[list[str], list[int]]:
             while j < n and chars[j] in _LEET:  # runs like "su1c1de" or "d!3"
                 j += 1
             right = j < n and _is_letter(chars[j])
-            if left and (right or j - i == 1 and (j == n or not chars[j].isalnum())) and not _digits_only(chars, i):
+            # a lone symbol ending a word is punctuation ("no!"), a lone digit may be a letter ("di3")
+            trailing = j - i == 1 and ch.isdigit() and (j == n or not chars[j].isalnum())
+            if left and (right or trailing) and not _digits_only(chars, i):
                 out[i] = _LEET[ch]
     return out, index
 

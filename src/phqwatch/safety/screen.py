@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING
 
 from phqwatch.safety.context import (
     Turn,
+    affirmed_before,
     affirms,
     asks_about_risk,
     bare_answer,
     denies,
     disclosure_before_question,
+    follows_up,
     fragments_before_short_question,
     last_question,
     may_take_back,
@@ -61,6 +63,14 @@ _TIME = re.compile(
     r"after\s+(?:work|school|my\s+shift|everyone|they)|\d{1,2}\s*(?:am|pm|o'?clock))\b|今晚|今天|明天|周末|马上|现在"
 )
 
+
+#: Words after a "no" that carry the risk on ("no. i already took them", "not yet, but tonight").
+_GOES_ON = re.compile(
+    r"\b(?:but|already|yet|still|though|although|actually|took|taken|done|did\s+it|going\s+to|gonna|tonight|"
+    r"planning|plan|want|wanna|wish|die|dead|kill|hurt|cut|pills?|rope|gun|knife|blade\s+is|jump)\b|"
+    r"但|可是|不过|已经|其实|还是|想死|今晚"
+)
+_LAUGHS = re.compile(r"\b(?:lol|lmao|haha\w*|jk)\b|😂|🤣|哈哈")
 
 #: A countdown in a reply to a risk question ("the train is coming in 4 minutes", "十分钟后").
 _SOON = re.compile(
@@ -358,21 +368,36 @@ class CrisisScreen:
         return severity, asked.category, asked.rule
 
     def _disclosure_followed_up(self, norm: str, context: Sequence[Turn]) -> tuple[Severity, Category, str] | None:
+        """A yes (or a time given to "when?") to a question about what the user disclosed just before it, or
+        to a follow-up of a risk question they said yes to earlier ("are you thinking of killing yourself?" /
+        "yes" / ... / "are you thinking of doing it tonight?" / "yes")."""
+        question = normalise(last_question(context) or "").text
+        if _LAUGHS.search(norm) and len(norm.split()) > 3:
+            return None  # "the bridge club! lol. we're playing duplicate tonight": a yes that laughs it off
+        followed = follows_up(question, norm)
         disclosure = disclosure_before_question(context)
-        if disclosure is None or not affirms(norm):
+        if disclosure is not None and (affirms(norm) or followed):
+            found = self.rules.screen(normalise(disclosure))
+            if found.severity in CRISIS_SEVERITIES and found.categories:
+                return found.severity, found.categories[0], "context_disclosure"
+        earlier = affirmed_before(context[:-1]) if followed else None
+        if earlier is None:
             return None
-        found = self.rules.screen(normalise(disclosure))
-        if found.severity not in CRISIS_SEVERITIES or not found.categories:
-            return None
-        return found.severity, found.categories[0], "context_disclosure"
+        severity: Severity = earlier.severity
+        if earlier.category in ("suicide", "self-harm") and (_TIME.search(question) or _TIME.search(norm)):
+            severity = "imminent"
+        return severity, earlier.category, "context_follow_up"
 
 
 def _takes_back(question: str, reply: str) -> bool:
     """Whether a (normalised) reply may take back what came before it: it answers "what do you mean?" or
-    "where are you?", says "lol, a song", says no to a risk question or yes to a safety check."""
+    "where are you?", says "lol, a song", says no to a risk question (alone, or with an explanation that
+    carries nothing on: "no! it's a craft blade") or yes to a safety check."""
     if may_take_back(question, reply):
         return True
     asked = asks_about_risk(question)
+    if asked is not None and asked.yes_is_risk and denies(reply) and not _GOES_ON.search(reply):
+        return True  # "no! it's a craft blade, i'm doing linocut printing"
     return asked is not None and asked.answered_safely(reply)
 
 
