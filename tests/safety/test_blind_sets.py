@@ -1,14 +1,15 @@
 """Blind message sets: written by people who never saw the rules, the classifier or its training set.
 
-Sets A to T were written by twenty independent writers. Each was measured first, with the screen exactly
-as it stood, before anything was tuned on it (benchmarks/results/safety_blind_*_first.json and the README).
-Sets A-R then joined the training set as writers 10-13, 17-27 and 29-31 (`phqwatch/safety/trainset/
-w*_blind_*.jsonl`), so they pin the training data here, not figures. Sets S and T were written by a
-nineteenth and a twentieth writer at the same time, before the screen was changed after R's measurement,
-kept outside the repository and unopened until the screen was frozen and committed, then measured once:
-nothing was chosen by looking at them, so their figures are the honest ones, and nobody has read their
-misses. These tests pin the sets (sha256) and guard the shipped screen's figures on them against
-regressions.
+Sets A to V were written by twenty-two independent writers. Each was measured first, with the screen
+exactly as it stood, before anything was tuned on it (benchmarks/results/safety_blind_*_first.json and the
+README). Sets A-R then joined the training set as writers 10-13, 17-27 and 29-31 (`phqwatch/safety/
+trainset/w*_blind_*.jsonl`), so they pin the training data here, not figures. Sets S and T, written at the
+same time and measured once with the screen frozen at 784090e, were then tuned on with rules, context checks
+and a rebuild of the model on the same writers; they stay here as fixtures whose first figures guard
+against regressions, no longer blind. Sets U and V were written by a twenty-first and a twenty-second writer
+while S and T were tuned on, kept outside the repository and unopened until the screen was frozen and
+committed, then measured once: nothing was chosen by looking at them, so their figures are the honest ones.
+These tests pin the sets (sha256) and guard the shipped screen's figures on them against regressions.
 """
 
 from __future__ import annotations
@@ -47,12 +48,16 @@ RETIRED = {
 SHA256 = {
     "blind_v2_s.jsonl": "51a929370bed5ebc4190ee41b272dcfc2db04b0ee2af489c080bea68b09c8239",
     "blind_v2_t.jsonl": "9001ca7a9bd9f18ed0fdaef680bbcfd60a0a507109ef42655d7f57d47ca83a09",
+    "blind_v2_u.jsonl": "e0820b10679d72264742dfe34dbec008e14be7a062bafb9714464c4c37ebe33b",
+    "blind_v2_v.jsonl": "95ceccbcc6809c0b1ec28378b48ebc5dbec4d95c866efa3469c226a989311911",
 }
 #: The shipped screen's figures (recall on high+, precision, imminent missed), measured once after the screen
 #: was frozen (benchmarks/results/safety_blind_*_first.json); the README quotes them.
 REPORTED = {
     "blind_v2_s.jsonl": {"recall": 0.9944, "precision": 0.7748, "imminent_missed": 0},
     "blind_v2_t.jsonl": {"recall": 0.9776, "precision": 0.7926, "imminent_missed": 4},
+    "blind_v2_u.jsonl": {"recall": 0.9949, "precision": 0.8008, "imminent_missed": 0},
+    "blind_v2_v.jsonl": {"recall": 0.9878, "precision": 0.72, "imminent_missed": 1},
 }
 
 
