@@ -28,6 +28,8 @@ __all__ = [
     "affirmed_before",
     "follows_up",
     "denies",
+    "denies_harmlessly",
+    "laughs_it_off",
     "says_safe",
     "says_unsafe",
     "disclosure_before_question",
@@ -314,6 +316,25 @@ def affirmed_before(context: Sequence[Turn]) -> RiskQuestion | None:
             found = None
         asked = None
     return found
+
+
+#: Words after a "no" that carry the risk on ("no. i already took them", "not yet, but tonight").
+_GOES_ON = re.compile(
+    r"\b(?:but|already|yet|still|though|although|actually|took|taken|done|did\s+it|going\s+to|gonna|tonight|"
+    r"planning|plan|want|wanna|wish|die|dead|kill|hurt|cut|pills?|rope|gun|knife|blade\s+is|jump)\b|"
+    r"但|可是|不过|已经|其实|还是|想死|今晚"
+)
+_LAUGHS = re.compile(r"\b(?:lol|lmao|haha\w*|jk)\b|😂|🤣|哈哈")
+
+
+def denies_harmlessly(reply: str) -> bool:
+    """A (normalised) reply that says no and whose explanation carries nothing on ("no! it's a craft blade")."""
+    return denies(reply) and not _GOES_ON.search(reply)
+
+
+def laughs_it_off(reply: str) -> bool:
+    """A (normalised) reply of more than three words that laughs ("the bridge club! lol. we're playing")."""
+    return bool(_LAUGHS.search(reply)) and len(reply.split()) > 3
 
 
 def follows_up(question: str, reply: str) -> bool:

@@ -24,10 +24,12 @@ from phqwatch.safety.context import (
     asks_about_risk,
     bare_answer,
     denies,
+    denies_harmlessly,
     disclosure_before_question,
     follows_up,
     fragments_before_short_question,
     last_question,
+    laughs_it_off,
     may_take_back,
     names_danger_place,
     preceding_fragments,
@@ -63,14 +65,6 @@ _TIME = re.compile(
     r"after\s+(?:work|school|my\s+shift|everyone|they)|\d{1,2}\s*(?:am|pm|o'?clock))\b|今晚|今天|明天|周末|马上|现在"
 )
 
-
-#: Words after a "no" that carry the risk on ("no. i already took them", "not yet, but tonight").
-_GOES_ON = re.compile(
-    r"\b(?:but|already|yet|still|though|although|actually|took|taken|done|did\s+it|going\s+to|gonna|tonight|"
-    r"planning|plan|want|wanna|wish|die|dead|kill|hurt|cut|pills?|rope|gun|knife|blade\s+is|jump)\b|"
-    r"但|可是|不过|已经|其实|还是|想死|今晚"
-)
-_LAUGHS = re.compile(r"\b(?:lol|lmao|haha\w*|jk)\b|😂|🤣|哈哈")
 
 #: A countdown in a reply to a risk question ("the train is coming in 4 minutes", "十分钟后").
 _SOON = re.compile(
@@ -372,8 +366,8 @@ class CrisisScreen:
         to a follow-up of a risk question they said yes to earlier ("are you thinking of killing yourself?" /
         "yes" / ... / "are you thinking of doing it tonight?" / "yes")."""
         question = normalise(last_question(context) or "").text
-        if _LAUGHS.search(norm) and len(norm.split()) > 3:
-            return None  # "the bridge club! lol. we're playing duplicate tonight": a yes that laughs it off
+        if laughs_it_off(norm):
+            return None  # "the bridge club! lol. we're playing duplicate tonight"
         followed = follows_up(question, norm)
         disclosure = disclosure_before_question(context)
         if disclosure is not None and (affirms(norm) or followed):
@@ -396,7 +390,7 @@ def _takes_back(question: str, reply: str) -> bool:
     if may_take_back(question, reply):
         return True
     asked = asks_about_risk(question)
-    if asked is not None and asked.yes_is_risk and denies(reply) and not _GOES_ON.search(reply):
+    if asked is not None and asked.yes_is_risk and denies_harmlessly(reply):
         return True  # "no! it's a craft blade, i'm doing linocut printing"
     return asked is not None and asked.answered_safely(reply)
 
